@@ -1,0 +1,31 @@
+package io.github.reactivepgqueue;
+
+/**
+ * The database schema is at a version this library cannot work with: newer than the newest
+ * migration it knows (a newer library applied it; upgrade this one), or older than it needs (run
+ * {@link PgQueue#migrate()} or apply the files under {@code sql/}).
+ *
+ * @since 0.1.0
+ */
+public final class SchemaVersionException extends PgQueueException {
+    private static final long serialVersionUID = 1L;
+
+    private final int found;
+    private final int expected;
+
+    public SchemaVersionException(String message, int found, int expected) {
+        super(message);
+        this.found = found;
+        this.expected = expected;
+    }
+
+    /** The version found in the database (0 when the schema has no tables yet). */
+    public int found() {
+        return found;
+    }
+
+    /** The newest version this library knows. */
+    public int expected() {
+        return expected;
+    }
+}

@@ -1,0 +1,104 @@
+package io.github.reactivepgqueue.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.InvalidJobException;
+import io.github.reactivepgqueue.NewJob;
+import java.time.Duration;
+
+/**
+ * Checks a {@link NewJob} and serializes its payload. Rejects, with a message naming the field,
+ * everything PostgreSQL would reject later or that would make a poor job: a blank queue, a
+ * negative delay, fewer than one attempt, over-long names and keys, a payload that cannot be serialized or is over the size
+ * limit, and NUL characters (which neither {@code text} nor {@code jsonb} can store).
+ */
+public final class JobEncoder {
+    /** Longest queue name, in UTF-8 bytes. */
+    public static final int MAX_QUEUE_BYTES = 255;
+    /** Longest unique key or fingerprint, in UTF-8 bytes; both are indexed, and index rows are limited. */
+    public static final int MAX_KEY_BYTES = 1024;
+
+    private final ObjectMapper mapper;
+    private final int maxPayloadBytes;
+    private final int defaultMaxAttempts;
+
+    public JobEncoder(ObjectMapper mapper, int maxPayloadBytes, int defaultMaxAttempts) {
+        this.mapper = mapper;
+        this.maxPayloadBytes = maxPayloadBytes;
+        this.defaultMaxAttempts = defaultMaxAttempts;
+    }
+
+    /**
+     * The encoded job.
+     *
+     * @throws InvalidJobException if the job breaks a rule
+     */
+    public EncodedJob encode(NewJob job) {
+        if (job == null) {
+            throw new InvalidJobException("Job must not be null");
+        }
+        String queue = job.queue();
+        if (queue == null || queue.isBlank()) {
+            throw new InvalidJobException("Queue name must not be blank: " + job);
+        }
+        requireStorable("queue name", queue, MAX_QUEUE_BYTES);
+        String uniqueKey = job.uniqueKey().orElse(null);
+        String fingerprint = job.fingerprint().orElse(null);
+        requireStorable("unique key", uniqueKey, MAX_KEY_BYTES);
+        requireStorable("fingerprint", fingerprint, MAX_KEY_BYTES);
+        int maxAttempts = job.maxAttempts().orElse(defaultMaxAttempts);
+        if (maxAttempts < 1) {
+            throw new InvalidJobException("maxAttempts must be at least 1 but was " + maxAttempts + ": " + job);
+        }
+        Long delayMicros = job.runAt().isPresent() ? null : micros(job.delay().orElse(Duration.ZERO), job);
+        String payload = serialize(job);
+        return new EncodedJob(UuidV7.next(), queue, payload, job.priority(), uniqueKey, fingerprint, maxAttempts,
+                job.runAt().orElse(null), delayMicros);
+    }
+
+    private String serialize(NewJob job) {
+        String json;
+        try {
+            json = mapper.writeValueAsString(job.payload());
+        } catch (JsonProcessingException | RuntimeException e) {
+            String type = job.payload() == null ? "null" : job.payload().getClass().getName();
+            throw new InvalidJobException("Payload of type " + type + " cannot be serialized to JSON for queue '"
+                    + job.queue() + "': " + e.getMessage(), e);
+        }
+        long bytes = Utf8.length(json);
+        if (bytes > maxPayloadBytes) {
+            throw new InvalidJobException("Payload is " + bytes + " bytes as JSON, over the limit of " + maxPayloadBytes
+                    + " bytes (PgQueueBuilder.maxPayloadBytes): " + job);
+        }
+        if (JsonText.containsNulEscape(json)) {
+            throw new InvalidJobException("Payload contains a NUL character (\\u0000), which PostgreSQL's jsonb "
+                    + "cannot store: " + job);
+        }
+        return json;
+    }
+
+    private static long micros(Duration delay, NewJob job) {
+        if (delay.isNegative()) {
+            throw new InvalidJobException("delay must not be negative but was " + delay + ": " + job);
+        }
+        try {
+            return Math.addExact(Math.multiplyExact(delay.getSeconds(), 1_000_000L), delay.getNano() / 1_000L);
+        } catch (ArithmeticException e) {
+            throw new InvalidJobException("delay " + delay + " is too large: " + job, e);
+        }
+    }
+
+    private static void requireStorable(String field, String value, int maxBytes) {
+        if (value == null) {
+            return;
+        }
+        if (value.indexOf('\0') >= 0) {
+            throw new InvalidJobException("The " + field + " contains a NUL character, which PostgreSQL cannot store");
+        }
+        long bytes = Utf8.length(value);
+        if (bytes > maxBytes) {
+            throw new InvalidJobException("The " + field + " is " + bytes + " bytes long; at most " + maxBytes
+                    + " are allowed (it is indexed)");
+        }
+    }
+}

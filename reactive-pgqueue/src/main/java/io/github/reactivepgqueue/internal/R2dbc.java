@@ -1,0 +1,50 @@
+package io.github.reactivepgqueue.internal;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Row;
+import io.r2dbc.spi.Statement;
+import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/** Small helpers that give connections back and end transactions on every path, cancel included. */
+public final class R2dbc {
+    private R2dbc() {
+    }
+
+    /** Runs {@code work} on a connection from {@code factory} and closes it afterwards, whatever happens. */
+    public static <T> Flux<T> withConnection(ConnectionFactory factory, Function<Connection, Publisher<T>> work) {
+        return Flux.usingWhen(factory.create(), work, Connection::close, (c, e) -> c.close(), Connection::close);
+    }
+
+    /**
+     * Runs {@code work} inside a transaction on {@code connection}: commits when it completes, rolls
+     * back when it fails or is cancelled.
+     */
+    public static <T> Flux<T> inTransaction(Connection connection, Function<Connection, Publisher<T>> work) {
+        return Flux.usingWhen(
+                Mono.from(connection.beginTransaction()).thenReturn(connection),
+                work,
+                Connection::commitTransaction,
+                (c, e) -> c.rollbackTransaction(),
+                Connection::rollbackTransaction);
+    }
+
+    /** Executes a statement and counts the rows it changed. */
+    public static Mono<Long> update(Statement statement) {
+        return Flux.from(statement.execute()).flatMap(Result::getRowsUpdated).reduce(0L, Long::sum);
+    }
+
+    /** Executes a statement and maps each row. */
+    public static <T> Flux<T> query(Statement statement, Function<Row, T> mapper) {
+        return Flux.from(statement.execute()).flatMap(result -> result.map((row, meta) -> mapper.apply(row)));
+    }
+
+    /** Executes a statement whose rows carry one number in the column {@code column}. */
+    public static Mono<Long> queryLong(Statement statement, String column) {
+        return query(statement, row -> ((Number) row.get(column)).longValue()).single();
+    }
+}

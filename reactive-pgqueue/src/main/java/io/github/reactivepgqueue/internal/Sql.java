@@ -1,0 +1,110 @@
+package io.github.reactivepgqueue.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The library's SQL statements, read once from the packaged {@code .sql} resources with the
+ * schema filled in. This is the only place where SQL text is put together: the schema marker
+ * {@code /*schema*}{@code /} is replaced by the validated, quoted schema name; every other value
+ * is a bind parameter. Loading fails fast if a statement is missing, duplicated or unknown.
+ */
+public final class Sql {
+    static final String SCHEMA_MARKER = "/*schema*/";
+    private static final String RESOURCE_FOLDER = "/io/github/reactivepgqueue/sql/";
+    private static final Pattern HEADER = Pattern.compile("^-- name: *(\\w+) *$", Pattern.MULTILINE);
+
+    private final SchemaName schema;
+    private final Map<SqlName, String> statements;
+
+    private Sql(SchemaName schema, Map<SqlName, String> statements) {
+        this.schema = schema;
+        this.statements = statements;
+    }
+
+    /** Loads every statement for {@code schema}. Reads class-path resources: call at start-up. */
+    public static Sql load(SchemaName schema) {
+        Set<String> files = new LinkedHashSet<>();
+        for (SqlName name : SqlName.values()) {
+            files.add(name.file());
+        }
+        Map<SqlName, String> statements = new EnumMap<>(SqlName.class);
+        for (String file : files) {
+            parse(file, read(RESOURCE_FOLDER + file), schema, statements);
+        }
+        for (SqlName name : SqlName.values()) {
+            if (!statements.containsKey(name)) {
+                throw new IllegalStateException("SQL statement " + name + " is missing from " + name.file());
+            }
+        }
+        return new Sql(schema, statements);
+    }
+
+    static void parse(String file, String text, SchemaName schema, Map<SqlName, String> into) {
+        Matcher matcher = HEADER.matcher(text);
+        String name = null;
+        int bodyStart = 0;
+        while (true) {
+            boolean found = matcher.find();
+            if (name != null) {
+                put(file, name, text.substring(bodyStart, found ? matcher.start() : text.length()), schema, into);
+            }
+            if (!found) {
+                return;
+            }
+            name = matcher.group(1);
+            bodyStart = matcher.end();
+        }
+    }
+
+    private static void put(String file, String name, String body, SchemaName schema, Map<SqlName, String> into) {
+        SqlName key;
+        try {
+            key = SqlName.valueOf(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("Unknown SQL statement name '" + name + "' in " + file, e);
+        }
+        if (!key.file().equals(file)) {
+            throw new IllegalStateException("SQL statement " + name + " belongs in " + key.file() + ", found in " + file);
+        }
+        String sql = body.strip();
+        if (sql.endsWith(";")) {
+            sql = sql.substring(0, sql.length() - 1).strip();
+        }
+        if (sql.isEmpty()) {
+            throw new IllegalStateException("SQL statement " + name + " in " + file + " is empty");
+        }
+        if (into.put(key, sql.replace(SCHEMA_MARKER, schema.quoted())) != null) {
+            throw new IllegalStateException("SQL statement " + name + " is defined twice");
+        }
+    }
+
+    static String read(String resource) {
+        try (InputStream in = Sql.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("Missing class-path resource " + resource);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read class-path resource " + resource, e);
+        }
+    }
+
+    /** The statement's SQL text. */
+    public String get(SqlName name) {
+        return statements.get(name);
+    }
+
+    /** The schema the statements address. */
+    public SchemaName schema() {
+        return schema;
+    }
+}

@@ -1,0 +1,28 @@
+package io.github.reactivepgqueue.internal;
+
+/**
+ * The names of the library's SQL statements, entity first and then the verb. Each lives in the
+ * resource file it names, under a {@code -- name: <Name>} header, so grepping a name finds both
+ * the SQL and every call site.
+ */
+public enum SqlName {
+    MigrationLock("migration.sql"),
+    MigrationSchemaExists("migration.sql"),
+    MigrationSchemaCreate("migration.sql"),
+    MigrationSearchPath("migration.sql"),
+    MigrationVersionTableExists("migration.sql"),
+    MigrationGetVersion("migration.sql"),
+
+    JobInsertMany("job.sql");
+
+    private final String file;
+
+    SqlName(String file) {
+        this.file = file;
+    }
+
+    /** The resource file, relative to the library's {@code sql/} resource folder. */
+    public String file() {
+        return file;
+    }
+}

@@ -1,0 +1,5 @@
+/**
+ * The library's implementation. <strong>Not API:</strong> anything here may change in any release;
+ * types are public only where another package of the library needs them.
+ */
+package io.github.reactivepgqueue.internal;

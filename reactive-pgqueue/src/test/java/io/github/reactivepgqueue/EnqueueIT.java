@@ -1,0 +1,199 @@
+package io.github.reactivepgqueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.StatementCounter;
+import io.github.reactivepgqueue.testing.TestSchema;
+import io.r2dbc.postgresql.codec.Json;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.test.StepVerifier;
+
+@ExtendWith(PostgresExtension.class)
+class EnqueueIT {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    record Order(String sku, int quantity, Instant placedAt) {
+    }
+
+    private final TestSchema db;
+    private final PgQueue queue;
+
+    EnqueueIT(TestSchema db) {
+        this.db = db;
+        this.queue = db.migratedQueue();
+    }
+
+    @BeforeEach
+    void empty() {
+        db.execute("DELETE FROM {schema}.jobs");
+    }
+
+    @Test
+    void storesEveryColumnOfANewJob() throws Exception {
+        Instant placedAt = Instant.parse("2026-01-02T03:04:05Z");
+        EnqueueResult result = queue.enqueue(NewJob.of("orders", new Order("sku-1", 3, placedAt))
+                .uniqueKey("order-1").fingerprint("customer-7").maxAttempts(7).priority(-2)
+                .delay(Duration.ofMinutes(10))).block(TIMEOUT);
+
+        assertThat(result).isInstanceOf(EnqueueResult.Enqueued.class);
+        Map<String, Object> row = db.query("SELECT *, extract(epoch FROM run_at - created_at)::float8 AS delay_seconds "
+                + "FROM {schema}.jobs WHERE id = $1", result.id()).get(0);
+        assertThat(row.get("queue")).isEqualTo("orders");
+        assertThat(JobStatus.fromDatabase((String) row.get("status"))).isEqualTo(JobStatus.PENDING);
+        assertThat(row.get("priority")).isEqualTo(-2);
+        JsonNode payload = new ObjectMapper().readTree(((Json) row.get("payload")).asString());
+        assertThat(payload.get("sku").asText()).isEqualTo("sku-1");
+        assertThat(payload.get("quantity").asInt()).isEqualTo(3);
+        assertThat(payload.get("placedAt").asText()).isEqualTo("2026-01-02T03:04:05Z");
+        assertThat(row.get("unique_key")).isEqualTo("order-1");
+        assertThat(row.get("fingerprint")).isEqualTo("customer-7");
+        assertThat(row.get("attempt")).isEqualTo(0);
+        assertThat(row.get("max_attempts")).isEqualTo(7);
+        assertThat(row.get("reprocess_count")).isEqualTo(0);
+        assertThat(row.get("lease")).isNull();
+        assertThat(row.get("heartbeat_at")).isNull();
+        assertThat(row.get("completed_at")).isNull();
+        assertThat(row.get("last_error")).isNull();
+        assertThat(row.get("updated_at")).isEqualTo(row.get("created_at"));
+        // run_at comes from the database clock: exactly the delay after created_at
+        assertThat(row.get("delay_seconds")).isEqualTo(600.0);
+        assertThat(UuidVersion.of(result.id())).isEqualTo(7);
+    }
+
+    @Test
+    void appliesDefaultsAndAnAbsoluteRunAt() {
+        Instant runAt = Instant.now().plus(1, ChronoUnit.DAYS).truncatedTo(ChronoUnit.MICROS);
+        UUID id = queue.enqueue(NewJob.of("reports", Map.of("k", "v")).runAt(runAt)).block(TIMEOUT).id();
+        Map<String, Object> row = db.query("SELECT * FROM {schema}.jobs WHERE id = $1", id).get(0);
+        assertThat(row.get("max_attempts")).isEqualTo(PgQueueBuilder.DEFAULT_MAX_ATTEMPTS);
+        assertThat(row.get("priority")).isEqualTo(0);
+        assertThat(row.get("unique_key")).isNull();
+        assertThat(((OffsetDateTime) row.get("run_at")).toInstant()).isEqualTo(runAt);
+    }
+
+    @Test
+    void aDuplicateUniqueKeyReturnsTheHolderUntilTheHolderFinishes() {
+        UUID holder = queue.enqueue(NewJob.of("mail", "a").uniqueKey("welcome:42")).block(TIMEOUT).id();
+
+        EnqueueResult again = queue.enqueue(NewJob.of("mail", "b").uniqueKey("welcome:42")).block(TIMEOUT);
+        assertThat(again).isEqualTo(new EnqueueResult.Duplicate(holder, "welcome:42"));
+        assertThat(db.rows("jobs")).isEqualTo(1);
+
+        db.execute("UPDATE {schema}.jobs SET status = 'running' WHERE id = $1", holder);
+        assertThat(queue.enqueue(NewJob.of("mail", "c").uniqueKey("welcome:42")).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(holder, "welcome:42"));
+
+        db.execute("UPDATE {schema}.jobs SET status = 'completed' WHERE id = $1", holder);
+        EnqueueResult afterFinish = queue.enqueue(NewJob.of("mail", "d").uniqueKey("welcome:42")).block(TIMEOUT);
+        assertThat(afterFinish).isInstanceOf(EnqueueResult.Enqueued.class);
+        assertThat(afterFinish.id()).isNotEqualTo(holder);
+        assertThat(db.rows("jobs")).isEqualTo(2);
+    }
+
+    @Test
+    void aBatchMixingNewJobsExistingKeysAndRepeatedKeysAnswersInInputOrder() {
+        UUID existing = queue.enqueue(NewJob.of("q", 0).uniqueKey("k-existing")).block(TIMEOUT).id();
+
+        List<EnqueueResult> results = queue.enqueueAll(List.of(
+                NewJob.of("q", 1),
+                NewJob.of("q", 2).uniqueKey("k-existing"),
+                NewJob.of("q", 3).uniqueKey("k-new"),
+                NewJob.of("q", 4).uniqueKey("k-new"),
+                NewJob.of("q", 5))).block(TIMEOUT);
+
+        assertThat(results).hasSize(5);
+        assertThat(results.get(0)).isInstanceOf(EnqueueResult.Enqueued.class);
+        assertThat(results.get(1)).isEqualTo(new EnqueueResult.Duplicate(existing, "k-existing"));
+        assertThat(results.get(2)).isInstanceOf(EnqueueResult.Enqueued.class);
+        assertThat(results.get(3)).isEqualTo(new EnqueueResult.Duplicate(results.get(2).id(), "k-new"));
+        assertThat(results.get(4)).isInstanceOf(EnqueueResult.Enqueued.class);
+        assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE payload IN ('1','3','5')")).isEqualTo(3);
+        assertThat(db.rows("jobs")).isEqualTo(4);
+    }
+
+    @Test
+    void tenThousandJobsTakeOneStatementPerBatch() {
+        StatementCounter counter = new StatementCounter(db.connectionFactory());
+        PgQueue counted = PgQueue.builder(counter).schema(db.name()).enqueueBatchSize(1000).build();
+        List<NewJob> jobs = IntStream.range(0, 10_000)
+                .mapToObj(i -> NewJob.of("bulk", Map.of("n", i)).uniqueKey(i % 10 == 0 ? "key-" + (i % 20) : null))
+                .toList();
+
+        List<EnqueueResult> results = counted.enqueueAll(jobs).block(TIMEOUT);
+
+        assertThat(counter.statements()).hasSize(10).allMatch(sql -> sql.contains("INSERT INTO"));
+        assertThat(results).hasSize(10_000);
+        assertThat(results.stream().filter(EnqueueResult::isDuplicate)).hasSize(998);
+        assertThat(db.rows("jobs")).isEqualTo(9_002);
+        // input order is kept: result i carries payload n = i
+        UUID tenth = results.get(1234).id();
+        assertThat(db.count("SELECT (payload->>'n')::int FROM {schema}.jobs WHERE id = $1", tenth)).isEqualTo(1234);
+    }
+
+    @Test
+    void anInvalidJobInABatchFailsTheWholeCallAndWritesNothing() {
+        List<NewJob> jobs = new ArrayList<>();
+        for (int i = 0; i < 2500; i++) {
+            jobs.add(NewJob.of("q", i));
+        }
+        jobs.add(NewJob.of("q", 1).maxAttempts(0));
+        queue.enqueueAll(jobs).as(StepVerifier::create)
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(InvalidJobException.class)
+                        .hasMessageContaining("maxAttempts"))
+                .verify(TIMEOUT);
+        assertThat(db.rows("jobs")).isZero();
+    }
+
+    @Test
+    void aBatchTheDatabaseRefusesRollsBackTheEarlierBatchesOfTheSameCall() {
+        db.execute("ALTER TABLE {schema}.jobs ADD CONSTRAINT test_no_poison CHECK (payload <> '\"poison\"')");
+        try {
+            List<NewJob> jobs = new ArrayList<>();
+            for (int i = 0; i < 1500; i++) {
+                jobs.add(NewJob.of("q", i));
+            }
+            jobs.add(NewJob.of("q", "poison")); // in the second batch
+            PgQueue small = db.queueBuilder().enqueueBatchSize(1000).build();
+            small.enqueueAll(jobs).as(StepVerifier::create)
+                    .expectErrorSatisfies(e -> assertThat(e).hasMessageContaining("test_no_poison"))
+                    .verify(TIMEOUT);
+            assertThat(db.rows("jobs")).isZero();
+        } finally {
+            db.execute("ALTER TABLE {schema}.jobs DROP CONSTRAINT test_no_poison");
+        }
+    }
+
+    @Test
+    void queueNamesAndKeysAreStoredVerbatim() {
+        List<String> names = List.of("it's", "x\"; DROP TABLE jobs;--", "'; DELETE FROM jobs; --", "%s%n", "ünïcødé 队列",
+                "$1", "/*schema*/", "a\\b", "  spaced  ");
+        for (String name : names) {
+            UUID id = queue.enqueue(NewJob.of(name, name).uniqueKey(name).fingerprint(name)).block(TIMEOUT).id();
+            Map<String, Object> row = db.query("SELECT queue, unique_key, fingerprint, payload #>> '{}' AS p "
+                    + "FROM {schema}.jobs WHERE id = $1", id).get(0);
+            assertThat(row).containsEntry("queue", name).containsEntry("unique_key", name)
+                    .containsEntry("fingerprint", name).containsEntry("p", name);
+        }
+        assertThat(db.rows("jobs")).isEqualTo(names.size());
+    }
+
+    private static final class UuidVersion {
+        static int of(UUID id) {
+            return id.version();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package io.github.reactivepgqueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.reactivepgqueue.internal.Migration;
+import io.github.reactivepgqueue.internal.Migrator;
+import io.github.reactivepgqueue.internal.SchemaName;
+import io.github.reactivepgqueue.internal.Sql;
+import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.TestSchema;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Flux;
+import reactor.test.StepVerifier;
+
+/** The migrator, each test on a schema of its own inside the class's database. */
+@ExtendWith(PostgresExtension.class)
+class MigrationIT {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    private final TestSchema db;
+    private final List<String> schemas = new ArrayList<>();
+
+    MigrationIT(TestSchema db) {
+        this.db = db;
+    }
+
+    private PgQueue queueOnFreshSchema() {
+        String schema = db.name() + "_" + schemas.size();
+        schemas.add(schema);
+        return PgQueue.builder(db.connectionFactory()).schema(schema).build();
+    }
+
+    @AfterEach
+    void dropSchemas() {
+        schemas.forEach(s -> db.execute("DROP SCHEMA IF EXISTS \"" + s + "\" CASCADE"));
+    }
+
+    private long tablesIn(String schema) {
+        return db.count("SELECT count(*) FROM pg_tables WHERE schemaname = $1", schema);
+    }
+
+    @Test
+    void createsTheSchemaAndIsIdempotent() {
+        PgQueue queue = queueOnFreshSchema();
+        assertThat(queue.schemaVersion().block(TIMEOUT)).isZero();
+
+        MigrationResult first = queue.migrate().block(TIMEOUT);
+        assertThat(first).isEqualTo(new MigrationResult(0, queue.latestSchemaVersion(), List.of("V1__init.sql")));
+        assertThat(tablesIn(queue.schema())).isEqualTo(4);
+
+        MigrationResult second = queue.migrate().block(TIMEOUT);
+        assertThat(second.changed()).isFalse();
+        assertThat(second.fromVersion()).isEqualTo(queue.latestSchemaVersion());
+        assertThat(queue.schemaVersion().block(TIMEOUT)).isEqualTo(queue.latestSchemaVersion());
+        assertThat(db.count("SELECT count(*) FROM \"" + queue.schema() + "\".schema_version")).isEqualTo(1);
+    }
+
+    @Test
+    void fourConcurrentMigrationsLeaveOneCorrectSchema() {
+        PgQueue queue = queueOnFreshSchema();
+        List<PgQueue> nodes = List.of(queue, PgQueue.builder(db.connectionFactory()).schema(queue.schema()).build(),
+                PgQueue.builder(db.connectionFactory()).schema(queue.schema()).build(),
+                PgQueue.builder(db.connectionFactory()).schema(queue.schema()).build());
+
+        List<MigrationResult> results = Flux.fromIterable(nodes).flatMap(PgQueue::migrate, 4).collectList().block(TIMEOUT);
+
+        assertThat(results).hasSize(4);
+        assertThat(results.stream().filter(MigrationResult::changed)).hasSize(1);
+        assertThat(results).allMatch(r -> r.toVersion() == queue.latestSchemaVersion());
+        assertThat(tablesIn(queue.schema())).isEqualTo(4);
+        assertThat(db.count("SELECT count(*) FROM \"" + queue.schema() + "\".schema_version")).isEqualTo(1);
+        assertThat(queue.enqueue(NewJob.of("q", 1)).block(TIMEOUT)).isInstanceOf(EnqueueResult.Enqueued.class);
+    }
+
+    @Test
+    void refusesASchemaNewerThanItKnows() {
+        PgQueue queue = queueOnFreshSchema();
+        queue.migrate().block(TIMEOUT);
+        int future = queue.latestSchemaVersion() + 1;
+        db.execute("INSERT INTO \"" + queue.schema() + "\".schema_version (version, description) VALUES ($1, 'future')",
+                future);
+
+        queue.migrate().as(StepVerifier::create)
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(SchemaVersionException.class)
+                        .hasMessageContaining("newer than the newest this library knows")
+                        .satisfies(x -> assertThat(((SchemaVersionException) x).found()).isEqualTo(future)))
+                .verify(TIMEOUT);
+    }
+
+    @Test
+    void aFailingMigrationIsRolledBackWhole() {
+        PgQueue queue = queueOnFreshSchema();
+        queue.migrate().block(TIMEOUT);
+        SchemaName schema = SchemaName.of(queue.schema());
+        List<Migration> withBroken = new ArrayList<>(Migration.loadAll());
+        int next = withBroken.size() + 1;
+        withBroken.add(new Migration(next, "V" + next + "__broken.sql",
+                "CREATE TABLE half_done (id int); SELECT no_such_function(); "
+                        + "INSERT INTO schema_version (version, description) VALUES (" + next + ", 'broken');"));
+        Migrator migrator = new Migrator(db.connectionFactory(), Sql.load(schema), withBroken);
+
+        migrator.migrate().as(StepVerifier::create)
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(MigrationException.class)
+                        .hasMessageContaining("V" + next + "__broken.sql"))
+                .verify(TIMEOUT);
+
+        assertThat(queue.schemaVersion().block(TIMEOUT)).isEqualTo(next - 1);
+        assertThat(db.count("SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = 'half_done'",
+                queue.schema())).isZero();
+    }
+
+    @Test
+    void aMigrationThatForgetsToRecordItsVersionIsReported() {
+        PgQueue queue = queueOnFreshSchema();
+        queue.migrate().block(TIMEOUT);
+        List<Migration> withSilent = new ArrayList<>(Migration.loadAll());
+        int next = withSilent.size() + 1;
+        withSilent.add(new Migration(next, "V" + next + "__silent.sql", "CREATE TABLE silent (id int);"));
+        Migrator migrator = new Migrator(db.connectionFactory(), Sql.load(SchemaName.of(queue.schema())), withSilent);
+
+        migrator.migrate().as(StepVerifier::create)
+                .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(MigrationException.class)
+                        .hasMessageContaining("did not record its version"))
+                .verify(TIMEOUT);
+        assertThat(db.count("SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = 'silent'",
+                queue.schema())).isZero();
+    }
+
+    @Test
+    void theStatusConstraintAcceptsExactlyTheJavaStatuses() {
+        PgQueue queue = queueOnFreshSchema();
+        queue.migrate().block(TIMEOUT);
+        String jobs = "\"" + queue.schema() + "\".jobs";
+        for (JobStatus status : JobStatus.values()) {
+            db.execute("INSERT INTO " + jobs + " (id, queue, payload, max_attempts, status) "
+                    + "VALUES (gen_random_uuid(), 'q', '{}', 1, $1)", status.databaseValue());
+        }
+        assertThat(db.count("SELECT count(DISTINCT status) FROM " + jobs)).isEqualTo(JobStatus.values().length);
+        StepVerifier.create(Flux.defer(() -> {
+                    db.execute("INSERT INTO " + jobs + " (id, queue, payload, max_attempts, status) "
+                            + "VALUES (gen_random_uuid(), 'q', '{}', 1, 'exploded')");
+                    return Flux.empty();
+                }))
+                .expectErrorSatisfies(e -> assertThat(e).hasMessageContaining("check constraint"))
+                .verify(TIMEOUT);
+    }
+}

@@ -1,0 +1,84 @@
+package io.github.reactivepgqueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.ConnectionFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Configuration is checked in build(), before any database is touched. */
+class PgQueueBuilderTest {
+    // Never connected to: build() touches no database.
+    private static final ConnectionFactory UNUSED = new PostgresqlConnectionFactory(
+            PostgresqlConnectionConfiguration.builder().host("localhost").username("nobody").build());
+
+    @ParameterizedTest
+    @ValueSource(strings = {"x\"; DROP TABLE t;--", "%s", "", "it's", "a b", "\"quoted\"", "ü", "schéma",
+            "Upper", "1starts_with_digit", "pg_catalog", "semi;colon", "dash-ed", "dot.ted", "new\nline",
+            "tab\t", "nul\0", "back\\slash", "/*comment*/"})
+    void rejectsUnsafeSchemaNames(String name) {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).schema(name).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Schema name");
+    }
+
+    @Test
+    void rejectsASchemaNameOver63Bytes() {
+        assertThat(PgQueue.builder(UNUSED).schema("a".repeat(63)).build().schema()).hasSize(63);
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).schema("a".repeat(64)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("64 bytes");
+    }
+
+    @Test
+    void rejectsANullSchemaName() {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).schema(null).build())
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"pgqueue", "jobs_2", "_private", "a"})
+    void acceptsPlainSchemaNames(String name) {
+        assertThat(PgQueue.builder(UNUSED).schema(name).build().schema()).isEqualTo(name);
+    }
+
+    @Test
+    void usesTheDefaultSchema() {
+        assertThat(PgQueue.builder(UNUSED).build().schema()).isEqualTo("pgqueue");
+    }
+
+    @Test
+    void rejectsOutOfRangeOptions() {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).maxPayloadBytes(0).build())
+                .hasMessageContaining("maxPayloadBytes");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).enqueueBatchSize(0).build())
+                .hasMessageContaining("enqueueBatchSize");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).defaultMaxAttempts(0).build())
+                .hasMessageContaining("defaultMaxAttempts");
+        assertThatThrownBy(() -> PgQueue.builder(null)).isInstanceOf(NullPointerException.class);
+    }
+
+    @Test
+    void newJobIsImmutableAndLeavesThePayloadOutOfToString() {
+        NewJob template = NewJob.of("q", "secret-payload");
+        NewJob derived = template.uniqueKey("k").priority(3);
+        assertThat(template.uniqueKey()).isEmpty();
+        assertThat(template.priority()).isZero();
+        assertThat(derived.uniqueKey()).contains("k");
+        assertThat(derived.toString()).doesNotContain("secret-payload");
+        assertThat(derived.delay(java.time.Duration.ofSeconds(1)).runAt()).isEmpty();
+    }
+
+    @Test
+    void statusesRoundTripThroughTheirDatabaseValues() {
+        for (JobStatus status : JobStatus.values()) {
+            assertThat(JobStatus.fromDatabase(status.databaseValue())).isEqualTo(status);
+        }
+        assertThat(JobStatus.fromDatabase("bad_job")).isEqualTo(JobStatus.BAD_JOB);
+        assertThatThrownBy(() -> JobStatus.fromDatabase("PENDING")).isInstanceOf(IllegalArgumentException.class);
+    }
+}

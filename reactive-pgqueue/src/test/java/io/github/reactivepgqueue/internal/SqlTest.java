@@ -1,0 +1,43 @@
+package io.github.reactivepgqueue.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.EnumMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SqlTest {
+    private final SchemaName schema = SchemaName.of("my_schema");
+
+    @Test
+    void loadsEveryStatementWithTheSchemaQuoted() {
+        Sql sql = Sql.load(schema);
+        for (SqlName name : SqlName.values()) {
+            assertThat(sql.get(name)).as(name.name()).isNotBlank().doesNotContain(Sql.SCHEMA_MARKER)
+                    .doesNotContain("-- name:").doesNotEndWith(";");
+        }
+        assertThat(sql.get(SqlName.JobInsertMany)).contains("INSERT INTO \"my_schema\".jobs");
+    }
+
+    @Test
+    void rejectsUnknownDuplicatedAndMisplacedNames() {
+        Map<SqlName, String> into = new EnumMap<>(SqlName.class);
+        assertThatThrownBy(() -> Sql.parse("job.sql", "-- name: NoSuchThing\nSELECT 1;", schema, into))
+                .hasMessageContaining("Unknown SQL statement name 'NoSuchThing'");
+        assertThatThrownBy(() -> Sql.parse("job.sql", "-- name: JobInsertMany\nSELECT 1;\n-- name: JobInsertMany\nSELECT 2;",
+                schema, new EnumMap<>(SqlName.class)))
+                .hasMessageContaining("defined twice");
+        assertThatThrownBy(() -> Sql.parse("job.sql", "-- name: MigrationLock\nSELECT 1;", schema, into))
+                .hasMessageContaining("belongs in migration.sql");
+        assertThatThrownBy(() -> Sql.parse("job.sql", "-- name: JobInsertMany\n  ;\n", schema, into))
+                .hasMessageContaining("is empty");
+    }
+
+    @Test
+    void keepsCommentsAndReplacesOnlyTheMarker() {
+        Map<SqlName, String> into = new EnumMap<>(SqlName.class);
+        Sql.parse("job.sql", "-- header\n-- name: JobInsertMany\n-- why\nSELECT * FROM /*schema*/.jobs;\n", schema, into);
+        assertThat(into.get(SqlName.JobInsertMany)).isEqualTo("-- why\nSELECT * FROM \"my_schema\".jobs");
+    }
+}

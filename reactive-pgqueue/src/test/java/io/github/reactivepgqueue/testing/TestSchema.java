@@ -1,0 +1,121 @@
+package io.github.reactivepgqueue.testing;
+
+import io.github.reactivepgqueue.PgQueue;
+import io.github.reactivepgqueue.PgQueueBuilder;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.pool.ConnectionPoolConfiguration;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Statement;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A schema of its own for one test class, with a connection pool and blocking helpers for
+ * arranging and asserting (used on the test thread only, never on a reactive one).
+ */
+public final class TestSchema implements AutoCloseable {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    private final DatabaseCoordinates coordinates;
+    private final String name;
+    private final ConnectionPool pool;
+
+    TestSchema(DatabaseCoordinates coordinates, String name) {
+        this.coordinates = coordinates;
+        this.name = name;
+        this.pool = new ConnectionPool(ConnectionPoolConfiguration.builder(coordinates.connectionFactory("pgqueue-test"))
+                .initialSize(0).maxSize(10).maxAcquireTime(Duration.ofSeconds(30)).acquireRetry(10).build());
+    }
+
+    /** The schema name (unquoted; it needs no quoting). */
+    public String name() {
+        return name;
+    }
+
+    /** Where the server is. */
+    public DatabaseCoordinates coordinates() {
+        return coordinates;
+    }
+
+    /** A pool for this test class; closed after the class. */
+    public ConnectionFactory connectionFactory() {
+        return pool;
+    }
+
+    /** A builder for a queue on this schema. */
+    public PgQueueBuilder queueBuilder() {
+        return PgQueue.builder(pool).schema(name);
+    }
+
+    /** A queue on this schema, migrated. */
+    public PgQueue migratedQueue() {
+        PgQueue queue = queueBuilder().build();
+        queue.migrate().block(TIMEOUT);
+        return queue;
+    }
+
+    /**
+     * Runs {@code sql} with {@code $1, $2 ...} bound to {@code params}; {@code {schema}} in the text
+     * stands for this schema. Returns every row as a column-to-value map.
+     */
+    public List<Map<String, Object>> query(String sql, Object... params) {
+        return Flux.usingWhen(pool.create(),
+                        conn -> Flux.from(bind(conn.createStatement(expand(sql)), params).execute())
+                                .flatMap(result -> result.map((row, meta) -> {
+                                    Map<String, Object> values = new LinkedHashMap<>();
+                                    meta.getColumnMetadatas().forEach(c -> values.put(c.getName(), row.get(c.getName())));
+                                    return values;
+                                })),
+                        conn -> conn.close())
+                .collectList().block(TIMEOUT);
+    }
+
+    /** Runs a statement and returns the number of rows it changed. */
+    public long execute(String sql, Object... params) {
+        return Flux.usingWhen(pool.create(),
+                        conn -> Flux.from(bind(conn.createStatement(expand(sql)), params).execute())
+                                .flatMap(Result::getRowsUpdated),
+                        conn -> conn.close())
+                .reduce(0L, Long::sum).block(TIMEOUT);
+    }
+
+    /** The single number that {@code sql} selects. */
+    public long count(String sql, Object... params) {
+        List<Map<String, Object>> rows = query(sql, params);
+        if (rows.size() != 1 || rows.get(0).size() != 1) {
+            throw new IllegalStateException("Expected one row with one column from: " + sql);
+        }
+        return ((Number) rows.get(0).values().iterator().next()).longValue();
+    }
+
+    /** Rows in one of this schema's tables. */
+    public long rows(String table) {
+        return count("SELECT count(*) FROM {schema}." + table);
+    }
+
+    private String expand(String sql) {
+        return sql.replace("{schema}", '"' + name + '"');
+    }
+
+    private static Statement bind(Statement statement, Object... params) {
+        for (int i = 0; i < params.length; i++) {
+            statement.bind("$" + (i + 1), params[i]);
+        }
+        return statement;
+    }
+
+    /** Drops the schema and closes the pool. */
+    @Override
+    public void close() {
+        try {
+            execute("DROP SCHEMA IF EXISTS {schema} CASCADE");
+        } finally {
+            pool.disposeLater().then(Mono.empty()).block(TIMEOUT);
+        }
+    }
+}
