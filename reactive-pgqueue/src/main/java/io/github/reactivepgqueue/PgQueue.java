@@ -1,7 +1,12 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.internal.Completer;
+import io.github.reactivepgqueue.internal.JobClaimer;
 import io.github.reactivepgqueue.internal.JobEncoder;
+import io.github.reactivepgqueue.internal.JobStream;
+import io.github.reactivepgqueue.internal.QueueRuntime;
+import io.github.reactivepgqueue.internal.Worker;
 import io.github.reactivepgqueue.internal.JobInserter;
 import io.github.reactivepgqueue.internal.Migration;
 import io.github.reactivepgqueue.internal.Migrator;
@@ -9,10 +14,17 @@ import io.github.reactivepgqueue.internal.SchemaName;
 import io.github.reactivepgqueue.internal.Sql;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * A job queue stored in PostgreSQL. Build one per application from an R2DBC
@@ -37,16 +49,40 @@ public final class PgQueue {
     private final ObjectMapper objectMapper;
     private final Migrator migrator;
     private final JobInserter inserter;
+    private final Sql sql;
+    private final JobClaimer claimer;
+    private final Completer completer;
+    private final Worker worker;
+    private final Map<String, QueueRuntime> queues;
+    private final Backoff defaultBackoff;
+    private final int claimBatchSize;
+    private final Duration pollInterval;
+    private final Duration stopGracePeriod;
+    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
+    private final AtomicReference<Mono<Void>> stopping = new AtomicReference<>();
+
+    private enum State { NEW, STARTING, STARTED, STOPPED }
 
     PgQueue(PgQueueBuilder builder, SchemaName schema, ObjectMapper objectMapper) {
         this.connectionFactory = builder.connectionFactory;
         this.schema = schema;
         this.objectMapper = objectMapper;
-        Sql sql = Sql.load(schema);
+        this.sql = Sql.load(schema);
         this.migrator = new Migrator(connectionFactory, sql, Migration.loadAll());
         this.inserter = new JobInserter(connectionFactory, sql,
                 new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
                 builder.enqueueBatchSize);
+        this.claimer = new JobClaimer(connectionFactory, sql, objectMapper);
+        this.completer = new Completer(connectionFactory, sql, builder.completionBatchSize,
+                builder.completionFlushInterval, Schedulers.parallel());
+        List<QueueRuntime> runtimes = builder.queueRuntimes();
+        this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
+        this.worker = new Worker(claimer, completer, builder.resolvedHandlerScheduler(), runtimes,
+                builder.globalConcurrency, builder.claimBatchSize, builder.pollInterval, Schedulers.parallel());
+        this.defaultBackoff = builder.defaultBackoff;
+        this.claimBatchSize = builder.claimBatchSize;
+        this.pollInterval = builder.pollInterval;
+        this.stopGracePeriod = builder.stopGracePeriod;
     }
 
     /** Starts configuring a queue that reaches PostgreSQL through {@code connectionFactory}. */
@@ -127,6 +163,97 @@ public final class PgQueue {
      */
     public Mono<List<EnqueueResult>> enqueueAll(Connection connection, Collection<NewJob> jobs) {
         return inserter.enqueueAll(Objects.requireNonNull(connection, "connection"), Objects.requireNonNull(jobs, "jobs"));
+    }
+
+    /**
+     * Starts working: checks that the schema is at the version this library needs, then starts
+     * claiming jobs of the queues that have handlers. Completes once claiming has begun; fails
+     * with {@link SchemaVersionException} if the schema is not current. Calling it again while
+     * started does nothing; a stopped queue cannot start again (build a new one).
+     */
+    public Mono<Void> start() {
+        return Mono.defer(() -> {
+            if (state.get() == State.STOPPED) {
+                return Mono.error(new IllegalStateException("This PgQueue was stopped; build a new one to start again"));
+            }
+            if (!state.compareAndSet(State.NEW, State.STARTING)) {
+                return Mono.empty();
+            }
+            return migrator.verifyCurrent()
+                    .doOnError(e -> state.compareAndSet(State.STARTING, State.NEW))
+                    .then(Mono.fromRunnable(() -> {
+                        if (state.compareAndSet(State.STARTING, State.STARTED)) {
+                            worker.start();
+                        }
+                    }));
+        });
+    }
+
+    /**
+     * Stops working: stops claiming at once, lets running handlers finish within {@code grace},
+     * then cancels the handlers still running and gives their jobs back to pending with the
+     * attempt restored; completes when every outcome is written. Idempotent: every call returns
+     * the same stop. {@code queue.jobs()} streams keep working until {@link #close()}.
+     */
+    public Mono<Void> stop(Duration grace) {
+        Objects.requireNonNull(grace, "grace");
+        return Mono.defer(() -> {
+            Mono<Void> stop = worker.stop(grace).cache();
+            if (stopping.compareAndSet(null, stop)) {
+                state.set(State.STOPPED);
+            }
+            return stopping.get();
+        });
+    }
+
+    /**
+     * {@link #stop(Duration)} with the builder's grace period, then closes the outcome writer;
+     * later enqueues still work, {@code jobs()} completions fail.
+     */
+    public Mono<Void> close() {
+        return stop(stopGracePeriod).then(completer.close());
+    }
+
+    /**
+     * Claimed jobs of {@code queues} for a pipeline of the caller's own. Claims follow demand:
+     * {@code request(5)} claims at most 5 jobs. Each element must be completed with
+     * {@link ClaimedJob#complete(Outcome)}; when the subscription ends (cancel, error, completion)
+     * every claimed job not yet completed goes back to pending with its attempt restored. Works
+     * whether or not {@link #start()} was called. Cold: each subscription claims on its own.
+     */
+    public Flux<ClaimedJob> jobs(String... queues) {
+        Objects.requireNonNull(queues, "queues");
+        if (queues.length == 0) {
+            throw new IllegalArgumentException("Name at least one queue");
+        }
+        for (String q : queues) {
+            if (q == null || q.isBlank()) {
+                throw new IllegalArgumentException("Queue names must not be blank");
+            }
+        }
+        List<String> names = List.of(queues);
+        return Flux.usingWhen(
+                Mono.fromSupplier(() -> new JobStream(claimer, completer, connectionFactory, sql, names,
+                        this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel())),
+                JobStream::flux,
+                JobStream::releaseAll,
+                (stream, error) -> stream.releaseAll(),
+                JobStream::releaseAll);
+    }
+
+    private Backoff backoffOf(String queue) {
+        QueueRuntime runtime = queues.get(queue);
+        return runtime != null ? runtime.backoff() : defaultBackoff;
+    }
+
+    /** Jobs this node has claimed and not yet finished. */
+    public int jobsInFlight() {
+        return worker.inFlight();
+    }
+
+    /** Outcome writes that changed nothing because the job's lease was no longer current. */
+    public long staleWrites() {
+        return completer.staleWrites();
     }
 
     @Override

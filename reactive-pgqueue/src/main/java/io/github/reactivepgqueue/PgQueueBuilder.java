@@ -4,8 +4,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.github.reactivepgqueue.internal.SchemaName;
+import io.github.reactivepgqueue.internal.QueueRuntime;
+import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Configures a {@link PgQueue}. Not thread-safe; {@link #build()} validates the configuration and
@@ -23,7 +32,37 @@ public final class PgQueueBuilder {
     /** Default maximum attempts of a job that sets none: {@value}. */
     public static final int DEFAULT_MAX_ATTEMPTS = 5;
 
+    /** Default for {@link #globalConcurrency(int)}: {@value}. */
+    public static final int DEFAULT_GLOBAL_CONCURRENCY = 500;
+    /** Default for {@link #defaultQueueConcurrency(int)}: {@value}. */
+    public static final int DEFAULT_QUEUE_CONCURRENCY = 100;
+    /** Default backoff: the same 5 seconds after every failed attempt. */
+    public static final Duration DEFAULT_BACKOFF_DELAY = Duration.ofSeconds(5);
+    /** Default handler timeout: 15 minutes. */
+    public static final Duration DEFAULT_HANDLER_TIMEOUT = Duration.ofMinutes(15);
+    /** Default poll interval: 1 second. */
+    public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+    /** Default for {@link #claimBatchSize(int)}: {@value}. */
+    public static final int DEFAULT_CLAIM_BATCH_SIZE = 1000;
+    /** Default for {@link #completionBatchSize(int)}: {@value}. */
+    public static final int DEFAULT_COMPLETION_BATCH_SIZE = 1000;
+    /** Default completion flush interval: 2 milliseconds. */
+    public static final Duration DEFAULT_COMPLETION_FLUSH_INTERVAL = Duration.ofMillis(2);
+    /** Default grace period of {@link PgQueue#close()}: 30 seconds. */
+    public static final Duration DEFAULT_STOP_GRACE_PERIOD = Duration.ofSeconds(30);
+
     final ConnectionFactory connectionFactory;
+    final Map<String, Registration> handlers = new LinkedHashMap<>();
+    int globalConcurrency = DEFAULT_GLOBAL_CONCURRENCY;
+    int defaultQueueConcurrency = DEFAULT_QUEUE_CONCURRENCY;
+    Backoff defaultBackoff = Backoff.linear(DEFAULT_BACKOFF_DELAY);
+    Duration defaultHandlerTimeout = DEFAULT_HANDLER_TIMEOUT;
+    Duration pollInterval = DEFAULT_POLL_INTERVAL;
+    int claimBatchSize = DEFAULT_CLAIM_BATCH_SIZE;
+    int completionBatchSize = DEFAULT_COMPLETION_BATCH_SIZE;
+    Duration completionFlushInterval = DEFAULT_COMPLETION_FLUSH_INTERVAL;
+    Duration stopGracePeriod = DEFAULT_STOP_GRACE_PERIOD;
+    Scheduler handlerScheduler;
     String schema = DEFAULT_SCHEMA;
     ObjectMapper objectMapper;
     int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
@@ -74,6 +113,95 @@ public final class PgQueueBuilder {
         return this;
     }
 
+    /** Registers the handler of a queue, with the default options. One handler per queue. */
+    public PgQueueBuilder handler(ReactiveHandler handler) {
+        return handler(handler, QueueOptions.defaults());
+    }
+
+    /** Registers the handler of a queue with options of its own. One handler per queue. */
+    public PgQueueBuilder handler(ReactiveHandler handler, QueueOptions options) {
+        Objects.requireNonNull(handler, "handler");
+        Objects.requireNonNull(options, "options");
+        String queue = handler.queue();
+        if (queue == null || queue.isBlank()) {
+            throw new IllegalArgumentException("Handler " + handler.getClass().getName() + " names a blank queue");
+        }
+        if (handlers.putIfAbsent(queue, new Registration(handler, options)) != null) {
+            throw new IllegalArgumentException("Queue '" + queue + "' already has a handler");
+        }
+        return this;
+    }
+
+    /**
+     * At most this many jobs run at once on this node, over all queues (default
+     * {@value #DEFAULT_GLOBAL_CONCURRENCY}).
+     */
+    public PgQueueBuilder globalConcurrency(int globalConcurrency) {
+        this.globalConcurrency = globalConcurrency;
+        return this;
+    }
+
+    /** Concurrency of queues whose options set none (default {@value #DEFAULT_QUEUE_CONCURRENCY}). */
+    public PgQueueBuilder defaultQueueConcurrency(int defaultQueueConcurrency) {
+        this.defaultQueueConcurrency = defaultQueueConcurrency;
+        return this;
+    }
+
+    /** Backoff of queues whose options set none (default {@code Backoff.linear(5 s)}). */
+    public PgQueueBuilder defaultBackoff(Backoff defaultBackoff) {
+        this.defaultBackoff = Objects.requireNonNull(defaultBackoff, "defaultBackoff");
+        return this;
+    }
+
+    /** Handler timeout of queues whose options set none (default 15 minutes). */
+    public PgQueueBuilder defaultHandlerTimeout(Duration defaultHandlerTimeout) {
+        this.defaultHandlerTimeout = Objects.requireNonNull(defaultHandlerTimeout, "defaultHandlerTimeout");
+        return this;
+    }
+
+    /**
+     * How often the node looks for due jobs when nothing else wakes it (default 1 s). A claim that
+     * comes back full and every finished job trigger the next claim at once.
+     */
+    public PgQueueBuilder pollInterval(Duration pollInterval) {
+        this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");
+        return this;
+    }
+
+    /** Most jobs one claim statement takes per queue (default {@value #DEFAULT_CLAIM_BATCH_SIZE}). */
+    public PgQueueBuilder claimBatchSize(int claimBatchSize) {
+        this.claimBatchSize = claimBatchSize;
+        return this;
+    }
+
+    /** Most outcomes one completion statement writes (default {@value #DEFAULT_COMPLETION_BATCH_SIZE}). */
+    public PgQueueBuilder completionBatchSize(int completionBatchSize) {
+        this.completionBatchSize = completionBatchSize;
+        return this;
+    }
+
+    /** Longest time an outcome waits for others to share its write (default 2 ms). */
+    public PgQueueBuilder completionFlushInterval(Duration completionFlushInterval) {
+        this.completionFlushInterval = Objects.requireNonNull(completionFlushInterval, "completionFlushInterval");
+        return this;
+    }
+
+    /** Grace period that {@link PgQueue#close()} gives running jobs (default 30 s). */
+    public PgQueueBuilder stopGracePeriod(Duration stopGracePeriod) {
+        this.stopGracePeriod = Objects.requireNonNull(stopGracePeriod, "stopGracePeriod");
+        return this;
+    }
+
+    /**
+     * The scheduler handlers are subscribed on (default {@code Schedulers.boundedElastic()}, where
+     * a handler that blocks holds up only its own thread). Non-blocking handlers may use
+     * {@code Schedulers.parallel()} or {@code Schedulers.immediate()} to save a thread hop.
+     */
+    public PgQueueBuilder handlerScheduler(Scheduler handlerScheduler) {
+        this.handlerScheduler = Objects.requireNonNull(handlerScheduler, "handlerScheduler");
+        return this;
+    }
+
     /**
      * Validates the configuration and builds the queue. Reads the library's packaged SQL files,
      * so call it at start-up, not on a reactive thread. Touches no database.
@@ -85,6 +213,16 @@ public final class PgQueueBuilder {
         requireAtLeast("maxPayloadBytes", maxPayloadBytes, 2);
         requireAtLeast("enqueueBatchSize", enqueueBatchSize, 1);
         requireAtLeast("defaultMaxAttempts", defaultMaxAttempts, 1);
+        requireAtLeast("globalConcurrency", globalConcurrency, 1);
+        requireAtLeast("defaultQueueConcurrency", defaultQueueConcurrency, 1);
+        requireAtLeast("claimBatchSize", claimBatchSize, 1);
+        requireAtLeast("completionBatchSize", completionBatchSize, 1);
+        requirePositive("defaultHandlerTimeout", defaultHandlerTimeout);
+        requirePositive("pollInterval", pollInterval);
+        requirePositive("completionFlushInterval", completionFlushInterval);
+        if (stopGracePeriod.isNegative()) {
+            throw new IllegalArgumentException("stopGracePeriod must not be negative but was " + stopGracePeriod);
+        }
         return new PgQueue(this, schemaName, objectMapper != null ? objectMapper : defaultObjectMapper());
     }
 
@@ -92,6 +230,32 @@ public final class PgQueueBuilder {
         if (value < min) {
             throw new IllegalArgumentException(option + " must be at least " + min + " but was " + value);
         }
+    }
+
+    private static void requirePositive(String option, Duration value) {
+        if (value.isZero() || value.isNegative()) {
+            throw new IllegalArgumentException(option + " must be positive but was " + value);
+        }
+    }
+
+    /** The registered queues with every option resolved. */
+    List<QueueRuntime> queueRuntimes() {
+        List<QueueRuntime> runtimes = new ArrayList<>();
+        for (Registration r : handlers.values()) {
+            runtimes.add(new QueueRuntime(r.handler(),
+                    r.options().concurrency().orElse(defaultQueueConcurrency),
+                    r.options().backoff().orElse(defaultBackoff),
+                    r.options().timeout().orElse(defaultHandlerTimeout),
+                    r.options().permitStrategy().orElse(PermitStrategy.ALWAYS)));
+        }
+        return runtimes;
+    }
+
+    Scheduler resolvedHandlerScheduler() {
+        return handlerScheduler != null ? handlerScheduler : Schedulers.boundedElastic();
+    }
+
+    record Registration(ReactiveHandler handler, QueueOptions options) {
     }
 
     static ObjectMapper defaultObjectMapper() {

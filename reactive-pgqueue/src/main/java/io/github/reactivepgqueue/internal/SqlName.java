@@ -13,7 +13,13 @@ public enum SqlName {
     MigrationVersionTableExists("migration.sql"),
     MigrationGetVersion("migration.sql"),
 
-    JobInsertMany("job.sql");
+    JobInsertMany("job.sql"),
+    JobClaim("job.sql"),
+    JobCompleteMany("job.sql"),
+    JobRetryMany("job.sql"),
+    JobRescheduleMany("job.sql"),
+    JobFinishMany("job.sql"),
+    JobReleaseMany("job.sql");
 
     private final String file;
 

@@ -35,3 +35,79 @@ LEFT JOIN LATERAL (
     WHERE ins.id IS NULL AND j.unique_key = i.unique_key AND j.status IN ('pending', 'running')
 ) live ON true
 ORDER BY i.ord;
+
+-- name: JobClaim
+-- Claims due pending jobs in one statement: at most $2[i] of queue $1[i], and at most $3 in all,
+-- in (priority, run_at, id) order. Each claimed row gets a fresh lease token (every later write
+-- about this attempt is fenced by it), attempt + 1 and a heartbeat. Rows locked by other
+-- claimers are skipped, never waited for.
+UPDATE /*schema*/.jobs j
+SET status = 'running', attempt = j.attempt + 1, lease = gen_random_uuid(), heartbeat_at = now(),
+    updated_at = now()
+WHERE j.id = ANY (ARRAY(
+    SELECT c.id
+    FROM unnest($1::text[], $2::integer[]) AS q(name, n)
+    CROSS JOIN LATERAL (
+        SELECT p.id, p.priority, p.run_at
+        FROM /*schema*/.jobs p
+        WHERE p.queue = q.name AND p.status = 'pending' AND p.run_at <= now()
+        ORDER BY p.priority, p.run_at, p.id
+        LIMIT q.n
+        FOR UPDATE SKIP LOCKED
+    ) c
+    ORDER BY c.priority, c.run_at, c.id
+    LIMIT $3))
+RETURNING j.id, j.queue, j.payload::text AS payload, j.attempt, j.max_attempts, j.priority, j.reprocess_count,
+          j.fingerprint, j.unique_key, j.created_at, j.run_at, j.lease;
+
+-- name: JobCompleteMany
+-- Success. Fenced: only rows still running under the given lease change.
+UPDATE /*schema*/.jobs j
+SET status = 'completed', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
+FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+RETURNING j.id;
+
+-- name: JobRetryMany
+-- A failed attempt: pending again no sooner than the backoff ($3, microseconds) allows and no
+-- sooner than a requested time ($4) or delay ($5); failed when the attempts are spent.
+UPDATE /*schema*/.jobs j
+SET status = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'pending' END,
+    run_at = CASE WHEN j.attempt >= j.max_attempts THEN j.run_at
+                  ELSE greatest(now() + t.backoff_us * interval '1 microsecond',
+                                coalesce(t.at, now() + coalesce(t.after_us, 0) * interval '1 microsecond')) END,
+    completed_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
+    last_error = coalesce(t.error, j.last_error),
+    updated_at = now(), lease = NULL, heartbeat_at = NULL
+FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[], $5::bigint[], $6::text[])
+     AS t(id, lease, backoff_us, at, after_us, error)
+WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+RETURNING j.id;
+
+-- name: JobRescheduleMany
+-- Run again at a time ($3) or after a delay ($4) without using the attempt; counts a reprocess.
+UPDATE /*schema*/.jobs j
+SET status = 'pending', attempt = greatest(j.attempt - 1, 0), reprocess_count = j.reprocess_count + 1,
+    run_at = coalesce(t.at, now() + t.after_us * interval '1 microsecond'),
+    updated_at = now(), lease = NULL, heartbeat_at = NULL
+FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bigint[]) AS t(id, lease, at, after_us)
+WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+RETURNING j.id;
+
+-- name: JobFinishMany
+-- A final unsuccessful status ($3: cancelled, critical or unprocessable) with an optional error.
+UPDATE /*schema*/.jobs j
+SET status = t.status, completed_at = now(), last_error = coalesce(t.error, j.last_error),
+    updated_at = now(), lease = NULL, heartbeat_at = NULL
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(id, lease, status, error)
+WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+RETURNING j.id;
+
+-- name: JobReleaseMany
+-- Gives claimed jobs back unrun (stop, cancelled subscription): pending, attempt restored.
+UPDATE /*schema*/.jobs j
+SET status = 'pending', attempt = greatest(j.attempt - 1, 0), updated_at = now(), lease = NULL,
+    heartbeat_at = NULL
+FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+RETURNING j.id;

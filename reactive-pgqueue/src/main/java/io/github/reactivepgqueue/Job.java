@@ -1,0 +1,61 @@
+package io.github.reactivepgqueue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A claimed job, as a handler sees it. Implementations are immutable and thread-safe; handlers
+ * receive jobs, they do not make them.
+ *
+ * @since 0.1.0
+ */
+public interface Job {
+
+    /** The job's id. */
+    UUID id();
+
+    /** The queue. */
+    String queue();
+
+    /** The payload as a JSON tree. */
+    JsonNode payload();
+
+    /**
+     * The payload converted to {@code type} with the queue's {@code ObjectMapper}.
+     *
+     * @throws IllegalArgumentException if the payload does not fit {@code type}; thrown inside a
+     *     handler it fails the attempt like any other error
+     */
+    <T> T payload(Class<T> type);
+
+    /** This attempt's number: 1 for the first. */
+    int attempt();
+
+    /** How many attempts the job gets. */
+    int maxAttempts();
+
+    /** Whether a failure of this attempt ends the job as failed. */
+    default boolean isLastAttempt() {
+        return attempt() >= maxAttempts();
+    }
+
+    /** The priority (lower runs first). */
+    int priority();
+
+    /** How often the job was rescheduled or rescued without using an attempt. */
+    int reprocessCount();
+
+    /** The fingerprint, if any. */
+    Optional<String> fingerprint();
+
+    /** The unique key, if any. */
+    Optional<String> uniqueKey();
+
+    /** When the job was enqueued (database clock). */
+    Instant createdAt();
+
+    /** When the job became due (database clock). */
+    Instant runAt();
+}

@@ -1,0 +1,29 @@
+package io.github.reactivepgqueue;
+
+import reactor.core.publisher.Mono;
+
+/**
+ * Runs the jobs of one queue. Register handlers on the builder
+ * ({@link PgQueueBuilder#handler(ReactiveHandler)}); a node claims only jobs of queues it has a
+ * handler for.
+ *
+ * <p>{@link #handle(Job)} is subscribed on the queue's handler scheduler (by default
+ * {@code Schedulers.boundedElastic()}, so a handler that blocks its thread holds up only that
+ * thread). A handler that throws, returns {@code null}, signals an error or completes empty is
+ * treated as a failed attempt: the job is retried with backoff and the error is stored on it.
+ * A handler that does not finish within the queue's timeout is cancelled and counts as a failed
+ * attempt too.
+ *
+ * <p>Delivery is at least once: a job may run again after a crash or a lost lease. A handler
+ * whose effect must not repeat should use the job id or unique key as its idempotency key.
+ *
+ * @since 0.1.0
+ */
+public interface ReactiveHandler {
+
+    /** The queue whose jobs this handler runs. */
+    String queue();
+
+    /** Runs one job and tells what became of it. */
+    Mono<Outcome> handle(Job job);
+}

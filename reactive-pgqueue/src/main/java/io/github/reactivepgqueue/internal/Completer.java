@@ -1,0 +1,176 @@
+package io.github.reactivepgqueue.internal;
+
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.retry.Retry;
+
+/**
+ * Writes outcomes in batches: outcomes are buffered for at most {@code flushInterval} or until
+ * {@code batchSize} are waiting, then each kind present is written with one statement whose rows
+ * travel as arrays. Every row is fenced by its lease; a write whose lease is no longer current
+ * changes nothing and is counted as stale. A failed statement is retried with backoff until it
+ * succeeds: outcomes are never dropped. Callers wait for their own outcome's write.
+ */
+public final class Completer {
+    private static final Logger log = LoggerFactory.getLogger(Completer.class);
+
+    private final ConnectionFactory factory;
+    private final Sql sql;
+    private final int batchSize;
+    private final Duration flushInterval;
+    private final Scheduler scheduler;
+    private final Sinks.Many<OutcomeWrite> writes = Sinks.many().unicast().onBackpressureBuffer();
+    private final Sinks.Empty<Void> drained = Sinks.empty();
+    private final AtomicLong staleWrites = new AtomicLong();
+    private final IncidentLog incidents = new IncidentLog(log, "Writing job outcomes");
+    private final Disposable loop;
+
+    public Completer(ConnectionFactory factory, Sql sql, int batchSize, Duration flushInterval, Scheduler scheduler) {
+        this.factory = factory;
+        this.sql = sql;
+        this.batchSize = batchSize;
+        this.flushInterval = flushInterval;
+        this.scheduler = scheduler;
+        // The loop only reacts to writes; it costs nothing while idle.
+        this.loop = writes.asFlux()
+                .bufferTimeout(batchSize, flushInterval, scheduler, true) // true: honours backpressure
+                .concatMap(this::flush)
+                .subscribe(null,
+                        e -> log.error("The outcome writer stopped unexpectedly", e),
+                        drained::tryEmitEmpty);
+    }
+
+    /** Queues {@code write}; the returned Mono completes once it is written. Cancelling it does not undo the write. */
+    Mono<Void> write(OutcomeWrite write) {
+        Sinks.EmitResult result;
+        synchronized (writes) {
+            result = writes.tryEmitNext(write);
+        }
+        if (result.isFailure()) {
+            return Mono.error(new IllegalStateException("The queue is closed; outcome of " + write.job() + " not written ("
+                    + result + ")"));
+        }
+        return write.done().asMono();
+    }
+
+    /** How many writes found their lease no longer current. */
+    public long staleWrites() {
+        return staleWrites.get();
+    }
+
+    /** Writes what is queued, then stops; later writes fail. */
+    public Mono<Void> close() {
+        return Mono.defer(() -> {
+            synchronized (writes) {
+                writes.tryEmitComplete();
+            }
+            return drained.asMono();
+        });
+    }
+
+    /** Stops at once, dropping what is queued (for a failed start only). */
+    void dispose() {
+        loop.dispose();
+    }
+
+    private Mono<Void> flush(List<OutcomeWrite> batch) {
+        Map<OutcomeWrite.Kind, List<OutcomeWrite>> byKind = batch.stream()
+                .collect(Collectors.groupingBy(OutcomeWrite::kind, () -> new EnumMap<>(OutcomeWrite.Kind.class),
+                        Collectors.toList()));
+        return Flux.fromIterable(byKind.entrySet())
+                .flatMap(e -> writeKind(e.getKey(), e.getValue()))
+                .then();
+    }
+
+    private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
+        return R2dbc.withConnection(factory, conn -> R2dbc.query(bind(conn.createStatement(sql.get(kind.statement)), kind, rows),
+                        row -> row.get("id", UUID.class)))
+                .collect(Collectors.toCollection(HashSet::new))
+                .doOnNext(written -> incidents.succeeded())
+                .doOnError(incidents::failed)
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(5))
+                        .scheduler(scheduler))
+                .doOnNext(written -> {
+                    countStale(kind, rows, written);
+                    rows.forEach(w -> w.done().tryEmitEmpty());
+                })
+                .then();
+    }
+
+    private void countStale(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, Set<UUID> written) {
+        int stale = rows.size() - written.size();
+        if (stale > 0) {
+            staleWrites.addAndGet(stale);
+            log.warn("{} of {} {} writes changed nothing: their lease is no longer current (the job was rescued, "
+                    + "released or cancelled meanwhile); e.g. {}", stale, rows.size(), kind,
+                    rows.stream().filter(w -> !written.contains(w.job().id())).findFirst().map(OutcomeWrite::job)
+                            .orElse(null));
+        }
+    }
+
+    private static Statement bind(Statement statement, OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
+        int n = rows.size();
+        UUID[] ids = new UUID[n];
+        UUID[] leases = new UUID[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = rows.get(i).job().id();
+            leases[i] = rows.get(i).job().lease();
+        }
+        statement.bind("$1", ids).bind("$2", leases);
+        switch (kind) {
+            case RETRY -> {
+                Long[] backoff = new Long[n];
+                Instant[] at = new Instant[n];
+                Long[] after = new Long[n];
+                String[] error = new String[n];
+                for (int i = 0; i < n; i++) {
+                    OutcomeWrite w = rows.get(i);
+                    backoff[i] = w.backoffMicros();
+                    at[i] = w.at();
+                    after[i] = w.afterMicros();
+                    error[i] = w.error();
+                }
+                statement.bind("$3", backoff).bind("$4", at).bind("$5", after).bind("$6", error);
+            }
+            case RESCHEDULE -> {
+                Instant[] at = new Instant[n];
+                Long[] after = new Long[n];
+                for (int i = 0; i < n; i++) {
+                    at[i] = rows.get(i).at();
+                    after[i] = rows.get(i).afterMicros();
+                }
+                statement.bind("$3", at).bind("$4", after);
+            }
+            case FINISH -> {
+                String[] status = new String[n];
+                String[] error = new String[n];
+                for (int i = 0; i < n; i++) {
+                    status[i] = rows.get(i).status();
+                    error[i] = rows.get(i).error();
+                }
+                statement.bind("$3", status).bind("$4", error);
+            }
+            case COMPLETE, RELEASE -> {
+                // ids and leases only
+            }
+        }
+        return statement;
+    }
+}

@@ -1,0 +1,83 @@
+package io.github.reactivepgqueue.internal;
+
+import io.github.reactivepgqueue.permit.Permit;
+import io.github.reactivepgqueue.permit.PermitDenied;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Runs one claimed job: takes the handler's permit, subscribes the handler on the handler
+ * scheduler with the queue's timeout, turns whatever happens into an outcome, has it written,
+ * and only then releases the permit. When {@code abort} fires (a stop past its grace period) the
+ * handler is cancelled and the job released unrun.
+ */
+final class JobRunner {
+    private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
+
+    private final Completer completer;
+    private final Scheduler handlerScheduler;
+
+    JobRunner(Completer completer, Scheduler handlerScheduler) {
+        this.completer = completer;
+        this.handlerScheduler = handlerScheduler;
+    }
+
+    Mono<Void> run(QueueRuntime queue, ClaimedRow job, Mono<Void> abort) {
+        Mono<OutcomeWrite> released = abort.then(Mono.fromSupplier(() -> OutcomeWrite.release(job)));
+        return Mono.defer(() -> queue.permits().acquire(job))
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("PermitStrategy of queue " + queue.queue()
+                        + " completed without a permit")))
+                .<PermitResult>map(Granted::new)
+                .onErrorResume(e -> Mono.just(new Denied(e)))
+                .or(released.map(Aborted::new))
+                .flatMap(result -> {
+                    if (result instanceof Aborted a) {
+                        return completer.write(a.write());
+                    }
+                    if (result instanceof Denied d) {
+                        return completer.write(d.error() instanceof PermitDenied pd
+                                ? OutcomeWrite.of(job, pd.outcome(), queue.backoff())
+                                : OutcomeWrite.failure(job, d.error(), queue.backoff()));
+                    }
+                    Permit permit = ((Granted) result).permit();
+                    return invoke(queue, job).or(released)
+                            .flatMap(completer::write)
+                            .then(Mono.defer(permit::release).onErrorResume(e -> {
+                                log.warn("Releasing the permit of {} failed: {}", job, ErrorText.summary(e));
+                                return Mono.empty();
+                            }));
+                });
+    }
+
+    private Mono<OutcomeWrite> invoke(QueueRuntime queue, ClaimedRow job) {
+        Duration timeout = queue.timeout();
+        return Mono.defer(() -> queue.handler().handle(job))
+                .subscribeOn(handlerScheduler)
+                .timeout(timeout, Mono.error(() -> new TimeoutException("Handler of queue " + queue.queue()
+                        + " did not finish within " + timeout + "; its subscription was cancelled")))
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("Handler of queue " + queue.queue()
+                        + " completed without an outcome")))
+                .map(outcome -> OutcomeWrite.of(job, outcome, queue.backoff()))
+                .onErrorResume(e -> {
+                    log.debug("{} failed: {}", job, ErrorText.summary(e));
+                    return Mono.just(OutcomeWrite.failure(job, e, queue.backoff()));
+                });
+    }
+
+    /** What came of asking for the handler's permit. */
+    private sealed interface PermitResult permits Granted, Denied, Aborted {
+    }
+
+    private record Granted(Permit permit) implements PermitResult {
+    }
+
+    private record Denied(Throwable error) implements PermitResult {
+    }
+
+    private record Aborted(OutcomeWrite write) implements PermitResult {
+    }
+}

@@ -1,0 +1,170 @@
+package io.github.reactivepgqueue.internal;
+
+import io.github.reactivepgqueue.Backoff;
+import io.github.reactivepgqueue.ClaimedJob;
+import io.github.reactivepgqueue.Job;
+import io.github.reactivepgqueue.Outcome;
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.FluxSink;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * One subscription of {@code queue.jobs(...)}: claims as many jobs as the subscriber requested,
+ * hands each out as a {@link ClaimedJob}, and on cancellation, error or completion gives every
+ * claimed job that was not completed back to pending with its attempt restored.
+ */
+public final class JobStream {
+    private static final Logger log = LoggerFactory.getLogger(JobStream.class);
+
+    private final JobClaimer claimer;
+    private final Completer completer;
+    private final ConnectionFactory factory;
+    private final Sql sql;
+    private final List<String> queues;
+    private final Function<String, Backoff> backoffs;
+    private final int claimBatchSize;
+    private final Duration pollInterval;
+    private final Scheduler timer;
+    private final AtomicLong demand = new AtomicLong();
+    private final Map<UUID, ClaimedRow> unfinished = new ConcurrentHashMap<>();
+    private final Sinks.Many<Object> wakeups = Sinks.many().multicast().directBestEffort();
+    private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
+    private boolean closed;
+
+    public JobStream(JobClaimer claimer, Completer completer, ConnectionFactory factory, Sql sql, List<String> queues,
+                     Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval, Scheduler timer) {
+        this.claimer = claimer;
+        this.completer = completer;
+        this.factory = factory;
+        this.sql = sql;
+        this.queues = List.copyOf(queues);
+        this.backoffs = backoffs;
+        this.claimBatchSize = claimBatchSize;
+        this.pollInterval = pollInterval;
+        this.timer = timer;
+    }
+
+    /** The stream of claimed jobs; subscribe once. */
+    public Flux<ClaimedJob> flux() {
+        return Flux.create(sink -> {
+            sink.onRequest(n -> {
+                demand.getAndUpdate(d -> d + n < 0 ? Long.MAX_VALUE : d + n);
+                wake();
+            });
+            sink.onDispose(Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux())
+                    .onBackpressureLatest()
+                    .concatMap(tick -> claimForDemand(sink), 1)
+                    .subscribe(null, sink::error));
+        });
+    }
+
+    private Mono<Void> claimForDemand(FluxSink<ClaimedJob> sink) {
+        long wanted = Math.min(demand.get(), claimBatchSize);
+        if (wanted <= 0) {
+            return Mono.empty();
+        }
+        int n = (int) wanted;
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        queues.forEach(q -> limits.put(q, n));
+        return claimer.claimShielded(limits, n, this::adopt)
+                .doOnNext(jobs -> {
+                    incidents.succeeded();
+                    demand.addAndGet(-jobs.size());
+                    jobs.forEach(job -> sink.next(new Claimed(job)));
+                    if (jobs.size() == n && demand.get() > 0) {
+                        wake();
+                    }
+                })
+                .doOnError(incidents::failed)
+                .onErrorResume(e -> Mono.empty())
+                .then();
+    }
+
+    /** Registers claimed rows as unfinished, or gives them straight back if the stream is over. */
+    private Mono<List<ClaimedRow>> adopt(List<ClaimedRow> jobs) {
+        synchronized (this) {
+            if (!closed) {
+                jobs.forEach(job -> unfinished.put(job.id(), job));
+                return Mono.just(jobs);
+            }
+        }
+        return release(jobs).thenReturn(List.of());
+    }
+
+    /** Gives every unfinished job back; later claims give theirs back at once. */
+    public Mono<Void> releaseAll() {
+        return Mono.defer(() -> {
+            List<ClaimedRow> rest;
+            synchronized (this) {
+                closed = true;
+                rest = new ArrayList<>(unfinished.values());
+                unfinished.clear();
+            }
+            return release(rest);
+        });
+    }
+
+    private Mono<Void> release(List<ClaimedRow> jobs) {
+        if (jobs.isEmpty()) {
+            return Mono.empty();
+        }
+        UUID[] ids = jobs.stream().map(ClaimedRow::id).toArray(UUID[]::new);
+        UUID[] leases = jobs.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
+        return R2dbc.withConnection(factory, conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
+                        .bind("$1", ids).bind("$2", leases)))
+                .then()
+                .doOnSuccess(v -> log.debug("Released {} unfinished jobs of queue.jobs({})", jobs.size(), queues))
+                .onErrorResume(e -> {
+                    log.warn("Releasing {} unfinished jobs of queue.jobs({}) failed; the reaper will rescue them: {}",
+                            jobs.size(), queues, ErrorText.summary(e));
+                    return Mono.empty();
+                });
+    }
+
+    private void wake() {
+        synchronized (wakeups) {
+            wakeups.tryEmitNext(Boolean.TRUE);
+        }
+    }
+
+    private final class Claimed implements ClaimedJob {
+        private final ClaimedRow row;
+
+        Claimed(ClaimedRow row) {
+            this.row = row;
+        }
+
+        @Override
+        public Job job() {
+            return row;
+        }
+
+        @Override
+        public Mono<Void> complete(Outcome outcome) {
+            Objects.requireNonNull(outcome, "outcome");
+            return Mono.defer(() -> unfinished.remove(row.id(), row)
+                    ? completer.write(OutcomeWrite.of(row, outcome, backoffs.apply(row.queue())))
+                    : Mono.error(new IllegalStateException(row + " is already completed or was released")));
+        }
+
+        @Override
+        public String toString() {
+            return "ClaimedJob[" + row + "]";
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package io.github.reactivepgqueue.internal;
+
+import io.github.reactivepgqueue.Backoff;
+import io.github.reactivepgqueue.Outcome;
+import java.time.Duration;
+import java.time.Instant;
+import reactor.core.publisher.Sinks;
+
+/**
+ * One job's outcome as the {@link Completer} writes it: the statement kind and its values. The
+ * lease of the claim travels with it, so a write about an attempt that lost its lease changes
+ * nothing.
+ */
+record OutcomeWrite(ClaimedRow job, Kind kind, long backoffMicros, Instant at, Long afterMicros, String status,
+                    String error, Sinks.One<Void> done) {
+
+    enum Kind {
+        COMPLETE(SqlName.JobCompleteMany),
+        RETRY(SqlName.JobRetryMany),
+        RESCHEDULE(SqlName.JobRescheduleMany),
+        FINISH(SqlName.JobFinishMany),
+        RELEASE(SqlName.JobReleaseMany);
+
+        final SqlName statement;
+
+        Kind(SqlName statement) {
+            this.statement = statement;
+        }
+    }
+
+    static OutcomeWrite of(ClaimedRow job, Outcome outcome, Backoff backoff) {
+        if (outcome instanceof Outcome.Success) {
+            return new OutcomeWrite(job, Kind.COMPLETE, 0, null, null, null, null, Sinks.one());
+        }
+        if (outcome instanceof Outcome.Retry r) {
+            return new OutcomeWrite(job, Kind.RETRY, micros(backoff.delay(job.attempt())), r.at(),
+                    r.after() == null ? null : micros(r.after()), null, ErrorText.truncate(r.reason()), Sinks.one());
+        }
+        if (outcome instanceof Outcome.Reschedule r) {
+            return new OutcomeWrite(job, Kind.RESCHEDULE, 0, r.at(), r.after() == null ? null : micros(r.after()),
+                    null, null, Sinks.one());
+        }
+        Outcome.Finish f = (Outcome.Finish) outcome;
+        return new OutcomeWrite(job, Kind.FINISH, 0, null, null, f.status().databaseValue(),
+                ErrorText.truncate(f.reason()), Sinks.one());
+    }
+
+    /** A failed attempt: retried after the backoff, with the error recorded. */
+    static OutcomeWrite failure(ClaimedRow job, Throwable error, Backoff backoff) {
+        return new OutcomeWrite(job, Kind.RETRY, micros(backoff.delay(job.attempt())), null, null, null,
+                ErrorText.of(error), Sinks.one());
+    }
+
+    /** The job goes back to pending unrun, its attempt restored. */
+    static OutcomeWrite release(ClaimedRow job) {
+        return new OutcomeWrite(job, Kind.RELEASE, 0, null, null, null, null, Sinks.one());
+    }
+
+    /** Waits are capped at about a century, well inside PostgreSQL's interval and timestamp ranges. */
+    static final long MAX_MICROS = 100L * 365 * 24 * 3600 * 1_000_000L;
+
+    static long micros(Duration d) {
+        if (d.getSeconds() >= MAX_MICROS / 1_000_000L) {
+            return MAX_MICROS;
+        }
+        return Math.min(MAX_MICROS, d.getSeconds() * 1_000_000L + d.getNano() / 1_000L);
+    }
+}

@@ -1,0 +1,175 @@
+package io.github.reactivepgqueue.internal;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * The worker pipeline of one node. Wake-ups (the poll interval, freed permits, a claim that came
+ * back full) trigger claims; each claim asks for no more jobs than there are free permits, globally
+ * and per queue, in one statement; claimed jobs run through {@code flatMap} bounded by the global
+ * concurrency, and each job holds its permits until its outcome is written.
+ *
+ * <p>Stopping: claiming stops at once; running jobs may finish within the grace period; then the
+ * handlers still running are cancelled and their jobs released unrun.
+ */
+public final class Worker {
+    private static final Logger log = LoggerFactory.getLogger(Worker.class);
+    private static final Object TICK = new Object();
+
+    private final JobClaimer claimer;
+    private final JobRunner runner;
+    private final Map<String, QueueRuntime> queues;
+    private final Map<String, QueueLimiter> limiters = new LinkedHashMap<>();
+    private final int globalConcurrency;
+    private final int claimBatchSize;
+    private final Duration pollInterval;
+    private final Scheduler timer;
+    private final Sinks.Many<String> wakeups = QueueLimiter.releaseSignals();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final IncidentLog claimIncidents = new IncidentLog(log, "Claiming jobs");
+    private final Sinks.Empty<Void> stopClaiming = Sinks.empty();
+    private final Sinks.Empty<Void> abort = Sinks.empty();
+    private final Sinks.Empty<Void> terminated = Sinks.empty();
+    private final AtomicReference<Disposable> subscription = new AtomicReference<>();
+
+    public Worker(JobClaimer claimer, Completer completer, Scheduler handlerScheduler, List<QueueRuntime> queues,
+                  int globalConcurrency, int claimBatchSize, Duration pollInterval, Scheduler timer) {
+        this.claimer = claimer;
+        this.runner = new JobRunner(completer, handlerScheduler);
+        this.queues = new LinkedHashMap<>();
+        for (QueueRuntime q : queues) {
+            this.queues.put(q.queue(), q);
+            limiters.put(q.queue(), new QueueLimiter(q.queue(), q.concurrency(), wakeups));
+        }
+        this.globalConcurrency = globalConcurrency;
+        this.claimBatchSize = claimBatchSize;
+        this.pollInterval = pollInterval;
+        this.timer = timer;
+    }
+
+    /** Starts claiming; the first claim runs at once. */
+    public void start() {
+        Flux<Object> ticks = Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux())
+                .map(x -> TICK)
+                .takeUntilOther(stopClaiming.asMono());
+        Disposable d = ticks.onBackpressureLatest()
+                .concatMap(tick -> claimOnce(), 1)
+                .flatMap(job -> runner.run(queues.get(job.queue()), job, abort.asMono())
+                        .onErrorResume(e -> {
+                            // Only a closed outcome writer gets here; the job stays running until rescued.
+                            log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
+                            return Mono.empty();
+                        })
+                        .doFinally(signal -> finished(job)), Math.max(1, globalConcurrency), 1)
+                .subscribe(null, e -> {
+                    log.error("The worker pipeline stopped unexpectedly", e);
+                    terminated.tryEmitEmpty();
+                }, terminated::tryEmitEmpty);
+        if (!subscription.compareAndSet(null, d)) {
+            d.dispose();
+            throw new IllegalStateException("Worker already started");
+        }
+    }
+
+    /** Stops claiming, waits up to {@code grace} for running jobs, then releases the rest. */
+    public Mono<Void> stop(Duration grace) {
+        return Mono.defer(() -> {
+            if (subscription.get() == null) {
+                return Mono.empty();
+            }
+            stopClaiming.tryEmitEmpty();
+            return terminated.asMono()
+                    .timeout(grace, timer)
+                    .onErrorResume(java.util.concurrent.TimeoutException.class, e -> {
+                        log.info("Stop: grace period of {} over with {} jobs running; releasing them", grace,
+                                inFlight.get());
+                        abort.tryEmitEmpty();
+                        return terminated.asMono();
+                    });
+        });
+    }
+
+    /** Jobs claimed and not yet finished (outcome written or released). */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    private Flux<ClaimedRow> claimOnce() {
+        return Mono.defer(() -> {
+            Map<String, Integer> limits = reservePermits();
+            if (limits.isEmpty()) {
+                return Mono.<List<ClaimedRow>>empty();
+            }
+            int total = limits.values().stream().mapToInt(Integer::intValue).sum();
+            return claimer.claim(limits, total)
+                    .doOnNext(jobs -> {
+                        claimIncidents.succeeded();
+                        returnUnused(limits, jobs);
+                    })
+                    .doOnError(e -> {
+                        claimIncidents.failed(e);
+                        returnUnused(limits, List.of());
+                    })
+                    .onErrorResume(e -> Mono.empty());
+        }).flatMapIterable(jobs -> jobs);
+    }
+
+    /** Takes the permits for the next claim: per queue what is free, within what is free globally. */
+    private Map<String, Integer> reservePermits() {
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        int globalFree = globalConcurrency - inFlight.get();
+        for (QueueLimiter limiter : limiters.values()) {
+            if (globalFree <= 0) {
+                break;
+            }
+            int taken = limiter.tryAcquire(Math.min(globalFree, claimBatchSize));
+            if (taken > 0) {
+                limits.put(limiter.queue(), taken);
+                globalFree -= taken;
+                inFlight.addAndGet(taken);
+            }
+        }
+        return limits;
+    }
+
+    /** Gives back the permits a claim reserved but did not use; claims again at once if one came back full. */
+    private void returnUnused(Map<String, Integer> limits, List<ClaimedRow> jobs) {
+        Map<String, Integer> claimed = new LinkedHashMap<>();
+        for (ClaimedRow job : jobs) {
+            claimed.merge(job.queue(), 1, Integer::sum);
+        }
+        boolean full = false;
+        for (Map.Entry<String, Integer> e : limits.entrySet()) {
+            int got = claimed.getOrDefault(e.getKey(), 0);
+            int unused = e.getValue() - got;
+            full |= unused == 0;
+            inFlight.addAndGet(-unused);
+            limiters.get(e.getKey()).returnUnused(unused);
+        }
+        if (full) {
+            wake();
+        }
+    }
+
+    private void finished(ClaimedRow job) {
+        inFlight.decrementAndGet();
+        limiters.get(job.queue()).release();
+    }
+
+    private void wake() {
+        synchronized (wakeups) {
+            wakeups.tryEmitNext("claim-again");
+        }
+    }
+}

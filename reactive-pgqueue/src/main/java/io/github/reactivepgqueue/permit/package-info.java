@@ -1,0 +1,5 @@
+/**
+ * Handler-owned permits: a {@link io.github.reactivepgqueue.permit.PermitStrategy} decides, per job,
+ * whether it may run now, and if not, what becomes of it.
+ */
+package io.github.reactivepgqueue.permit;

@@ -1,0 +1,69 @@
+package io.github.reactivepgqueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.TestSchema;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Mono;
+
+@ExtendWith(PostgresExtension.class)
+class WorkerIT {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private final TestSchema db;
+
+    WorkerIT(TestSchema db) {
+        this.db = db;
+        db.migratedQueue();
+    }
+
+    @BeforeEach
+    void empty() {
+        db.execute("DELETE FROM {schema}.jobs");
+    }
+
+    static ReactiveHandler handler(String queue, java.util.function.Function<Job, Mono<Outcome>> body) {
+        return new ReactiveHandler() {
+            @Override
+            public String queue() {
+                return queue;
+            }
+
+            @Override
+            public Mono<Outcome> handle(Job job) {
+                return body.apply(job);
+            }
+        };
+    }
+
+    @Test
+    void runsEveryJobOnceAndCompletesIt() {
+        Set<UUID> seen = ConcurrentHashMap.newKeySet();
+        PgQueue queue = db.queueBuilder()
+                .handler(handler("work", job -> {
+                    assertThat(seen.add(job.id())).isTrue();
+                    return Mono.just(Outcome.success());
+                }))
+                .build();
+        List<NewJob> jobs = IntStream.range(0, 2000).mapToObj(i -> NewJob.of("work", Map.of("n", i))).toList();
+        queue.enqueueAll(jobs).block(TIMEOUT);
+
+        queue.start().block(TIMEOUT);
+        await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'completed'") == 2000);
+        queue.close().block(TIMEOUT);
+
+        assertThat(seen).hasSize(2000);
+        assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE attempt <> 1 OR lease IS NOT NULL")).isZero();
+        assertThat(queue.staleWrites()).isZero();
+    }
+}
