@@ -95,7 +95,10 @@ public final class JobStream {
                 .then();
     }
 
-    /** Registers claimed rows as unfinished, or gives them straight back if the stream is over. */
+    /**
+     * Registers claimed rows as unfinished (also rows whose completion could not be written), or
+     * gives them straight back if the stream is over.
+     */
     private Mono<List<ClaimedRow>> adopt(List<ClaimedRow> jobs) {
         synchronized (this) {
             if (!closed) {
@@ -159,6 +162,7 @@ public final class JobStream {
             Objects.requireNonNull(outcome, "outcome");
             return Mono.defer(() -> unfinished.remove(row.id(), row)
                     ? completer.write(OutcomeWrite.of(row, outcome, backoffs.apply(row.queue())))
+                            .onErrorResume(e -> adopt(List.of(row)).then(Mono.error(e)))
                     : Mono.error(new IllegalStateException(row + " is already completed or was released")));
         }
 

@@ -1,0 +1,326 @@
+package io.github.reactivepgqueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.TestSchema;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.awaitility.core.ConditionFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.reactivestreams.Subscription;
+import reactor.core.Disposable;
+import reactor.core.publisher.BaseSubscriber;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/** {@code queue.jobs(...)}: claims that follow demand, completion, release on cancel, and pipelines built on it. */
+@ExtendWith(PostgresExtension.class)
+class JobsStreamIT {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration POLL = Duration.ofMillis(50);
+
+    private final TestSchema db;
+    private final List<Disposable> subscriptions = new ArrayList<>();
+    private final List<PgQueue> queues = new ArrayList<>();
+
+    JobsStreamIT(TestSchema db) {
+        this.db = db;
+        db.migratedQueue();
+    }
+
+    @BeforeEach
+    void empty() {
+        db.execute("DELETE FROM {schema}.jobs");
+    }
+
+    @AfterEach
+    void cleanUp() {
+        subscriptions.forEach(Disposable::dispose);
+        queues.forEach(q -> q.stop(Duration.ZERO).block(TIMEOUT));
+    }
+
+    private static ConditionFactory waiting() {
+        return await().atMost(TIMEOUT).pollInterval(POLL);
+    }
+
+    private PgQueue queue(PgQueueBuilder builder) {
+        PgQueue queue = builder.pollInterval(POLL).build();
+        queues.add(queue);
+        return queue;
+    }
+
+    private PgQueue queue() {
+        return queue(db.queueBuilder());
+    }
+
+    private static List<NewJob> jobs(String queue, int n) {
+        return IntStream.range(0, n).mapToObj(i -> NewJob.of(queue, Map.of("n", i))).toList();
+    }
+
+    private long count(String where, Object... params) {
+        return db.count("SELECT count(*) FROM {schema}.jobs WHERE " + where, params);
+    }
+
+    private Set<UUID> ids(String where, Object... params) {
+        return db.query("SELECT id FROM {schema}.jobs WHERE " + where, params).stream()
+                .map(row -> (UUID) row.get("id")).collect(Collectors.toSet());
+    }
+
+    private static Set<UUID> idsOf(List<ClaimedJob> jobs) {
+        return jobs.stream().map(j -> j.job().id()).collect(Collectors.toSet());
+    }
+
+    /** Requests nothing on its own: the test requests explicitly. */
+    static final class ManualSubscriber extends BaseSubscriber<ClaimedJob> {
+        final List<ClaimedJob> received = new CopyOnWriteArrayList<>();
+        final AtomicReference<Throwable> error = new AtomicReference<>();
+
+        @Override
+        protected void hookOnSubscribe(Subscription subscription) {
+            // no request
+        }
+
+        @Override
+        protected void hookOnNext(ClaimedJob job) {
+            received.add(job);
+        }
+
+        @Override
+        protected void hookOnError(Throwable throwable) {
+            error.set(throwable);
+        }
+    }
+
+    private ManualSubscriber subscribe(PgQueue queue, String... names) {
+        ManualSubscriber subscriber = new ManualSubscriber();
+        subscriptions.add(subscriber);
+        queue.jobs(names).subscribe(subscriber);
+        return subscriber;
+    }
+
+    @Test
+    void claimsNoMoreJobsThanRequested() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("bp", 50)).block(TIMEOUT);
+
+        ManualSubscriber subscriber = subscribe(queue, "bp");
+        // Nothing requested yet: nothing may be claimed.
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> count("status = 'running'") == 0 && subscriber.received.isEmpty());
+
+        subscriber.request(5);
+        waiting().until(() -> subscriber.received.size() == 5 && count("status = 'running'") == 5);
+        // ... and it stays at 5 over many poll intervals of the stream.
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> subscriber.received.size() == 5 && count("status = 'running'") == 5);
+        assertThat(ids("status = 'running'")).isEqualTo(idsOf(subscriber.received));
+        assertThat(count("status = 'running' AND attempt = 1 AND lease IS NOT NULL")).isEqualTo(5);
+        assertThat(count("status = 'pending'")).isEqualTo(45);
+
+        subscriber.request(3);
+        waiting().until(() -> subscriber.received.size() == 8 && count("status = 'running'") == 8);
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> subscriber.received.size() == 8 && count("status = 'running'") == 8);
+        assertThat(ids("status = 'running'")).isEqualTo(idsOf(subscriber.received));
+        assertThat(idsOf(subscriber.received)).hasSize(8);
+        assertThat(subscriber.error.get()).isNull();
+    }
+
+    @Test
+    void completingAnElementWritesItsOutcomeAndASecondCompletionFails() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("done", 5)).block(TIMEOUT);
+
+        ManualSubscriber subscriber = subscribe(queue, "done");
+        subscriber.request(3);
+        waiting().until(() -> subscriber.received.size() == 3);
+
+        // complete() completes once the outcome is written, so the database shows it at once.
+        Flux.fromIterable(subscriber.received).concatMap(j -> j.complete(Outcome.success())).blockLast(TIMEOUT);
+        assertThat(ids("status = 'completed'")).isEqualTo(idsOf(subscriber.received));
+        assertThat(count("status = 'completed' AND attempt = 1 AND lease IS NULL AND heartbeat_at IS NULL "
+                + "AND completed_at IS NOT NULL")).isEqualTo(3);
+        assertThat(count("status = 'pending' AND attempt = 0")).isEqualTo(2);
+
+        ClaimedJob first = subscriber.received.get(0);
+        StepVerifier.create(first.complete(Outcome.success()))
+                .expectError(IllegalStateException.class)
+                .verify(TIMEOUT);
+        // A second completion with another outcome fails too and changes nothing.
+        StepVerifier.create(first.complete(Outcome.retry()))
+                .expectError(IllegalStateException.class)
+                .verify(TIMEOUT);
+        assertThat(db.query("SELECT status FROM {schema}.jobs WHERE id = $1", first.job().id()).get(0).get("status"))
+                .isEqualTo("completed");
+        assertThat(queue.staleWrites()).isZero();
+    }
+
+    @Test
+    void cancellingTheSubscriptionReleasesTheJobsNotCompleted() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("cancel", 10)).block(TIMEOUT);
+
+        ManualSubscriber subscriber = subscribe(queue, "cancel");
+        subscriber.request(10);
+        waiting().until(() -> subscriber.received.size() == 10 && count("status = 'running'") == 10);
+
+        List<ClaimedJob> completed = subscriber.received.subList(0, 4);
+        List<ClaimedJob> abandoned = subscriber.received.subList(4, 10);
+        Flux.fromIterable(completed).concatMap(j -> j.complete(Outcome.success())).blockLast(TIMEOUT);
+        subscriber.cancel();
+
+        waiting().until(() -> count("status = 'pending'") == 6);
+        assertThat(ids("status = 'pending' AND attempt = 0 AND lease IS NULL AND heartbeat_at IS NULL"))
+                .isEqualTo(idsOf(abandoned));
+        assertThat(ids("status = 'completed' AND attempt = 1")).isEqualTo(idsOf(completed));
+        assertThat(count("last_error IS NOT NULL")).isZero();
+
+        // The cancelled stream claims nothing more.
+        await().during(Duration.ofMillis(400)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> count("status = 'running'") == 0);
+
+        // A late completion of a released job must not complete it: its claim is over.
+        ClaimedJob late = abandoned.get(0);
+        late.complete(Outcome.success()).onErrorResume(IllegalStateException.class, e -> Mono.empty()).block(TIMEOUT);
+        assertThat(db.query("SELECT status FROM {schema}.jobs WHERE id = $1", late.job().id()).get(0).get("status"))
+                .isEqualTo("pending");
+        assertThat(subscriber.error.get()).isNull();
+    }
+
+    @Test
+    void aMicroBatchingPipelineCompletesEveryJobOfTheRequestedQueuesOnly() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("a", 50)).block(TIMEOUT);
+        queue.enqueueAll(jobs("c", 20)).block(TIMEOUT);
+
+        Set<UUID> seen = ConcurrentHashMap.newKeySet();
+        Set<String> seenQueues = ConcurrentHashMap.newKeySet();
+        AtomicInteger duplicates = new AtomicInteger();
+        AtomicInteger batches = new AtomicInteger();
+        AtomicReference<Throwable> error = new AtomicReference<>();
+        subscriptions.add(queue.jobs("a", "b")
+                .limitRate(20)
+                .bufferTimeout(10, Duration.ofMillis(100))
+                .concatMap(batch -> Flux.fromIterable(batch)
+                        .flatMap(claimed -> claimed.complete(Outcome.success()).then(Mono.fromRunnable(() -> {
+                            if (!seen.add(claimed.job().id())) {
+                                duplicates.incrementAndGet();
+                            }
+                            seenQueues.add(claimed.job().queue());
+                        })))
+                        .then(Mono.fromRunnable(batches::incrementAndGet)))
+                .subscribe(null, error::set));
+
+        // Jobs enqueued while the pipeline runs are picked up by its polling.
+        queue.enqueueAll(jobs("b", 50)).block(TIMEOUT);
+
+        waiting().until(() -> count("queue IN ('a', 'b') AND status = 'completed'") == 100);
+        assertThat(seen).hasSize(100);
+        assertThat(duplicates).hasValue(0);
+        assertThat(seenQueues).containsExactlyInAnyOrder("a", "b");
+        assertThat(batches.get()).isGreaterThanOrEqualTo(10);
+        assertThat(count("queue IN ('a', 'b') AND (attempt <> 1 OR lease IS NOT NULL)")).isZero();
+        // The queue nobody asked for is untouched.
+        assertThat(count("queue = 'c' AND status = 'pending' AND attempt = 0 AND lease IS NULL")).isEqualTo(20);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> count("queue = 'c' AND status = 'pending' AND attempt = 0") == 20);
+        assertThat(error.get()).isNull();
+        assertThat(queue.staleWrites()).isZero();
+    }
+
+    @Test
+    void worksWithoutStart() {
+        AtomicInteger handled = new AtomicInteger();
+        // A handler for the same queue, but the queue is never started: only the stream claims.
+        PgQueue queue = queue(db.queueBuilder().handler(new ReactiveHandler() {
+            @Override
+            public String queue() {
+                return "nostart";
+            }
+
+            @Override
+            public Mono<Outcome> handle(Job job) {
+                handled.incrementAndGet();
+                return Mono.just(Outcome.success());
+            }
+        }));
+        queue.enqueueAll(jobs("nostart", 2)).block(TIMEOUT);
+
+        ManualSubscriber subscriber = subscribe(queue, "nostart");
+        subscriber.request(2);
+        waiting().until(() -> subscriber.received.size() == 2);
+        Flux.fromIterable(subscriber.received).concatMap(j -> j.complete(Outcome.success())).blockLast(TIMEOUT);
+
+        assertThat(count("status = 'completed'")).isEqualTo(2);
+        assertThat(handled).hasValue(0);
+        assertThat(queue.jobsInFlight()).isZero();
+    }
+
+    @Test
+    void rejectsMissingOrBlankQueueNames() {
+        PgQueue queue = queue();
+        assertThatThrownBy(() -> queue.jobs()).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> queue.jobs(new String[0])).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> queue.jobs("")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> queue.jobs("  ")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> queue.jobs("ok", " ")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> queue.jobs("ok", null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> queue.jobs((String[]) null)).isInstanceOf(NullPointerException.class);
+    }
+
+    @Test
+    void retryThroughCompleteUsesTheDefaultBackoff() {
+        PgQueue queue = queue(db.queueBuilder().defaultBackoff(Backoff.linear(Duration.ofHours(1))));
+        queue.enqueueAll(jobs("retry", 1)).block(TIMEOUT);
+
+        ManualSubscriber subscriber = subscribe(queue, "retry");
+        subscriber.request(1);
+        waiting().until(() -> subscriber.received.size() == 1);
+        ClaimedJob claimed = subscriber.received.get(0);
+        assertThat(claimed.job().attempt()).isEqualTo(1);
+
+        claimed.complete(Outcome.retry()).block(TIMEOUT);
+
+        assertThat(count("id = $1 AND status = 'pending' AND attempt = 1 AND lease IS NULL "
+                + "AND run_at >= now() + interval '59 minutes' AND run_at <= now() + interval '61 minutes'",
+                claimed.job().id())).isEqualTo(1);
+        // Not due: the stream, still asking, does not claim it again.
+        subscriber.request(1);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> subscriber.received.size() == 1 && count("status = 'running'") == 0);
+    }
+
+    @Test
+    void elementsCompleteConcurrentlyWithoutLosingOutcomes() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("many", 200)).block(TIMEOUT);
+
+        List<UUID> completed = new CopyOnWriteArrayList<>();
+        subscriptions.add(queue.jobs("many")
+                .flatMap(j -> j.complete(Outcome.success()).thenReturn(j.job().id()), 64)
+                .subscribe(completed::add));
+
+        waiting().until(() -> count("status = 'completed'") == 200);
+        waiting().until(() -> completed.size() == 200);
+        assertThat(new HashSet<>(completed)).hasSize(200);
+        assertThat(count("attempt <> 1 OR lease IS NOT NULL")).isZero();
+    }
+}
