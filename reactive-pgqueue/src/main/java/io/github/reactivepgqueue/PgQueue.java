@@ -58,6 +58,8 @@ public final class PgQueue {
     private final int claimBatchSize;
     private final Duration pollInterval;
     private final Duration stopGracePeriod;
+    private final reactor.core.scheduler.Scheduler handlerScheduler;
+    private final boolean ownsHandlerScheduler;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private final AtomicReference<Mono<Void>> stopping = new AtomicReference<>();
 
@@ -77,7 +79,9 @@ public final class PgQueue {
                 builder.completionFlushInterval, Schedulers.parallel());
         List<QueueRuntime> runtimes = builder.queueRuntimes();
         this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
-        this.worker = new Worker(claimer, completer, builder.resolvedHandlerScheduler(), runtimes,
+        this.handlerScheduler = builder.resolvedHandlerScheduler();
+        this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
+        this.worker = new Worker(claimer, completer, handlerScheduler, runtimes,
                 builder.globalConcurrency, builder.claimBatchSize, builder.pollInterval, Schedulers.parallel());
         this.defaultBackoff = builder.defaultBackoff;
         this.claimBatchSize = builder.claimBatchSize;
@@ -211,7 +215,11 @@ public final class PgQueue {
      * later enqueues still work, {@code jobs()} completions fail.
      */
     public Mono<Void> close() {
-        return stop(stopGracePeriod).then(completer.close());
+        return stop(stopGracePeriod).then(completer.close()).then(Mono.fromRunnable(() -> {
+            if (ownsHandlerScheduler) {
+                handlerScheduler.dispose();
+            }
+        }));
     }
 
     /**

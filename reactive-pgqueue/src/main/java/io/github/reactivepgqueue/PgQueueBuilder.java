@@ -193,8 +193,10 @@ public final class PgQueueBuilder {
     }
 
     /**
-     * The scheduler handlers are subscribed on (default {@code Schedulers.boundedElastic()}, where
-     * a handler that blocks holds up only its own thread). Non-blocking handlers may use
+     * The scheduler handlers are subscribed on. The default is a bounded-elastic scheduler of the
+     * queue's own ({@code pgqueue-handler-*} threads, created on demand up to the global
+     * concurrency, idle ones dropped after 60 s), so a handler that blocks holds up only its own
+     * thread, however many jobs run. Non-blocking handlers may use
      * {@code Schedulers.parallel()} or {@code Schedulers.immediate()} to save a thread hop.
      */
     public PgQueueBuilder handlerScheduler(Scheduler handlerScheduler) {
@@ -251,8 +253,14 @@ public final class PgQueueBuilder {
         return runtimes;
     }
 
+    /** The handler scheduler, and whether the queue created it (and must dispose of it). */
     Scheduler resolvedHandlerScheduler() {
-        return handlerScheduler != null ? handlerScheduler : Schedulers.boundedElastic();
+        return handlerScheduler != null ? handlerScheduler
+                : Schedulers.newBoundedElastic(globalConcurrency, Integer.MAX_VALUE, "pgqueue-handler", 60, true);
+    }
+
+    boolean ownsHandlerScheduler() {
+        return handlerScheduler == null;
     }
 
     record Registration(ReactiveHandler handler, QueueOptions options) {

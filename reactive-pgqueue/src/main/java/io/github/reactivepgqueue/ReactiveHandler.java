@@ -8,7 +8,8 @@ import reactor.core.publisher.Mono;
  * handler for.
  *
  * <p>{@link #handle(Job)} is subscribed on the queue's handler scheduler (by default
- * {@code Schedulers.boundedElastic()}, so a handler that blocks its thread holds up only that
+ * a bounded-elastic scheduler of the queue's own with up to global-concurrency threads, so a
+ * handler that blocks its thread holds up only that
  * thread). A handler that throws, returns {@code null}, signals an error or completes empty is
  * treated as a failed attempt: the job is retried with backoff and the error is stored on it.
  * A handler that does not finish within the queue's timeout is cancelled and counts as a failed

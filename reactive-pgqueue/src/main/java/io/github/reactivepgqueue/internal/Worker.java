@@ -107,56 +107,67 @@ public final class Worker {
 
     private Flux<ClaimedRow> claimOnce() {
         return Mono.defer(() -> {
-            Map<String, Integer> limits = reservePermits();
-            if (limits.isEmpty()) {
+            Reservation reservation = reservePermits();
+            if (reservation == null) {
                 return Mono.<List<ClaimedRow>>empty();
             }
-            int total = limits.values().stream().mapToInt(Integer::intValue).sum();
-            return claimer.claim(limits, total)
+            return claimer.claim(reservation.perQueue(), reservation.total())
                     .doOnNext(jobs -> {
                         claimIncidents.succeeded();
-                        returnUnused(limits, jobs);
+                        returnUnused(reservation, jobs);
                     })
                     .doOnError(e -> {
                         claimIncidents.failed(e);
-                        returnUnused(limits, List.of());
+                        returnUnused(reservation, List.of());
                     })
                     .onErrorResume(e -> Mono.empty());
         }).flatMapIterable(jobs -> jobs);
     }
 
-    /** Takes the permits for the next claim: per queue what is free, within what is free globally. */
-    private Map<String, Integer> reservePermits() {
-        Map<String, Integer> limits = new LinkedHashMap<>();
-        int globalFree = globalConcurrency - inFlight.get();
-        for (QueueLimiter limiter : limiters.values()) {
-            if (globalFree <= 0) {
-                break;
-            }
-            int taken = limiter.tryAcquire(Math.min(globalFree, claimBatchSize));
-            if (taken > 0) {
-                limits.put(limiter.queue(), taken);
-                globalFree -= taken;
-                inFlight.addAndGet(taken);
-            }
-        }
-        return limits;
+    /** Permits taken for one claim: per queue, and in all (never more than is free globally). */
+    private record Reservation(Map<String, Integer> perQueue, int total) {
     }
 
-    /** Gives back the permits a claim reserved but did not use; claims again at once if one came back full. */
-    private void returnUnused(Map<String, Integer> limits, List<ClaimedRow> jobs) {
+    /**
+     * Takes the permits for the next claim. Every queue with free permits takes up to what is free
+     * globally, so no queue waits behind another; the claim's overall limit keeps the total within
+     * the global permits, and what a queue did not use is given back after the claim.
+     */
+    private Reservation reservePermits() {
+        int globalFree = globalConcurrency - inFlight.get();
+        if (globalFree <= 0) {
+            return null;
+        }
+        Map<String, Integer> perQueue = new LinkedHashMap<>();
+        int sum = 0;
+        for (QueueLimiter limiter : limiters.values()) {
+            int taken = limiter.tryAcquire(Math.min(globalFree, claimBatchSize));
+            if (taken > 0) {
+                perQueue.put(limiter.queue(), taken);
+                sum += taken;
+            }
+        }
+        if (perQueue.isEmpty()) {
+            return null;
+        }
+        int total = Math.min(sum, globalFree);
+        inFlight.addAndGet(total);
+        return new Reservation(perQueue, total);
+    }
+
+    /** Gives back the permits a claim reserved but did not use; claims again at once if it came back full. */
+    private void returnUnused(Reservation reservation, List<ClaimedRow> jobs) {
         Map<String, Integer> claimed = new LinkedHashMap<>();
         for (ClaimedRow job : jobs) {
             claimed.merge(job.queue(), 1, Integer::sum);
         }
-        boolean full = false;
-        for (Map.Entry<String, Integer> e : limits.entrySet()) {
-            int got = claimed.getOrDefault(e.getKey(), 0);
-            int unused = e.getValue() - got;
+        boolean full = jobs.size() == reservation.total();
+        for (Map.Entry<String, Integer> e : reservation.perQueue().entrySet()) {
+            int unused = e.getValue() - claimed.getOrDefault(e.getKey(), 0);
             full |= unused == 0;
-            inFlight.addAndGet(-unused);
             limiters.get(e.getKey()).returnUnused(unused);
         }
+        inFlight.addAndGet(jobs.size() - reservation.total());
         if (full) {
             wake();
         }
