@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import java.util.Objects;
+import java.util.function.Function;
 import reactor.core.publisher.Mono;
 
 /**
@@ -27,4 +29,26 @@ public interface ReactiveHandler {
 
     /** Runs one job and tells what became of it. */
     Mono<Outcome> handle(Job job);
+
+    /** A handler of {@code queue} made from a function, for handlers that need no class of their own. */
+    static ReactiveHandler of(String queue, Function<Job, Mono<Outcome>> handle) {
+        Objects.requireNonNull(queue, "queue");
+        Objects.requireNonNull(handle, "handle");
+        return new ReactiveHandler() {
+            @Override
+            public String queue() {
+                return queue;
+            }
+
+            @Override
+            public Mono<Outcome> handle(Job job) {
+                return handle.apply(job);
+            }
+
+            @Override
+            public String toString() {
+                return "ReactiveHandler[" + queue + "]";
+            }
+        };
+    }
 }

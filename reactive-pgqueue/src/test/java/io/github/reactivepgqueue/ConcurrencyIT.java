@@ -83,7 +83,7 @@ class ConcurrencyIT {
                 .pollInterval(POLL)
                 .stopGracePeriod(Duration.ofSeconds(5));
         for (String q : List.of("g1", "g2")) {
-            builder.handler(handler(q, job -> running.track(Mono.delay(Duration.ofMillis(20)).thenReturn(Outcome.success()))),
+            builder.handler(ReactiveHandler.of(q, job -> running.track(Mono.delay(Duration.ofMillis(20)).thenReturn(Outcome.success()))),
                     QueueOptions.defaults().concurrency(100));
         }
         PgQueue queue = start(builder.build(), q -> q.enqueueAll(jobs(150, "g1", "g2")));
@@ -110,9 +110,9 @@ class ConcurrencyIT {
                 .globalConcurrency(100)
                 .pollInterval(POLL)
                 .stopGracePeriod(Duration.ofSeconds(5))
-                .handler(handler("qa", job -> a.track(Mono.delay(Duration.ofMillis(30)).thenReturn(Outcome.success()))),
+                .handler(ReactiveHandler.of("qa", job -> a.track(Mono.delay(Duration.ofMillis(30)).thenReturn(Outcome.success()))),
                         QueueOptions.defaults().concurrency(3))
-                .handler(handler("qb", job -> b.track(Mono.delay(Duration.ofMillis(30)).thenReturn(Outcome.success()))),
+                .handler(ReactiveHandler.of("qb", job -> b.track(Mono.delay(Duration.ofMillis(30)).thenReturn(Outcome.success()))),
                         QueueOptions.defaults().concurrency(5))
                 .build(), q -> q.enqueueAll(jobs(60, "qa", "qb")));
 
@@ -133,7 +133,7 @@ class ConcurrencyIT {
         PgQueue queue = start(db.queueBuilder()
                 .pollInterval(POLL)
                 .stopGracePeriod(Duration.ofSeconds(5))
-                .handler(handler("permits", job -> running.track(Mono.delay(Duration.ofMillis(50)).thenReturn(Outcome.success()))),
+                .handler(ReactiveHandler.of("permits", job -> running.track(Mono.delay(Duration.ofMillis(50)).thenReturn(Outcome.success()))),
                         QueueOptions.defaults().concurrency(100).permitStrategy(permits))
                 .build(), q -> q.enqueueAll(jobs(jobs, "permits")));
 
@@ -157,7 +157,7 @@ class ConcurrencyIT {
                 .globalConcurrency(5)
                 .pollInterval(POLL)
                 .stopGracePeriod(Duration.ofSeconds(5))
-                .handler(handler("slow", job -> running.track(Mono.delay(Duration.ofMillis(300)).thenReturn(Outcome.success()))))
+                .handler(ReactiveHandler.of("slow", job -> running.track(Mono.delay(Duration.ofMillis(300)).thenReturn(Outcome.success()))))
                 .build(), q -> q.enqueueAll(jobs(100, "slow")));
 
         AtomicLong maxRunningRows = new AtomicLong();
@@ -214,13 +214,13 @@ class ConcurrencyIT {
                 .pollInterval(POLL)
                 .stopGracePeriod(Duration.ofSeconds(10))
                 // default handler scheduler: boundedElastic, where blocking is allowed
-                .handler(handler("blocking", job -> Mono.fromCallable(() -> {
+                .handler(ReactiveHandler.of("blocking", job -> Mono.fromCallable(() -> {
                     blockingStarted.incrementAndGet();
                     Thread.sleep(2000);
                     blockingFinished.incrementAndGet();
                     return Outcome.success();
                 })), QueueOptions.defaults().concurrency(blockingJobs))
-                .handler(handler("fast", job -> Mono.delay(fastWork).thenReturn(Outcome.success())),
+                .handler(ReactiveHandler.of("fast", job -> Mono.delay(fastWork).thenReturn(Outcome.success())),
                         QueueOptions.defaults().concurrency(fastConcurrency))
                 .build(), q -> q.enqueueAll(jobs(blockingJobs, "blocking")));
 
@@ -292,8 +292,8 @@ class ConcurrencyIT {
             queues.add(PgQueue.builder(pool).schema(db.name())
                     .pollInterval(POLL)
                     .stopGracePeriod(Duration.ofSeconds(5))
-                    .handler(handler("alpha", counted), options)
-                    .handler(handler("beta", counted), options)
+                    .handler(ReactiveHandler.of("alpha", counted), options)
+                    .handler(ReactiveHandler.of("beta", counted), options)
                     .build());
         }
         List<NewJob> jobs = IntStream.range(0, jobCount)
@@ -452,20 +452,6 @@ class ConcurrencyIT {
         return Stream.of(queues)
                 .flatMap(q -> IntStream.range(0, perQueue).mapToObj(i -> NewJob.of(q, Map.of("n", i))))
                 .toList();
-    }
-
-    static ReactiveHandler handler(String queue, Function<Job, Mono<Outcome>> body) {
-        return new ReactiveHandler() {
-            @Override
-            public String queue() {
-                return queue;
-            }
-
-            @Override
-            public Mono<Outcome> handle(Job job) {
-                return body.apply(job);
-            }
-        };
     }
 
     /** Counts executions that are running now, the most ever running at once, and all started. */

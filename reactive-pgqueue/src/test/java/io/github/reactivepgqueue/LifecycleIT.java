@@ -76,20 +76,6 @@ class LifecycleIT {
         return queue;
     }
 
-    static ReactiveHandler handler(String queue, Function<Job, Mono<Outcome>> body) {
-        return new ReactiveHandler() {
-            @Override
-            public String queue() {
-                return queue;
-            }
-
-            @Override
-            public Mono<Outcome> handle(Job job) {
-                return body.apply(job);
-            }
-        };
-    }
-
     private static List<NewJob> jobs(String queue, int n) {
         return IntStream.range(0, n).mapToObj(i -> NewJob.of(queue, Map.of("n", i))).toList();
     }
@@ -105,7 +91,7 @@ class LifecycleIT {
         AtomicInteger cancelled = new AtomicInteger();
         // Handlers start their 300 ms of work only once stop is about to be called, so stop has to wait for them.
         Sinks.Empty<Void> stopping = Sinks.empty();
-        PgQueue queue = queue(db.queueBuilder().handler(handler("graceful", job -> {
+        PgQueue queue = queue(db.queueBuilder().handler(ReactiveHandler.of("graceful", job -> {
             started.incrementAndGet();
             return stopping.asMono()
                     .then(Mono.delay(Duration.ofMillis(300)))
@@ -142,7 +128,7 @@ class LifecycleIT {
     void stopCancelsHandlersStillRunningAfterTheGracePeriodAndReleasesTheirJobs() {
         AtomicInteger started = new AtomicInteger();
         AtomicInteger cancelled = new AtomicInteger();
-        PgQueue queue = queue(db.queueBuilder().handler(handler("stuck", job -> Mono.<Outcome>never()
+        PgQueue queue = queue(db.queueBuilder().handler(ReactiveHandler.of("stuck", job -> Mono.<Outcome>never()
                 .doOnSubscribe(s -> started.incrementAndGet())
                 .doOnCancel(cancelled::incrementAndGet))));
         queue.enqueueAll(jobs("stuck", 5)).block(TIMEOUT);
@@ -170,7 +156,7 @@ class LifecycleIT {
     void stopIsIdempotentAndMayBeCalledConcurrently() {
         AtomicInteger started = new AtomicInteger();
         AtomicInteger cancelled = new AtomicInteger();
-        PgQueue queue = queue(db.queueBuilder().handler(handler("idem", job -> Mono.delay(Duration.ofMillis(300))
+        PgQueue queue = queue(db.queueBuilder().handler(ReactiveHandler.of("idem", job -> Mono.delay(Duration.ofMillis(300))
                 .doOnSubscribe(s -> started.incrementAndGet())
                 .doOnCancel(cancelled::incrementAndGet)
                 .thenReturn(Outcome.success()))));
@@ -194,7 +180,7 @@ class LifecycleIT {
     @Test
     void stopBeforeStartCompletesAndThenStartFails() {
         AtomicInteger handled = new AtomicInteger();
-        PgQueue queue = queue(db.queueBuilder().handler(handler("never-started", job -> {
+        PgQueue queue = queue(db.queueBuilder().handler(ReactiveHandler.of("never-started", job -> {
             handled.incrementAndGet();
             return Mono.just(Outcome.success());
         })));
@@ -211,7 +197,7 @@ class LifecycleIT {
     @Test
     void startingTwiceIsHarmless() {
         Map<UUID, AtomicInteger> runs = new ConcurrentHashMap<>();
-        PgQueue queue = queue(db.queueBuilder().handler(handler("twice", job -> {
+        PgQueue queue = queue(db.queueBuilder().handler(ReactiveHandler.of("twice", job -> {
             runs.computeIfAbsent(job.id(), id -> new AtomicInteger()).incrementAndGet();
             return Mono.just(Outcome.success());
         })));
@@ -232,7 +218,7 @@ class LifecycleIT {
     void startFailsOnASchemaThatWasNeverMigrated() {
         String unmigrated = db.name() + "_unmigrated";
         PgQueue queue = queue(db.queueBuilder().schema(unmigrated)
-                .handler(handler("x", job -> Mono.just(Outcome.success()))));
+                .handler(ReactiveHandler.of("x", job -> Mono.just(Outcome.success()))));
 
         StepVerifier.create(queue.start())
                 .expectErrorSatisfies(e -> {
@@ -251,7 +237,7 @@ class LifecycleIT {
     @Test
     void onlyQueuesWithAHandlerAreClaimed() {
         Set<String> handledQueues = ConcurrentHashMap.newKeySet();
-        PgQueue queue = queue(db.queueBuilder().handler(handler("served", job -> {
+        PgQueue queue = queue(db.queueBuilder().handler(ReactiveHandler.of("served", job -> {
             handledQueues.add(job.queue());
             return Mono.just(Outcome.success());
         })));
@@ -268,7 +254,7 @@ class LifecycleIT {
     @Test
     void runsJobsByPriorityThenRunAtThenId() {
         List<String> order = new CopyOnWriteArrayList<>();
-        PgQueue queue = queue(db.queueBuilder().globalConcurrency(1).handler(handler("ordered", job -> {
+        PgQueue queue = queue(db.queueBuilder().globalConcurrency(1).handler(ReactiveHandler.of("ordered", job -> {
             order.add(job.payload().get("label").asText());
             return Mono.just(Outcome.success());
         })));

@@ -85,7 +85,7 @@ class OutcomeIT {
     @Test
     void retryUsesTheBuilderDefaultBackoffWhenTheQueueSetsNone() {
         PgQueue queue = db.queueBuilder().pollInterval(POLL).defaultBackoff(Backoff.linear(Duration.ofHours(3)))
-                .handler(handler("retry-default-backoff", job -> Mono.just(Outcome.retry())))
+                .handler(ReactiveHandler.of("retry-default-backoff", job -> Mono.just(Outcome.retry())))
                 .build();
         Map<String, Object> row = runOne(queue, NewJob.of("retry-default-backoff", Map.of()));
 
@@ -101,7 +101,7 @@ class OutcomeIT {
             return Duration.ofHours(attempt);
         });
         PgQueue queue = db.queueBuilder().pollInterval(POLL)
-                .handler(handler("retry-attempt", job -> Mono.just(Outcome.retry())),
+                .handler(ReactiveHandler.of("retry-attempt", job -> Mono.just(Outcome.retry())),
                         QueueOptions.defaults().backoff(hoursPerAttempt))
                 .build();
         UUID id = queue.enqueue(NewJob.of("retry-attempt", Map.of()).maxAttempts(5)).block(TIMEOUT).id();
@@ -491,20 +491,6 @@ class OutcomeIT {
     // ---------------------------------------------------------------------------------------------
     // helpers
 
-    private static ReactiveHandler handler(String queue, Function<Job, Mono<Outcome>> body) {
-        return new ReactiveHandler() {
-            @Override
-            public String queue() {
-                return queue;
-            }
-
-            @Override
-            public Mono<Outcome> handle(Job job) {
-                return body.apply(job);
-            }
-        };
-    }
-
     private static Function<Job, Mono<Outcome>> countingSuccess(AtomicInteger calls) {
         return job -> {
             calls.incrementAndGet();
@@ -516,7 +502,7 @@ class OutcomeIT {
         return db.queueBuilder()
                 .pollInterval(POLL)
                 .stopGracePeriod(Duration.ofSeconds(5))
-                .handler(handler(queueName, body), options)
+                .handler(ReactiveHandler.of(queueName, body), options)
                 .build();
     }
 

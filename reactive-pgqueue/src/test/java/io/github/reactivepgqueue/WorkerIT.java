@@ -32,25 +32,11 @@ class WorkerIT {
         db.execute("DELETE FROM {schema}.jobs");
     }
 
-    static ReactiveHandler handler(String queue, java.util.function.Function<Job, Mono<Outcome>> body) {
-        return new ReactiveHandler() {
-            @Override
-            public String queue() {
-                return queue;
-            }
-
-            @Override
-            public Mono<Outcome> handle(Job job) {
-                return body.apply(job);
-            }
-        };
-    }
-
     @Test
     void runsEveryJobOnceAndCompletesIt() {
         Set<UUID> seen = ConcurrentHashMap.newKeySet();
         PgQueue queue = db.queueBuilder()
-                .handler(handler("work", job -> {
+                .handler(ReactiveHandler.of("work", job -> {
                     assertThat(seen.add(job.id())).isTrue();
                     return Mono.just(Outcome.success());
                 }))
