@@ -215,11 +215,12 @@ public final class PgQueue {
      * later enqueues still work, {@code jobs()} completions fail.
      */
     public Mono<Void> close() {
-        return stop(stopGracePeriod).then(completer.close()).then(Mono.fromRunnable(() -> {
-            if (ownsHandlerScheduler) {
-                handlerScheduler.dispose();
-            }
-        }));
+        // Shutting an executor down takes its lock, which may park the thread: do it where
+        // blocking is allowed, never on the event loop or timer thread that finished the stop.
+        Mono<Void> disposeScheduler = ownsHandlerScheduler
+                ? Mono.<Void>fromRunnable(handlerScheduler::dispose).subscribeOn(Schedulers.boundedElastic())
+                : Mono.empty();
+        return stop(stopGracePeriod).then(completer.close()).then(disposeScheduler);
     }
 
     /**
