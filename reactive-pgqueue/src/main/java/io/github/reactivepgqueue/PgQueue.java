@@ -1,7 +1,14 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.internal.Awaiter;
 import io.github.reactivepgqueue.internal.Completer;
+import io.github.reactivepgqueue.internal.Heartbeat;
+import io.github.reactivepgqueue.internal.Leases;
+import io.github.reactivepgqueue.internal.Listener;
+import io.github.reactivepgqueue.internal.Maintenance;
+import io.github.reactivepgqueue.internal.Signal;
+import io.github.reactivepgqueue.internal.Signals;
 import io.github.reactivepgqueue.internal.JobClaimer;
 import io.github.reactivepgqueue.internal.JobEncoder;
 import io.github.reactivepgqueue.internal.JobStream;
@@ -19,11 +26,13 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
 /**
@@ -53,12 +62,20 @@ public final class PgQueue {
     private final JobClaimer claimer;
     private final Completer completer;
     private final Worker worker;
+    private final Leases leases = new Leases();
+    private final Signals signals;
+    private final Flux<Signal> received;
+    private final Listener listener;
+    private final Heartbeat heartbeat;
+    private final Maintenance maintenance;
+    private final Awaiter awaiter;
+    private final QueueAdmin admin;
     private final Map<String, QueueRuntime> queues;
     private final Backoff defaultBackoff;
     private final int claimBatchSize;
     private final Duration pollInterval;
     private final Duration stopGracePeriod;
-    private final reactor.core.scheduler.Scheduler handlerScheduler;
+    private final Scheduler handlerScheduler;
     private final boolean ownsHandlerScheduler;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private final AtomicReference<Mono<Void>> stopping = new AtomicReference<>();
@@ -75,14 +92,25 @@ public final class PgQueue {
                 new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
                 builder.enqueueBatchSize);
         this.claimer = new JobClaimer(connectionFactory, sql, objectMapper);
-        this.completer = new Completer(connectionFactory, sql, builder.completionBatchSize,
-                builder.completionFlushInterval, Schedulers.parallel());
+        Scheduler timer = Schedulers.parallel();
+        this.signals = new Signals(connectionFactory, sql);
+        this.listener = builder.listen
+                ? new Listener(builder.listenerConnectionFactory != null ? builder.listenerConnectionFactory
+                        : connectionFactory, signals.channel(), timer)
+                : null;
+        this.received = listener != null ? listener.signals() : Flux.never();
+        this.completer = new Completer(connectionFactory, sql, signals, builder.reprocessLimit,
+                builder.completionBatchSize, builder.completionFlushInterval, timer);
         List<QueueRuntime> runtimes = builder.queueRuntimes();
         this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
         this.handlerScheduler = builder.resolvedHandlerScheduler();
         this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
-        this.worker = new Worker(claimer, completer, handlerScheduler, runtimes,
-                builder.globalConcurrency, builder.claimBatchSize, builder.pollInterval, Schedulers.parallel());
+        this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes,
+                builder.globalConcurrency, builder.claimBatchSize, builder.pollInterval, timer);
+        this.heartbeat = new Heartbeat(connectionFactory, sql, leases, builder.heartbeatInterval, timer);
+        this.maintenance = new Maintenance(connectionFactory, sql, signals, builder.maintenanceSettings(), timer);
+        this.awaiter = new Awaiter(connectionFactory, sql, objectMapper, received, builder.pollInterval, timer);
+        this.admin = new QueueAdmin(connectionFactory, sql, objectMapper, signals, maintenance);
         this.defaultBackoff = builder.defaultBackoff;
         this.claimBatchSize = builder.claimBatchSize;
         this.pollInterval = builder.pollInterval;
@@ -187,7 +215,9 @@ public final class PgQueue {
                     .doOnError(e -> state.compareAndSet(State.STARTING, State.NEW))
                     .then(Mono.fromRunnable(() -> {
                         if (state.compareAndSet(State.STARTING, State.STARTED)) {
-                            worker.start();
+                            startHeartbeat();
+                            worker.start(received.filter(s -> s == Signal.CONNECTED));
+                            maintenance.start();
                         }
                     }));
         });
@@ -202,7 +232,7 @@ public final class PgQueue {
     public Mono<Void> stop(Duration grace) {
         Objects.requireNonNull(grace, "grace");
         return Mono.defer(() -> {
-            Mono<Void> stop = worker.stop(grace).cache();
+            Mono<Void> stop = worker.stop(grace).doFinally(signal -> maintenance.stop()).cache();
             if (stopping.compareAndSet(null, stop)) {
                 state.set(State.STOPPED);
             }
@@ -211,8 +241,9 @@ public final class PgQueue {
     }
 
     /**
-     * {@link #stop(Duration)} with the builder's grace period, then closes the outcome writer;
-     * later enqueues still work, {@code jobs()} completions fail.
+     * {@link #stop(Duration)} with the builder's grace period, then closes the outcome writer,
+     * the heartbeat and the listening connection; later enqueues and admin calls still work,
+     * {@code jobs()} completions fail, and pending {@link #awaitCompletion} calls fail.
      */
     public Mono<Void> close() {
         // Shutting an executor down takes its lock, which may park the thread: do it where
@@ -220,7 +251,71 @@ public final class PgQueue {
         Mono<Void> disposeScheduler = ownsHandlerScheduler
                 ? Mono.<Void>fromRunnable(handlerScheduler::dispose).subscribeOn(Schedulers.boundedElastic())
                 : Mono.empty();
-        return stop(stopGracePeriod).then(completer.close()).then(disposeScheduler);
+        return stop(stopGracePeriod)
+                .then(completer.close())
+                .then(Mono.fromRunnable(() -> {
+                    heartbeat.stop();
+                    awaiter.close();
+                    signals.close();
+                    if (listener != null) {
+                        listener.close();
+                    }
+                }))
+                .then(disposeScheduler);
+    }
+
+    /**
+     * The job's final state once it has one (completed, failed, cancelled, critical, unprocessable
+     * or bad_job), with its last error; at once if it has finished already, whichever node ran it.
+     * Nodes signal finished jobs to each other, and the awaiting node also looks every poll
+     * interval; all of a node's awaited jobs are looked up with one statement.
+     *
+     * @return the final state; fails with {@link NoSuchJobException} if no table holds the job
+     *     (never enqueued, not committed yet, or deleted); cancel the subscription to stop waiting
+     *     (use {@code timeout} to bound the wait)
+     */
+    public Mono<JobInfo> awaitCompletion(UUID id) {
+        Objects.requireNonNull(id, "id");
+        return awaiter.await(id);
+    }
+
+    /**
+     * Enqueues {@code job} and awaits its final state, as {@link #awaitCompletion(UUID)}. When a live
+     * job holds the unique key, awaits that job instead.
+     */
+    public Mono<JobInfo> enqueueAndAwait(NewJob job) {
+        return enqueue(job).flatMap(result -> awaitCompletion(result.id()));
+    }
+
+    /**
+     * Cancels the job with this id if it is pending or running. A pending job ends cancelled at
+     * once; a running one too, and the node running it, whichever it is, disposes the handler's
+     * subscription (at once when it listens for signals, else at its next heartbeat) and writes
+     * nothing of what the handler might still emit.
+     *
+     * @return how many jobs were cancelled (0 or 1)
+     */
+    public Mono<Integer> cancel(UUID id) {
+        return admin.cancel(id);
+    }
+
+    /** Cancels the live job holding {@code uniqueKey}, as {@link #cancel(UUID)}; emits how many (0 or 1). */
+    public Mono<Integer> cancelByUniqueKey(String uniqueKey) {
+        return admin.cancelByUniqueKey(uniqueKey);
+    }
+
+    /** Cancels every live job with {@code fingerprint}, as {@link #cancel(UUID)}; emits how many. */
+    public Mono<Integer> cancelByFingerprint(String fingerprint) {
+        return admin.cancelByFingerprint(fingerprint);
+    }
+
+    /** Finding, listing, counting, requeueing, deleting and purging jobs; pausing queues; maintenance on demand. */
+    public QueueAdmin admin() {
+        return admin;
+    }
+
+    private void startHeartbeat() {
+        heartbeat.start(received.filter(s -> s == Signal.CANCELLED || s == Signal.CONNECTED));
     }
 
     /**
@@ -242,8 +337,11 @@ public final class PgQueue {
         }
         List<String> names = List.of(queues);
         return Flux.usingWhen(
-                Mono.fromSupplier(() -> new JobStream(claimer, completer, connectionFactory, sql, names,
-                        this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel())),
+                Mono.fromSupplier(() -> {
+                    startHeartbeat();
+                    return new JobStream(claimer, completer, leases, connectionFactory, sql, names,
+                            this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel());
+                }),
                 JobStream::flux,
                 JobStream::releaseAll,
                 (stream, error) -> stream.releaseAll(),

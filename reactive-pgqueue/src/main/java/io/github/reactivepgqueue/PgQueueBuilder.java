@@ -3,6 +3,7 @@ package io.github.reactivepgqueue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.github.reactivepgqueue.internal.Maintenance;
 import io.github.reactivepgqueue.internal.SchemaName;
 import io.github.reactivepgqueue.internal.QueueRuntime;
 import io.github.reactivepgqueue.permit.PermitStrategy;
@@ -50,6 +51,20 @@ public final class PgQueueBuilder {
     public static final Duration DEFAULT_COMPLETION_FLUSH_INTERVAL = Duration.ofMillis(2);
     /** Default grace period of {@link PgQueue#close()}: 30 seconds. */
     public static final Duration DEFAULT_STOP_GRACE_PERIOD = Duration.ofSeconds(30);
+    /** Default heartbeat interval: 5 seconds. */
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(5);
+    /** Default for {@link #rescueAfterMissedHeartbeats(double)}: {@value}. */
+    public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = 2.5;
+    /** Default for {@link #reprocessLimit(int)}: {@value}. */
+    public static final int DEFAULT_REPROCESS_LIMIT = 100;
+    /** Default janitor interval: 1 second. */
+    public static final Duration DEFAULT_JANITOR_INTERVAL = Duration.ofSeconds(1);
+    /** Default for {@link #maintenanceBatchSize(int)}: {@value}. */
+    public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = 1000;
+    /** Default archive retention: 7 days. */
+    public static final Duration DEFAULT_ARCHIVE_RETENTION = Duration.ofDays(7);
+    /** Default dead-letter retention: 30 days. */
+    public static final Duration DEFAULT_DEAD_LETTER_RETENTION = Duration.ofDays(30);
 
     final ConnectionFactory connectionFactory;
     final Map<String, Registration> handlers = new LinkedHashMap<>();
@@ -68,6 +83,17 @@ public final class PgQueueBuilder {
     int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
     int enqueueBatchSize = DEFAULT_ENQUEUE_BATCH_SIZE;
     int defaultMaxAttempts = DEFAULT_MAX_ATTEMPTS;
+    Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
+    double rescueAfterMissedHeartbeats = DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS;
+    Duration reaperInterval;
+    int reprocessLimit = DEFAULT_REPROCESS_LIMIT;
+    boolean janitor = true;
+    Duration janitorInterval = DEFAULT_JANITOR_INTERVAL;
+    int maintenanceBatchSize = DEFAULT_MAINTENANCE_BATCH_SIZE;
+    Duration archiveRetention = DEFAULT_ARCHIVE_RETENTION;
+    Duration deadLetterRetention = DEFAULT_DEAD_LETTER_RETENTION;
+    boolean listen = true;
+    ConnectionFactory listenerConnectionFactory;
 
     PgQueueBuilder(ConnectionFactory connectionFactory) {
         this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
@@ -205,6 +231,97 @@ public final class PgQueueBuilder {
     }
 
     /**
+     * How often the node refreshes the heartbeat of the jobs it runs (default 5 s): one statement
+     * per interval for all of them.
+     */
+    public PgQueueBuilder heartbeatInterval(Duration heartbeatInterval) {
+        this.heartbeatInterval = Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+        return this;
+    }
+
+    /**
+     * A running job whose heartbeat is older than this many heartbeat intervals is stalled (its
+     * node died or froze) and the reaper rescues it (default
+     * {@value #DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS}; at least 1.5, so one slow beat is no stall).
+     * Every node should use the same heartbeat settings.
+     */
+    public PgQueueBuilder rescueAfterMissedHeartbeats(double heartbeats) {
+        this.rescueAfterMissedHeartbeats = heartbeats;
+        return this;
+    }
+
+    /** How often the reaper looks for stalled jobs (default: the heartbeat interval). */
+    public PgQueueBuilder reaperInterval(Duration reaperInterval) {
+        this.reaperInterval = Objects.requireNonNull(reaperInterval, "reaperInterval");
+        return this;
+    }
+
+    /**
+     * Poison-job limit (default {@value #DEFAULT_REPROCESS_LIMIT}): a job rescheduled or rescued
+     * from a stall this many times ends {@code bad_job} instead of running again.
+     */
+    public PgQueueBuilder reprocessLimit(int reprocessLimit) {
+        this.reprocessLimit = reprocessLimit;
+        return this;
+    }
+
+    /**
+     * Whether started nodes run the janitor (default true): it moves finished jobs out of the live
+     * table (completed ones to the archive, dead ones to the dead-letter table) and deletes them
+     * after their retention. Switched off, finished jobs stay in the live table until someone calls
+     * {@link QueueAdmin#moveFinishedJobs()}.
+     */
+    public PgQueueBuilder janitor(boolean janitor) {
+        this.janitor = janitor;
+        return this;
+    }
+
+    /** How often the janitor runs (default 1 s); each run moves everything finished, in batches. */
+    public PgQueueBuilder janitorInterval(Duration janitorInterval) {
+        this.janitorInterval = Objects.requireNonNull(janitorInterval, "janitorInterval");
+        return this;
+    }
+
+    /** Most rows one reaper or janitor statement handles (default {@value #DEFAULT_MAINTENANCE_BATCH_SIZE}). */
+    public PgQueueBuilder maintenanceBatchSize(int maintenanceBatchSize) {
+        this.maintenanceBatchSize = maintenanceBatchSize;
+        return this;
+    }
+
+    /** How long archived (completed) jobs are kept (default 7 days). */
+    public PgQueueBuilder archiveRetention(Duration archiveRetention) {
+        this.archiveRetention = Objects.requireNonNull(archiveRetention, "archiveRetention");
+        return this;
+    }
+
+    /** How long dead-lettered jobs are kept (default 30 days). */
+    public PgQueueBuilder deadLetterRetention(Duration deadLetterRetention) {
+        this.deadLetterRetention = Objects.requireNonNull(deadLetterRetention, "deadLetterRetention");
+        return this;
+    }
+
+    /**
+     * Whether the node listens for signals from other nodes (default true) on a connection of its
+     * own: cancellations of running jobs and finished awaited jobs are then seen at once instead of
+     * at the next heartbeat or check interval. Switch it off behind a pooler in transaction mode
+     * (PgBouncer), where LISTEN does not work.
+     */
+    public PgQueueBuilder listen(boolean listen) {
+        this.listen = listen;
+        return this;
+    }
+
+    /**
+     * Where the listening connection comes from (default: the queue's connection factory, or the
+     * factory behind it when it is an r2dbc-pool {@code ConnectionPool}, since a pooled connection
+     * would be recycled and lose its LISTEN). Must yield r2dbc-postgresql connections.
+     */
+    public PgQueueBuilder listenerConnectionFactory(ConnectionFactory listenerConnectionFactory) {
+        this.listenerConnectionFactory = Objects.requireNonNull(listenerConnectionFactory, "listenerConnectionFactory");
+        return this;
+    }
+
+    /**
      * Validates the configuration and builds the queue. Reads the library's packaged SQL files,
      * so call it at start-up, not on a reactive thread. Touches no database.
      *
@@ -222,6 +339,19 @@ public final class PgQueueBuilder {
         requirePositive("defaultHandlerTimeout", defaultHandlerTimeout);
         requirePositive("pollInterval", pollInterval);
         requirePositive("completionFlushInterval", completionFlushInterval);
+        requirePositive("heartbeatInterval", heartbeatInterval);
+        if (!(rescueAfterMissedHeartbeats >= 1.5) || Double.isInfinite(rescueAfterMissedHeartbeats)) {
+            throw new IllegalArgumentException("rescueAfterMissedHeartbeats must be a finite number of at least 1.5 but was "
+                    + rescueAfterMissedHeartbeats);
+        }
+        if (reaperInterval != null) {
+            requirePositive("reaperInterval", reaperInterval);
+        }
+        requireAtLeast("reprocessLimit", reprocessLimit, 1);
+        requirePositive("janitorInterval", janitorInterval);
+        requireAtLeast("maintenanceBatchSize", maintenanceBatchSize, 1);
+        requirePositive("archiveRetention", archiveRetention);
+        requirePositive("deadLetterRetention", deadLetterRetention);
         if (stopGracePeriod.isNegative()) {
             throw new IllegalArgumentException("stopGracePeriod must not be negative but was " + stopGracePeriod);
         }
@@ -257,6 +387,14 @@ public final class PgQueueBuilder {
     Scheduler resolvedHandlerScheduler() {
         return handlerScheduler != null ? handlerScheduler
                 : Schedulers.newBoundedElastic(globalConcurrency, Integer.MAX_VALUE, "pgqueue-handler", 60, true);
+    }
+
+    /** The maintenance options with every default resolved. */
+    Maintenance.Settings maintenanceSettings() {
+        long stallMillis = (long) Math.ceil(heartbeatInterval.toMillis() * rescueAfterMissedHeartbeats);
+        return new Maintenance.Settings(Duration.ofMillis(stallMillis), reprocessLimit,
+                reaperInterval != null ? reaperInterval : heartbeatInterval, janitor, janitorInterval,
+                maintenanceBatchSize, archiveRetention, deadLetterRetention);
     }
 
     boolean ownsHandlerScheduler() {

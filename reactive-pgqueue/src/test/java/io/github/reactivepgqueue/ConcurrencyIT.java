@@ -289,7 +289,7 @@ class ConcurrencyIT {
                     .builder(db.coordinates().connectionFactory("pgqueue-node-" + i))
                     .initialSize(0).maxSize(4).maxAcquireTime(Duration.ofSeconds(30)).build());
             pools.add(pool);
-            queues.add(PgQueue.builder(pool).schema(db.name())
+            queues.add(PgQueue.builder(pool).schema(db.name()).janitor(false)
                     .pollInterval(POLL)
                     .stopGracePeriod(Duration.ofSeconds(5))
                     .handler(ReactiveHandler.of("alpha", counted), options)

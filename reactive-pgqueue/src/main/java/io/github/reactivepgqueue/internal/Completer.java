@@ -33,6 +33,8 @@ public final class Completer {
 
     private final ConnectionFactory factory;
     private final Sql sql;
+    private final Signals signals;
+    private final int reprocessLimit;
     private final int batchSize;
     private final Duration flushInterval;
     private final Scheduler scheduler;
@@ -42,9 +44,12 @@ public final class Completer {
     private final IncidentLog incidents = new IncidentLog(log, "Writing job outcomes");
     private final Disposable loop;
 
-    public Completer(ConnectionFactory factory, Sql sql, int batchSize, Duration flushInterval, Scheduler scheduler) {
+    public Completer(ConnectionFactory factory, Sql sql, Signals signals, int reprocessLimit, int batchSize,
+                     Duration flushInterval, Scheduler scheduler) {
         this.factory = factory;
         this.sql = sql;
+        this.signals = signals;
+        this.reprocessLimit = reprocessLimit;
         this.batchSize = batchSize;
         this.flushInterval = flushInterval;
         this.scheduler = scheduler;
@@ -101,17 +106,30 @@ public final class Completer {
 
     private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
         return R2dbc.withConnection(factory, conn -> R2dbc.query(bind(conn.createStatement(sql.get(kind.statement)), kind, rows),
-                        row -> row.get("id", UUID.class)))
-                .collect(Collectors.toCollection(HashSet::new))
+                        row -> new Written(row.get("id", UUID.class), row.get("status", String.class))))
+                .collectList()
                 .doOnNext(written -> incidents.succeeded())
                 .doOnError(incidents::failed)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(5))
                         .scheduler(scheduler))
                 .doOnNext(written -> {
-                    countStale(kind, rows, written);
+                    Set<UUID> ids = new HashSet<>();
+                    boolean finished = false;
+                    for (Written w : written) {
+                        ids.add(w.id());
+                        finished |= !w.status().equals("pending");
+                    }
+                    if (finished) {
+                        signals.post(Signal.FINISHED);
+                    }
+                    countStale(kind, rows, ids);
                     rows.forEach(w -> w.done().tryEmitEmpty());
                 })
                 .then();
+    }
+
+    /** A row a write changed, with its new status. */
+    private record Written(UUID id, String status) {
     }
 
     private void countStale(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, Set<UUID> written) {
@@ -125,7 +143,7 @@ public final class Completer {
         }
     }
 
-    private static Statement bind(Statement statement, OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
+    private Statement bind(Statement statement, OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
         int n = rows.size();
         UUID[] ids = new UUID[n];
         UUID[] leases = new UUID[n];
@@ -156,7 +174,7 @@ public final class Completer {
                     at[i] = rows.get(i).at();
                     after[i] = rows.get(i).afterMicros();
                 }
-                statement.bind("$3", at).bind("$4", after);
+                statement.bind("$3", at).bind("$4", after).bind("$5", reprocessLimit);
             }
             case FINISH -> {
                 String[] status = new String[n];

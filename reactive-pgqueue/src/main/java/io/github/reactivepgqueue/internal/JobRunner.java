@@ -26,31 +26,41 @@ final class JobRunner {
         this.handlerScheduler = handlerScheduler;
     }
 
-    Mono<Void> run(QueueRuntime queue, ClaimedRow job, Mono<Void> abort) {
+    Mono<Void> run(QueueRuntime queue, Leases.Held held, Mono<Void> abort) {
+        ClaimedRow job = held.job();
         Mono<OutcomeWrite> released = abort.then(Mono.fromSupplier(() -> OutcomeWrite.release(job)));
+        // The lease is gone (cancelled, deleted, rescued elsewhere): stop the handler, write nothing.
+        Mono<OutcomeWrite> lost = held.lost().then(Mono.fromRunnable(
+                () -> log.debug("{} lost its lease; its handler is cancelled", job)));
         return Mono.defer(() -> queue.permits().acquire(job))
                 .switchIfEmpty(Mono.error(() -> new IllegalStateException("PermitStrategy of queue " + queue.queue()
                         + " completed without a permit")))
                 .<PermitResult>map(Granted::new)
                 .onErrorResume(e -> Mono.just(new Denied(e)))
                 .or(released.map(Aborted::new))
+                .or(lost.map(Aborted::new))
                 .flatMap(result -> {
                     if (result instanceof Aborted a) {
-                        return completer.write(a.write());
+                        return write(held, a.write());
                     }
                     if (result instanceof Denied d) {
-                        return completer.write(d.error() instanceof PermitDenied pd
+                        return write(held, d.error() instanceof PermitDenied pd
                                 ? OutcomeWrite.of(job, pd.outcome(), queue.backoff())
                                 : OutcomeWrite.failure(job, d.error(), queue.backoff()));
                     }
                     Permit permit = ((Granted) result).permit();
-                    return invoke(queue, job).or(released)
-                            .flatMap(completer::write)
+                    return invoke(queue, job).or(released).or(lost)
+                            .flatMap(w -> write(held, w))
                             .then(Mono.defer(permit::release).onErrorResume(e -> {
                                 log.warn("Releasing the permit of {} failed: {}", job, ErrorText.summary(e));
                                 return Mono.empty();
                             }));
                 });
+    }
+
+    private Mono<Void> write(Leases.Held held, OutcomeWrite write) {
+        held.finishing();
+        return completer.write(write);
     }
 
     private Mono<OutcomeWrite> invoke(QueueRuntime queue, ClaimedRow job) {

@@ -33,6 +33,7 @@ public final class JobStream {
 
     private final JobClaimer claimer;
     private final Completer completer;
+    private final Leases leases;
     private final ConnectionFactory factory;
     private final Sql sql;
     private final List<String> queues;
@@ -46,10 +47,12 @@ public final class JobStream {
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
 
-    public JobStream(JobClaimer claimer, Completer completer, ConnectionFactory factory, Sql sql, List<String> queues,
-                     Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval, Scheduler timer) {
+    public JobStream(JobClaimer claimer, Completer completer, Leases leases, ConnectionFactory factory, Sql sql,
+                     List<String> queues, Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval,
+                     Scheduler timer) {
         this.claimer = claimer;
         this.completer = completer;
+        this.leases = leases;
         this.factory = factory;
         this.sql = sql;
         this.queues = List.copyOf(queues);
@@ -103,6 +106,7 @@ public final class JobStream {
         synchronized (this) {
             if (!closed) {
                 jobs.forEach(job -> unfinished.put(job.id(), job));
+                leases.holdAll(jobs);
                 return Mono.just(jobs);
             }
         }
@@ -127,11 +131,13 @@ public final class JobStream {
             return Mono.empty();
         }
         UUID[] ids = jobs.stream().map(ClaimedRow::id).toArray(UUID[]::new);
-        UUID[] leases = jobs.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
+        UUID[] tokens = jobs.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
         return R2dbc.withConnection(factory, conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
-                        .bind("$1", ids).bind("$2", leases)))
+                        .bind("$1", ids).bind("$2", tokens)))
                 .then()
                 .doOnSuccess(v -> log.debug("Released {} unfinished jobs of queue.jobs({})", jobs.size(), queues))
+                // released or not, this node lets go: if the release failed, the reaper rescues them
+                .doFinally(signal -> leases.dropAll(jobs))
                 .onErrorResume(e -> {
                     log.warn("Releasing {} unfinished jobs of queue.jobs({}) failed; the reaper will rescue them: {}",
                             jobs.size(), queues, ErrorText.summary(e));
@@ -161,7 +167,9 @@ public final class JobStream {
         public Mono<Void> complete(Outcome outcome) {
             Objects.requireNonNull(outcome, "outcome");
             return Mono.defer(() -> unfinished.remove(row.id(), row)
-                    ? completer.write(OutcomeWrite.of(row, outcome, backoffs.apply(row.queue())))
+                    ? Mono.fromRunnable(() -> leases.finishing(row))
+                            .then(completer.write(OutcomeWrite.of(row, outcome, backoffs.apply(row.queue()))))
+                            .doOnSuccess(v -> leases.drop(row))
                             .onErrorResume(e -> adopt(List.of(row)).then(Mono.error(e)))
                     : Mono.error(new IllegalStateException(row + " is already completed or was released")));
         }

@@ -19,7 +19,26 @@ public enum SqlName {
     JobRetryMany("job.sql"),
     JobRescheduleMany("job.sql"),
     JobFinishMany("job.sql"),
-    JobReleaseMany("job.sql");
+    JobReleaseMany("job.sql"),
+    JobHeartbeat("job.sql"),
+    JobCancel("job.sql"),
+    JobFindMany("job.sql"),
+
+    MaintenanceRescueStalled("maintenance.sql"),
+    MaintenanceMoveFinished("maintenance.sql"),
+    MaintenanceDeleteArchived("maintenance.sql"),
+    MaintenanceDeleteDead("maintenance.sql"),
+
+    AdminList("admin.sql"),
+    AdminCount("admin.sql"),
+    AdminRequeueDead("admin.sql"),
+    AdminDelete("admin.sql"),
+    AdminPurge("admin.sql"),
+    AdminPause("admin.sql"),
+    AdminResume("admin.sql"),
+    AdminPaused("admin.sql"),
+
+    SignalSend("signal.sql");
 
     private final String file;
 

@@ -29,6 +29,7 @@ public final class Worker {
 
     private final JobClaimer claimer;
     private final JobRunner runner;
+    private final Leases leases;
     private final Map<String, QueueRuntime> queues;
     private final Map<String, QueueLimiter> limiters = new LinkedHashMap<>();
     private final int globalConcurrency;
@@ -43,9 +44,11 @@ public final class Worker {
     private final Sinks.Empty<Void> terminated = Sinks.empty();
     private final AtomicReference<Disposable> subscription = new AtomicReference<>();
 
-    public Worker(JobClaimer claimer, Completer completer, Scheduler handlerScheduler, List<QueueRuntime> queues,
-                  int globalConcurrency, int claimBatchSize, Duration pollInterval, Scheduler timer) {
+    public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
+                  List<QueueRuntime> queues, int globalConcurrency, int claimBatchSize, Duration pollInterval,
+                  Scheduler timer) {
         this.claimer = claimer;
+        this.leases = leases;
         this.runner = new JobRunner(completer, handlerScheduler);
         this.queues = new LinkedHashMap<>();
         for (QueueRuntime q : queues) {
@@ -58,14 +61,14 @@ public final class Worker {
         this.timer = timer;
     }
 
-    /** Starts claiming; the first claim runs at once. */
-    public void start() {
-        Flux<Object> ticks = Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux())
+    /** Starts claiming; the first claim runs at once. {@code triggers} ask for a claim at once. */
+    public void start(Flux<?> triggers) {
+        Flux<Object> ticks = Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux(), triggers)
                 .map(x -> TICK)
                 .takeUntilOther(stopClaiming.asMono());
         Disposable d = ticks.onBackpressureLatest()
                 .concatMap(tick -> claimOnce(), 1)
-                .flatMap(job -> runner.run(queues.get(job.queue()), job, abort.asMono())
+                .flatMap(job -> runner.run(queues.get(job.queue()), leases.hold(job), abort.asMono())
                         .onErrorResume(e -> {
                             // Only a closed outcome writer gets here; the job stays running until rescued.
                             log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
@@ -174,6 +177,7 @@ public final class Worker {
     }
 
     private void finished(ClaimedRow job) {
+        leases.drop(job);
         inFlight.decrementAndGet();
         limiters.get(job.queue()).release();
     }

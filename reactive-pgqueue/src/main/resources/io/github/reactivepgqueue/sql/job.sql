@@ -40,7 +40,7 @@ ORDER BY i.ord;
 -- Claims due pending jobs in one statement: at most $2[i] of queue $1[i], and at most $3 in all,
 -- in (priority, run_at, id) order. Each claimed row gets a fresh lease token (every later write
 -- about this attempt is fenced by it), attempt + 1 and a heartbeat. Rows locked by other
--- claimers are skipped, never waited for.
+-- claimers are skipped, never waited for. Paused queues are skipped.
 UPDATE /*schema*/.jobs j
 SET status = 'running', attempt = j.attempt + 1, lease = gen_random_uuid(), heartbeat_at = now(),
     updated_at = now()
@@ -55,6 +55,7 @@ WHERE j.id = ANY (ARRAY(
         LIMIT q.n
         FOR UPDATE SKIP LOCKED
     ) c
+    WHERE NOT EXISTS (SELECT 1 FROM /*schema*/.paused_queues pq WHERE pq.queue = q.name)
     ORDER BY c.priority, c.run_at, c.id
     LIMIT $3))
 RETURNING j.id, j.queue, j.payload::text AS payload, j.attempt, j.max_attempts, j.priority, j.reprocess_count,
@@ -66,7 +67,7 @@ UPDATE /*schema*/.jobs j
 SET status = 'completed', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-RETURNING j.id;
+RETURNING j.id, j.status;
 
 -- name: JobRetryMany
 -- A failed attempt: pending again no sooner than the backoff ($3, microseconds) allows and no
@@ -82,17 +83,23 @@ SET status = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'pending' 
 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[], $5::bigint[], $6::text[])
      AS t(id, lease, backoff_us, at, after_us, error)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-RETURNING j.id;
+RETURNING j.id, j.status;
 
 -- name: JobRescheduleMany
 -- Run again at a time ($3) or after a delay ($4) without using the attempt; counts a reprocess.
+-- A job whose reprocess count reaches the limit ($5) is poison: it ends bad_job instead.
 UPDATE /*schema*/.jobs j
-SET status = 'pending', attempt = greatest(j.attempt - 1, 0), reprocess_count = j.reprocess_count + 1,
-    run_at = coalesce(t.at, now() + t.after_us * interval '1 microsecond'),
+SET status = CASE WHEN j.reprocess_count + 1 >= $5 THEN 'bad_job' ELSE 'pending' END,
+    attempt = greatest(j.attempt - 1, 0), reprocess_count = j.reprocess_count + 1,
+    run_at = CASE WHEN j.reprocess_count + 1 >= $5 THEN j.run_at
+                  ELSE coalesce(t.at, now() + t.after_us * interval '1 microsecond') END,
+    completed_at = CASE WHEN j.reprocess_count + 1 >= $5 THEN now() END,
+    last_error = CASE WHEN j.reprocess_count + 1 >= $5
+                      THEN 'Reprocess limit of ' || $5 || ' reached: the job is poison' ELSE j.last_error END,
     updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bigint[]) AS t(id, lease, at, after_us)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-RETURNING j.id;
+RETURNING j.id, j.status;
 
 -- name: JobFinishMany
 -- A final unsuccessful status ($3: cancelled, critical or unprocessable) with an optional error.
@@ -101,7 +108,7 @@ SET status = t.status, completed_at = now(), last_error = coalesce(t.error, j.la
     updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(id, lease, status, error)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-RETURNING j.id;
+RETURNING j.id, j.status;
 
 -- name: JobReleaseMany
 -- Gives claimed jobs back unrun (stop, cancelled subscription): pending, attempt restored.
@@ -110,4 +117,46 @@ SET status = 'pending', attempt = greatest(j.attempt - 1, 0), updated_at = now()
     heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+RETURNING j.id, j.status;
+
+-- name: JobHeartbeat
+-- Refreshes the heartbeat of every job this node holds, in one statement. Fenced: a job whose
+-- lease is gone (rescued, cancelled, deleted) is not touched and not returned.
+UPDATE /*schema*/.jobs j
+SET heartbeat_at = now()
+FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
 RETURNING j.id;
+
+-- name: JobCancel
+-- Cancels the live jobs with id $1, unique key $2 or fingerprint $3 (the other two are null).
+-- A pending job is cancelled for good; a running one too, and its lease is cleared, so the node
+-- running it finds the lease gone, disposes the handler and writes nothing. Returns the status
+-- each job had.
+WITH chosen AS (
+    SELECT c.id, c.status
+    FROM /*schema*/.jobs c
+    WHERE c.status IN ('pending', 'running') AND (c.id = $1 OR c.unique_key = $2 OR c.fingerprint = $3)
+    FOR UPDATE
+)
+UPDATE /*schema*/.jobs j
+SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
+FROM chosen
+WHERE j.id = chosen.id
+RETURNING chosen.status AS previous;
+
+-- name: JobFindMany
+-- Jobs by id wherever they are: live, archive or dead-letter table (the janitor moves a job in
+-- one statement, so a job is in exactly one of them). The payload only when $2 is true.
+SELECT 'live' AS location, id, queue, status, priority, CASE WHEN $2 THEN payload::text END AS payload,
+       unique_key, fingerprint, attempt, max_attempts, reprocess_count, created_at, run_at, updated_at,
+       completed_at, last_error
+FROM /*schema*/.jobs WHERE id = ANY ($1::uuid[])
+UNION ALL
+SELECT 'archive', id, queue, status, priority, CASE WHEN $2 THEN payload::text END, unique_key, fingerprint,
+       attempt, max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_archive WHERE id = ANY ($1::uuid[])
+UNION ALL
+SELECT 'dead', id, queue, status, priority, CASE WHEN $2 THEN payload::text END, unique_key, fingerprint,
+       attempt, max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_dead WHERE id = ANY ($1::uuid[]);

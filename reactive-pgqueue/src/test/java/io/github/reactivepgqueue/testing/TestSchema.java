@@ -47,9 +47,12 @@ public final class TestSchema implements AutoCloseable {
         return pool;
     }
 
-    /** A builder for a queue on this schema. */
+    /**
+     * A builder for a queue on this schema, with the janitor off so that finished jobs stay in the
+     * live table where tests look for them (tests of the janitor switch it on).
+     */
     public PgQueueBuilder queueBuilder() {
-        return PgQueue.builder(pool).schema(name);
+        return PgQueue.builder(pool).schema(name).janitor(false);
     }
 
     /** A queue on this schema, migrated. */

@@ -1,0 +1,73 @@
+package io.github.reactivepgqueue.internal;
+
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Keeps the leases of this node alive: every interval, one {@link SqlName#JobHeartbeat} statement
+ * refreshes every job the node holds, however many there are. Jobs the statement does not find
+ * under their lease (rescued after a stall, cancelled, deleted) are reported lost, so their
+ * handlers stop. A {@link Signal#CANCELLED} signal runs a beat at once.
+ */
+public final class Heartbeat {
+    private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
+
+    private final ConnectionFactory factory;
+    private final Sql sql;
+    private final Leases leases;
+    private final Duration interval;
+    private final RepeatingTask loop;
+
+    public Heartbeat(ConnectionFactory factory, Sql sql, Leases leases, Duration interval, Scheduler timer) {
+        this.factory = factory;
+        this.sql = sql;
+        this.leases = leases;
+        this.interval = interval;
+        this.loop = new RepeatingTask("Heartbeat", interval, this::beatOnce, log, timer);
+    }
+
+    /** Starts beating (once; later calls do nothing); {@code triggers} ask for a beat at once. */
+    public void start(Flux<?> triggers) {
+        loop.start(interval, triggers);
+    }
+
+    public void stop() {
+        loop.stop();
+    }
+
+    /** One beat: refreshes every held lease in one statement; emits how many leases were found lost. */
+    public Mono<Integer> beatOnce() {
+        return Mono.defer(() -> {
+            List<ClaimedRow> held = leases.snapshot();
+            if (held.isEmpty()) {
+                return Mono.just(0);
+            }
+            UUID[] ids = held.stream().map(ClaimedRow::id).toArray(UUID[]::new);
+            UUID[] tokens = held.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
+            return R2dbc.withConnection(factory, conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
+                                    .bind("$1", ids).bind("$2", tokens),
+                            row -> row.get("id", UUID.class)))
+                    .collect(Collectors.toCollection(HashSet::new))
+                    .map(alive -> report(held, alive));
+        });
+    }
+
+    private int report(List<ClaimedRow> held, Set<UUID> alive) {
+        int lost = leases.markLost(held, alive);
+        if (lost > 0) {
+            log.info("{} of {} running jobs lost their lease (cancelled, deleted or rescued elsewhere); "
+                    + "their handlers are stopped", lost, held.size());
+        }
+        return lost;
+    }
+}

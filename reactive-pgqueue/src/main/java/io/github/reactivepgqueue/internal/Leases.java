@@ -1,0 +1,105 @@
+package io.github.reactivepgqueue.internal;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+
+/**
+ * The jobs this node holds a lease on: claimed by the worker or by a {@code jobs()} stream, and
+ * not yet finished (outcome written or released). The heartbeat refreshes them all; a lease found
+ * gone (the job was rescued, cancelled or deleted) is reported lost, so its handler can stop.
+ */
+public final class Leases {
+    private final Map<UUID, Held> held = new ConcurrentHashMap<>();
+
+    /** One held job. */
+    public static final class Held {
+        private final ClaimedRow job;
+        private final Sinks.Empty<Void> lost = Sinks.empty();
+        private volatile boolean finishing;
+
+        private Held(ClaimedRow job) {
+            this.job = job;
+        }
+
+        ClaimedRow job() {
+            return job;
+        }
+
+        /** Completes when the lease is found gone; never once the outcome is being written. */
+        Mono<Void> lost() {
+            return lost.asMono();
+        }
+
+        /** The outcome is being written: a lease that vanishes from now on was taken by that write. */
+        void finishing() {
+            finishing = true;
+        }
+    }
+
+    /** Holds {@code job} until {@link #drop} is called with the returned handle. */
+    Held hold(ClaimedRow job) {
+        Held h = new Held(job);
+        held.put(job.id(), h);
+        return h;
+    }
+
+    void holdAll(Collection<ClaimedRow> jobs) {
+        jobs.forEach(this::hold);
+    }
+
+    /** The outcome of {@code job} is being written (see {@link Held#finishing()}). */
+    void finishing(ClaimedRow job) {
+        Held h = held.get(job.id());
+        if (h != null && h.job == job) {
+            h.finishing();
+        }
+    }
+
+    void dropAll(Collection<ClaimedRow> jobs) {
+        jobs.forEach(this::drop);
+    }
+
+    void drop(ClaimedRow job) {
+        held.computeIfPresent(job.id(), (id, h) -> h.job == job ? null : h);
+    }
+
+    /** The jobs held right now. */
+    List<ClaimedRow> snapshot() {
+        List<ClaimedRow> jobs = new ArrayList<>(held.size());
+        held.values().forEach(h -> jobs.add(h.job));
+        return jobs;
+    }
+
+    /**
+     * Reports lost every job of {@code beaten} whose lease the heartbeat did not find
+     * ({@code alive} lacks it), unless it was dropped or began finishing meanwhile.
+     *
+     * @return how many leases were lost
+     */
+    int markLost(List<ClaimedRow> beaten, Set<UUID> alive) {
+        int lost = 0;
+        for (ClaimedRow job : beaten) {
+            if (alive.contains(job.id())) {
+                continue;
+            }
+            Held h = held.get(job.id());
+            if (h != null && h.job == job && !h.finishing) {
+                held.remove(job.id(), h);
+                h.lost.tryEmitEmpty();
+                lost++;
+            }
+        }
+        return lost;
+    }
+
+    public int size() {
+        return held.size();
+    }
+}

@@ -1,0 +1,109 @@
+package io.github.reactivepgqueue.internal;
+
+import io.r2dbc.postgresql.api.Notification;
+import io.r2dbc.postgresql.api.PostgresqlConnection;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Wrapped;
+import java.time.Duration;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.retry.Retry;
+
+/**
+ * Receives the {@link Signal}s of a schema on one connection of its own, opened from a
+ * connection factory that is not a pool (a pool would recycle the connection and lose the
+ * LISTEN with it). The connection is open while anyone subscribes to {@link #signals()}, and for
+ * a short linger after the last one leaves. Notifications are subscribed to before LISTEN is
+ * sent, and buffered, so none is dropped by the driver for want of demand. After every
+ * (re)connection the stream emits {@link Signal#CONNECTED}, because signals sent while it was
+ * away are lost. A broken connection is replaced with backoff, forever, until {@link #close()}.
+ */
+public final class Listener {
+    private static final Logger log = LoggerFactory.getLogger(Listener.class);
+    private static final Duration LINGER = Duration.ofSeconds(5);
+
+    private final ConnectionFactory factory;
+    private final String channel;
+    private final IncidentLog incidents = new IncidentLog(log, "Listening for signals");
+    private final Sinks.Empty<Void> closed = Sinks.empty();
+    private final Flux<Signal> signals;
+
+    public Listener(ConnectionFactory factory, String channel, Scheduler timer) {
+        this.factory = unpooled(factory);
+        this.channel = channel;
+        this.signals = Flux.usingWhen(this.factory.create(), this::listen, Connection::close,
+                        (conn, error) -> conn.close(), Connection::close)
+                .doOnError(incidents::failed)
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(10))
+                        .transientErrors(true).scheduler(timer)
+                        .filter(e -> !(e instanceof NotPostgresql)))
+                .repeatWhen(ends -> ends.delayElements(Duration.ofMillis(100), timer))
+                .onErrorResume(NotPostgresql.class, e -> {
+                    log.warn("{}; signals are off and nodes rely on polling", e.getMessage());
+                    return Flux.never();
+                })
+                .takeUntilOther(closed.asMono())
+                .publish()
+                .refCount(1, LINGER, timer);
+    }
+
+    /** The factory itself, or the factory behind it when it is a pool. */
+    static ConnectionFactory unpooled(ConnectionFactory factory) {
+        ConnectionFactory current = factory;
+        while (current instanceof Wrapped<?> wrapped && wrapped.unwrap() instanceof ConnectionFactory inner
+                && inner != current) {
+            current = inner;
+        }
+        return current;
+    }
+
+    /** Signals as they arrive; hot and shared. Subscribers must not block. */
+    public Flux<Signal> signals() {
+        return signals;
+    }
+
+    /** Closes the connection for good; later subscribers get nothing. */
+    public void close() {
+        closed.tryEmitEmpty();
+    }
+
+    private Flux<Signal> listen(Connection connection) {
+        Connection raw = connection;
+        while (!(raw instanceof PostgresqlConnection) && raw instanceof Wrapped<?> wrapped
+                && wrapped.unwrap() instanceof Connection inner && inner != raw) {
+            raw = inner;
+        }
+        if (!(raw instanceof PostgresqlConnection pg)) {
+            return Flux.error(new NotPostgresql("The listener's connection is a " + connection.getClass().getName()
+                    + ", not an r2dbc-postgresql connection"));
+        }
+        Flux<Signal> notifications = pg.getNotifications()
+                .onBackpressureBuffer()
+                .filter(n -> channel.equals(n.getName()))
+                .flatMapIterable(Listener::decode);
+        Mono<Signal> listening = R2dbc.update(pg.createStatement("LISTEN " + channel))
+                .thenReturn(Signal.CONNECTED)
+                .doOnNext(s -> {
+                    incidents.succeeded();
+                    log.debug("Listening on channel {}", channel);
+                });
+        // merge subscribes to the notifications before LISTEN is sent
+        return Flux.merge(notifications, listening);
+    }
+
+    private static Set<Signal> decode(Notification n) {
+        return Signal.decode(n.getParameter());
+    }
+
+    private static final class NotPostgresql extends RuntimeException {
+        NotPostgresql(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

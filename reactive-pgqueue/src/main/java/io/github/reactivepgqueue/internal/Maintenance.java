@@ -1,0 +1,126 @@
+package io.github.reactivepgqueue.internal;
+
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Statement;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * The reaper and the janitor. The reaper rescues running jobs whose heartbeat has stalled; the
+ * janitor moves finished jobs out of the live table (completed ones to the archive, dead ones to
+ * the dead-letter table) and deletes archived and dead jobs past their retention. Every step is
+ * one statement over a bounded batch, repeated while batches come back full; any number of nodes
+ * may run them at once.
+ */
+public final class Maintenance {
+    private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
+
+    /** The resolved maintenance options. */
+    public record Settings(Duration stallTimeout, int reprocessLimit, Duration reaperInterval, boolean janitor,
+                           Duration janitorInterval, int batchSize, Duration archiveRetention,
+                           Duration deadRetention) {
+    }
+
+    /** What one pass of the reaper did. */
+    public record Rescued(int pending, int failed, int badJobs) {
+        public int total() {
+            return pending + failed + badJobs;
+        }
+    }
+
+    private final ConnectionFactory factory;
+    private final Sql sql;
+    private final Signals signals;
+    private final Settings settings;
+    private final RepeatingTask reaper;
+    private final RepeatingTask janitor;
+
+    public Maintenance(ConnectionFactory factory, Sql sql, Signals signals, Settings settings, Scheduler timer) {
+        this.factory = factory;
+        this.sql = sql;
+        this.signals = signals;
+        this.settings = settings;
+        this.reaper = new RepeatingTask("Rescuing stalled jobs", settings.reaperInterval(), this::rescueStalled, log,
+                timer);
+        this.janitor = new RepeatingTask("Moving and deleting finished jobs", settings.janitorInterval(),
+                () -> moveFinished().then(deleteExpired()), log, timer);
+    }
+
+    /** Starts the reaper, and the janitor unless it is switched off. */
+    public void start() {
+        reaper.start(settings.reaperInterval(), Flux.never());
+        if (settings.janitor()) {
+            janitor.start(Duration.ZERO, Flux.never());
+        }
+    }
+
+    public void stop() {
+        reaper.stop();
+        janitor.stop();
+    }
+
+    /** Rescues every job stalled right now. */
+    public Mono<Rescued> rescueStalled() {
+        long stallMicros = OutcomeWrite.micros(settings.stallTimeout());
+        Mono<List<String>> batch = R2dbc.withConnection(factory, conn -> R2dbc.query(
+                        conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
+                                .bind("$1", stallMicros).bind("$2", settings.reprocessLimit())
+                                .bind("$3", settings.batchSize()),
+                        row -> row.get("status", String.class)))
+                .collectList();
+        return batch.expand(rows -> rows.size() >= settings.batchSize() ? batch : Mono.empty())
+                .flatMapIterable(Function.identity())
+                .reduce(new Rescued(0, 0, 0), (r, status) -> switch (status) {
+                    case "pending" -> new Rescued(r.pending() + 1, r.failed(), r.badJobs());
+                    case "failed" -> new Rescued(r.pending(), r.failed() + 1, r.badJobs());
+                    default -> new Rescued(r.pending(), r.failed(), r.badJobs() + 1);
+                })
+                .flatMap(r -> {
+                    if (r.total() == 0) {
+                        return Mono.just(r);
+                    }
+                    log.warn("Rescued {} stalled jobs: {} back to pending, {} failed on their last attempt, "
+                            + "{} poison (bad_job)", r.total(), r.pending(), r.failed(), r.badJobs());
+                    Set<Signal> sent = r.failed() + r.badJobs() > 0 ? EnumSet.of(Signal.FINISHED)
+                            : EnumSet.noneOf(Signal.class);
+                    return signals.send(sent).thenReturn(r);
+                });
+    }
+
+    /** Moves every finished job out of the live table; emits how many were moved. */
+    public Mono<Long> moveFinished() {
+        Mono<long[]> batch = R2dbc.withConnection(factory, conn -> R2dbc.query(
+                        conn.createStatement(sql.get(SqlName.MaintenanceMoveFinished)).bind("$1", settings.batchSize()),
+                        row -> new long[] {row.get("archived", Long.class), row.get("dead", Long.class)}))
+                .single();
+        return batch.expand(n -> n[0] + n[1] >= settings.batchSize() ? batch : Mono.empty())
+                .reduce(0L, (sum, n) -> sum + n[0] + n[1]);
+    }
+
+    /** Deletes archived and dead jobs past their retention; emits how many were deleted. */
+    public Mono<Long> deleteExpired() {
+        return deleteOlderThan(SqlName.MaintenanceDeleteArchived, settings.archiveRetention())
+                .zipWith(deleteOlderThan(SqlName.MaintenanceDeleteDead, settings.deadRetention()), Long::sum);
+    }
+
+    private Mono<Long> deleteOlderThan(SqlName statement, Duration retention) {
+        long micros = OutcomeWrite.micros(retention);
+        Supplier<Mono<Long>> batch = () -> R2dbc.withConnection(factory, conn -> R2dbc.update(
+                        bind(conn.createStatement(sql.get(statement)), micros)))
+                .single();
+        return batch.get().expand(n -> n >= settings.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);
+    }
+
+    private Statement bind(Statement statement, long retentionMicros) {
+        return statement.bind("$1", retentionMicros).bind("$2", settings.batchSize());
+    }
+}

@@ -1,0 +1,44 @@
+package io.github.reactivepgqueue.internal;
+
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * What one node tells the others through PostgreSQL notifications. A signal only says "look
+ * again": whoever receives it re-reads the database, so a lost, late or forged signal costs
+ * at most a wasted or delayed look.
+ */
+public enum Signal {
+    /** Jobs were cancelled or deleted while running: each node checks the leases it holds. */
+    CANCELLED('c'),
+    /** Jobs reached a final status: nodes awaiting jobs look them up. */
+    FINISHED('f'),
+    /** Not sent: the listener (re)connected, so signals may have been missed; everyone looks again. */
+    CONNECTED('*');
+
+    private final char letter;
+
+    Signal(char letter) {
+        this.letter = letter;
+    }
+
+    /** The notification payload for {@code signals}. */
+    static String encode(Set<Signal> signals) {
+        StringBuilder payload = new StringBuilder(signals.size());
+        signals.forEach(s -> payload.append(s.letter));
+        return payload.toString();
+    }
+
+    /** The signals named by a notification payload; unknown letters are ignored. */
+    static Set<Signal> decode(String payload) {
+        Set<Signal> signals = EnumSet.noneOf(Signal.class);
+        if (payload != null) {
+            for (Signal s : values()) {
+                if (s != CONNECTED && payload.indexOf(s.letter) >= 0) {
+                    signals.add(s);
+                }
+            }
+        }
+        return signals;
+    }
+}

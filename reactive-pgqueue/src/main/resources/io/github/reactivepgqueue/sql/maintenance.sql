@@ -1,0 +1,92 @@
+-- Statements of the reaper and the janitor. /*schema*/ is replaced by the validated, quoted schema
+-- name; everything else is bound. Each is one auto-committed statement over a bounded batch of
+-- rows locked with SKIP LOCKED, so any number of nodes may run them at once: they never wait for
+-- each other, never take the same row twice and cannot deadlock.
+
+-- name: MaintenanceRescueStalled
+-- Running jobs whose heartbeat is older than $1 microseconds (at most $3 of them) are rescued:
+-- back to pending at once with the attempt restored and the reprocess count raised; failed when
+-- the stalled run was the job's last attempt (it may have run, so it is not run again); bad_job
+-- when the reprocess count reaches the limit $2. The outer condition repeats the stall test on
+-- the locked row, so a job completed, released or re-claimed meanwhile is left alone.
+UPDATE /*schema*/.jobs j
+SET status = s.next,
+    attempt = CASE WHEN s.next = 'pending' THEN greatest(j.attempt - 1, 0) ELSE j.attempt END,
+    reprocess_count = j.reprocess_count + 1,
+    run_at = CASE WHEN s.next = 'pending' THEN now() ELSE j.run_at END,
+    completed_at = CASE WHEN s.next = 'pending' THEN NULL ELSE now() END,
+    last_error = 'Stalled: no heartbeat since ' || j.heartbeat_at
+                 || CASE WHEN s.next = 'bad_job' THEN '; reprocess limit of ' || $2 || ' reached: the job is poison'
+                         WHEN s.next = 'failed' THEN '; it was the last attempt'
+                         ELSE '' END,
+    updated_at = now(), lease = NULL, heartbeat_at = NULL
+FROM (
+    SELECT r.id,
+           CASE WHEN r.reprocess_count + 1 >= $2 THEN 'bad_job'
+                WHEN r.attempt >= r.max_attempts THEN 'failed'
+                ELSE 'pending' END AS next
+    FROM /*schema*/.jobs r
+    WHERE r.status = 'running' AND r.heartbeat_at < now() - $1 * interval '1 microsecond'
+    ORDER BY r.heartbeat_at
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+) s
+WHERE j.id = s.id AND j.status = 'running' AND j.heartbeat_at < now() - $1 * interval '1 microsecond'
+RETURNING j.id, j.status;
+
+-- name: MaintenanceMoveFinished
+-- Moves up to $1 finished jobs out of the live table in one statement: completed ones to the
+-- archive, dead ones (failed, cancelled, critical, unprocessable, bad_job) to the dead-letter table.
+WITH moved AS (
+    DELETE FROM /*schema*/.jobs j
+    WHERE j.id = ANY (ARRAY(
+        SELECT f.id
+        FROM /*schema*/.jobs f
+        WHERE f.status NOT IN ('pending', 'running')
+        ORDER BY f.completed_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED))
+      AND j.status NOT IN ('pending', 'running')
+    RETURNING j.id, j.queue, j.status, j.priority, j.payload, j.unique_key, j.fingerprint, j.attempt,
+              j.max_attempts, j.reprocess_count, j.created_at, j.run_at, j.updated_at, j.completed_at,
+              j.last_error
+),
+archived AS (
+    INSERT INTO /*schema*/.jobs_archive (id, queue, status, priority, payload, unique_key, fingerprint, attempt,
+                                         max_attempts, reprocess_count, created_at, run_at, updated_at,
+                                         completed_at, last_error)
+    SELECT id, queue, status, priority, payload, unique_key, fingerprint, attempt, max_attempts,
+           reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+    FROM moved WHERE status = 'completed'
+    RETURNING 1
+),
+dead AS (
+    INSERT INTO /*schema*/.jobs_dead (id, queue, status, priority, payload, unique_key, fingerprint, attempt,
+                                      max_attempts, reprocess_count, created_at, run_at, updated_at,
+                                      completed_at, last_error)
+    SELECT id, queue, status, priority, payload, unique_key, fingerprint, attempt, max_attempts,
+           reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+    FROM moved WHERE status <> 'completed'
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM archived) AS archived, (SELECT count(*) FROM dead) AS dead;
+
+-- name: MaintenanceDeleteArchived
+-- Deletes up to $2 archived jobs older than $1 microseconds.
+DELETE FROM /*schema*/.jobs_archive a
+WHERE a.id = ANY (ARRAY(
+    SELECT o.id FROM /*schema*/.jobs_archive o
+    WHERE o.archived_at < now() - $1 * interval '1 microsecond'
+    ORDER BY o.archived_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED));
+
+-- name: MaintenanceDeleteDead
+-- Deletes up to $2 dead-lettered jobs older than $1 microseconds.
+DELETE FROM /*schema*/.jobs_dead d
+WHERE d.id = ANY (ARRAY(
+    SELECT o.id FROM /*schema*/.jobs_dead o
+    WHERE o.dead_at < now() - $1 * interval '1 microsecond'
+    ORDER BY o.dead_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED));
