@@ -63,6 +63,32 @@ class PgQueueBuilderTest {
     }
 
     @Test
+    void rejectsOutOfRangeLivenessAndMaintenanceOptions() {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).heartbeatInterval(java.time.Duration.ZERO).build())
+                .hasMessageContaining("heartbeatInterval");
+        for (double missed : new double[] {1.49, 0, -1, Double.NaN, Double.POSITIVE_INFINITY}) {
+            assertThatThrownBy(() -> PgQueue.builder(UNUSED).rescueAfterMissedHeartbeats(missed).build())
+                    .as("rescueAfterMissedHeartbeats(%s)", missed)
+                    .hasMessageContaining("rescueAfterMissedHeartbeats");
+        }
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).reaperInterval(java.time.Duration.ofMillis(-1)).build())
+                .hasMessageContaining("reaperInterval");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).reprocessLimit(0).build())
+                .hasMessageContaining("reprocessLimit");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).janitorInterval(java.time.Duration.ZERO).build())
+                .hasMessageContaining("janitorInterval");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).maintenanceBatchSize(0).build())
+                .hasMessageContaining("maintenanceBatchSize");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).archiveRetention(java.time.Duration.ZERO).build())
+                .hasMessageContaining("archiveRetention");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).deadLetterRetention(java.time.Duration.ofDays(-1)).build())
+                .hasMessageContaining("deadLetterRetention");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).listenerConnectionFactory(null))
+                .isInstanceOf(NullPointerException.class);
+        assertThat(PgQueue.builder(UNUSED).rescueAfterMissedHeartbeats(1.5).reprocessLimit(1).build()).isNotNull();
+    }
+
+    @Test
     void newJobIsImmutableAndLeavesThePayloadOutOfToString() {
         NewJob template = NewJob.of("q", "secret-payload");
         NewJob derived = template.uniqueKey("k").priority(3);

@@ -43,7 +43,7 @@ final class RepeatingTask {
         }
         Disposable d = Flux.merge(Flux.interval(firstDelay, interval, timer), triggers)
                 .onBackpressureLatest()
-                .concatMap(tick -> runOnce(), 1)
+                .concatMap(tick -> runOnce(), 0) // prefetch 0: at most one run waits behind the current one
                 .subscribe();
         if (!running.compareAndSet(null, d)) {
             d.dispose();
