@@ -37,7 +37,10 @@ public final class Worker {
     private final Duration pollInterval;
     private final Scheduler timer;
     private final Sinks.Many<String> wakeups = QueueLimiter.releaseSignals();
+    /** Global permits taken: claimed jobs not yet finished plus permits reserved by a claim in flight. */
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** Claimed jobs not yet finished. */
+    private final AtomicInteger claimed = new AtomicInteger();
     private final IncidentLog claimIncidents = new IncidentLog(log, "Claiming jobs");
     private final Sinks.Empty<Void> stopClaiming = Sinks.empty();
     private final Sinks.Empty<Void> abort = Sinks.empty();
@@ -96,7 +99,7 @@ public final class Worker {
                     .timeout(grace, timer)
                     .onErrorResume(java.util.concurrent.TimeoutException.class, e -> {
                         log.info("Stop: grace period of {} over with {} jobs running; releasing them", grace,
-                                inFlight.get());
+                                claimed.get());
                         abort.tryEmitEmpty();
                         return terminated.asMono();
                     });
@@ -105,7 +108,7 @@ public final class Worker {
 
     /** Jobs claimed and not yet finished (outcome written or released). */
     public int inFlight() {
-        return inFlight.get();
+        return claimed.get();
     }
 
     private Flux<ClaimedRow> claimOnce() {
@@ -117,6 +120,7 @@ public final class Worker {
             return claimer.claim(reservation.perQueue(), reservation.total())
                     .doOnNext(jobs -> {
                         claimIncidents.succeeded();
+                        claimed.addAndGet(jobs.size());
                         returnUnused(reservation, jobs);
                     })
                     .doOnError(e -> {
@@ -178,6 +182,7 @@ public final class Worker {
 
     private void finished(ClaimedRow job) {
         leases.drop(job);
+        claimed.decrementAndGet();
         inFlight.decrementAndGet();
         limiters.get(job.queue()).release();
     }
