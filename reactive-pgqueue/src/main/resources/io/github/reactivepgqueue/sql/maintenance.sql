@@ -9,29 +9,32 @@
 -- the stalled run was the job's last attempt (it may have run, so it is not run again); bad_job
 -- when the reprocess count reaches the limit $2. The outer condition repeats the stall test on
 -- the locked row, so a job completed, released or re-claimed meanwhile is left alone.
+-- The ids are chosen by ARRAY(subquery), which runs once: joined as a FROM item, the locking
+-- subquery can be planned as the inner side of a nested loop and re-run for every row.
+-- SET sees the row as it was, so each CASE below decides on the same values.
 UPDATE /*schema*/.jobs j
-SET status = s.next,
-    attempt = CASE WHEN s.next = 'pending' THEN greatest(j.attempt - 1, 0) ELSE j.attempt END,
+SET status = CASE WHEN j.reprocess_count + 1 >= $2 THEN 'bad_job'
+                  WHEN j.attempt >= j.max_attempts THEN 'failed'
+                  ELSE 'pending' END,
+    attempt = CASE WHEN j.reprocess_count + 1 >= $2 OR j.attempt >= j.max_attempts THEN j.attempt
+                   ELSE greatest(j.attempt - 1, 0) END,
     reprocess_count = j.reprocess_count + 1,
-    run_at = CASE WHEN s.next = 'pending' THEN now() ELSE j.run_at END,
-    completed_at = CASE WHEN s.next = 'pending' THEN NULL ELSE now() END,
+    run_at = CASE WHEN j.reprocess_count + 1 >= $2 OR j.attempt >= j.max_attempts THEN j.run_at ELSE now() END,
+    completed_at = CASE WHEN j.reprocess_count + 1 >= $2 OR j.attempt >= j.max_attempts THEN now() END,
     last_error = 'Stalled: no heartbeat since ' || j.heartbeat_at
-                 || CASE WHEN s.next = 'bad_job' THEN '; reprocess limit of ' || $2 || ' reached: the job is poison'
-                         WHEN s.next = 'failed' THEN '; it was the last attempt'
+                 || CASE WHEN j.reprocess_count + 1 >= $2
+                              THEN '; reprocess limit of ' || $2 || ' reached: the job is poison'
+                         WHEN j.attempt >= j.max_attempts THEN '; it was the last attempt'
                          ELSE '' END,
     updated_at = now(), lease = NULL, heartbeat_at = NULL
-FROM (
-    SELECT r.id,
-           CASE WHEN r.reprocess_count + 1 >= $2 THEN 'bad_job'
-                WHEN r.attempt >= r.max_attempts THEN 'failed'
-                ELSE 'pending' END AS next
-    FROM /*schema*/.jobs r
-    WHERE r.status = 'running' AND r.heartbeat_at < now() - $1 * interval '1 microsecond'
-    ORDER BY r.heartbeat_at
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED
-) s
-WHERE j.id = s.id AND j.status = 'running' AND j.heartbeat_at < now() - $1 * interval '1 microsecond'
+WHERE j.id = ANY (ARRAY(
+        SELECT r.id
+        FROM /*schema*/.jobs r
+        WHERE r.status = 'running' AND r.heartbeat_at < now() - $1 * interval '1 microsecond'
+        ORDER BY r.heartbeat_at
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED))
+  AND j.status = 'running' AND j.heartbeat_at < now() - $1 * interval '1 microsecond'
 RETURNING j.id, j.status;
 
 -- name: MaintenanceMoveFinished

@@ -12,7 +12,9 @@ import reactor.blockhound.integration.BlockHoundIntegration;
  *       the executor's delay queue under that queue's lock, held only for the removal. Reactor's
  *       own BlockHound integration allows the same lock for one-shot tasks ({@code WorkerTask},
  *       {@code SchedulerTask}) but not yet for periodic ones; without this, stopping a loop from
- *       an event loop while the timer thread holds the lock fails a test at random.</li>
+ *       an event loop while the timer thread holds the lock fails a test at random;</li>
+ *   <li>Netty 4.2's adaptive buffer allocator takes a short lock when it adds a magazine under
+ *       contention (a known false positive of BlockHound with Netty 4.2).</li>
  * </ul>
  */
 public final class TestBlockHoundIntegration implements BlockHoundIntegration {
@@ -22,5 +24,6 @@ public final class TestBlockHoundIntegration implements BlockHoundIntegration {
         builder.allowBlockingCallsInside("reactor.core.scheduler.PeriodicWorkerTask", "dispose");
         builder.allowBlockingCallsInside("reactor.core.scheduler.PeriodicSchedulerTask", "dispose");
         builder.allowBlockingCallsInside("reactor.core.scheduler.InstantPeriodicWorkerTask", "dispose");
+        builder.allowBlockingCallsInside("io.netty.buffer.AdaptivePoolingAllocator$MagazineGroup", "tryExpandMagazines");
     }
 }

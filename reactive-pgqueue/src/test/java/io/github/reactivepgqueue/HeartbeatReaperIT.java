@@ -1,0 +1,509 @@
+package io.github.reactivepgqueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
+
+import io.github.reactivepgqueue.testing.DatabaseCoordinates;
+import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.StatementCounter;
+import io.github.reactivepgqueue.testing.TestSchema;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.pool.ConnectionPoolConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
+import io.r2dbc.postgresql.PostgresqlConnectionFactory;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Result;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
+import org.awaitility.core.ConditionFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.netty.resources.LoopResources;
+import reactor.util.function.Tuple2;
+
+/**
+ * The heartbeat, the reaper and poison detection: one heartbeat statement per interval however
+ * many jobs run; a beating job is never rescued; stale running jobs are rescued (back to pending,
+ * failed on their last attempt, bad_job at the reprocess limit) and fresh ones are not; the
+ * reaper skips rows other transactions hold and re-checks the stall on the row it locks; two
+ * reapers share the work without deadlock or double rescue; one reaper batch costs about the same
+ * however many jobs stalled; and a node whose job lost its lease cancels the handler and writes
+ * nothing.
+ */
+@ExtendWith(PostgresExtension.class)
+class HeartbeatReaperIT {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration POLL = Duration.ofMillis(50);
+    /** Text that only the JobHeartbeat statement contains (see job.sql). */
+    private static final String HEARTBEAT_SQL = "SET heartbeat_at = now()";
+    /** Server-side limit for statements on the tests' own pools: far above what a batch of 1000 rows needs. */
+    private static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(5);
+
+    private final TestSchema db;
+    private final List<PgQueue> queues = new ArrayList<>();
+    private final List<Sinks.Empty<Void>> releases = new ArrayList<>();
+    private final List<ConnectionPool> pools = new ArrayList<>();
+    private final LoopResources loop = LoopResources.create("heartbeat-reaper-it", 1, true);
+
+    HeartbeatReaperIT(TestSchema db) {
+        this.db = db;
+        db.migratedQueue();
+    }
+
+    @BeforeEach
+    void empty() {
+        db.execute("DELETE FROM {schema}.jobs");
+        db.execute("DELETE FROM {schema}.jobs_archive");
+        db.execute("DELETE FROM {schema}.jobs_dead");
+        db.execute("DELETE FROM {schema}.paused_queues");
+    }
+
+    @AfterEach
+    void cleanUp() {
+        releases.forEach(Sinks.Empty::tryEmitEmpty);
+        queues.forEach(q -> q.close().block(TIMEOUT));
+        pools.forEach(p -> p.disposeLater().block(TIMEOUT));
+        loop.disposeLater(Duration.ZERO, Duration.ofSeconds(5)).block(TIMEOUT);
+        queues.clear();
+        releases.clear();
+        pools.clear();
+    }
+
+    private static ConditionFactory waiting() {
+        return await().atMost(TIMEOUT).pollInterval(POLL);
+    }
+
+    /** Waits {@code duration} while checking that the condition holds all along. */
+    private static ConditionFactory holding(Duration duration) {
+        return await().during(duration).atMost(duration.plusSeconds(10)).pollInterval(POLL);
+    }
+
+    /**
+     * A pool of fresh connections, disposed after the test. Its sessions cancel any statement
+     * running longer than {@link #STATEMENT_TIMEOUT}, so a runaway statement fails its test instead
+     * of holding row locks into the next one. Its connections share one event-loop thread: the
+     * races under test happen in the database, and one client thread keeps Netty's buffer
+     * allocator from contending across threads (which BlockHound reports as a blocking call).
+     */
+    private ConnectionPool pool(int size) {
+        DatabaseCoordinates c = db.coordinates();
+        ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(new PostgresqlConnectionFactory(
+                        PostgresqlConnectionConfiguration.builder()
+                                .host(c.host()).port(c.port()).database(c.database())
+                                .username(c.user()).password(c.password())
+                                .applicationName("heartbeat-reaper-it").statementTimeout(STATEMENT_TIMEOUT)
+                                .loopResources(loop).build()))
+                .initialSize(0).maxSize(size).build());
+        pools.add(pool);
+        return pool;
+    }
+
+    /** Builds a queue that is closed after the test. */
+    private PgQueue queue(PgQueueBuilder builder) {
+        PgQueue queue = builder.pollInterval(POLL).stopGracePeriod(Duration.ofSeconds(2)).build();
+        queues.add(queue);
+        return queue;
+    }
+
+    /** A sink that handlers wait on; completed after the test at the latest. */
+    private Sinks.Empty<Void> release() {
+        Sinks.Empty<Void> release = Sinks.empty();
+        releases.add(release);
+        return release;
+    }
+
+    private long count(String where, Object... params) {
+        return db.count("SELECT count(*) FROM {schema}.jobs WHERE " + where, params);
+    }
+
+    private Map<String, Object> row(UUID id) {
+        return db.query("SELECT status, attempt, max_attempts, reprocess_count, lease, heartbeat_at, completed_at, "
+                + "last_error, run_at <= now() AS due FROM {schema}.jobs WHERE id = $1", id).get(0);
+    }
+
+    /**
+     * A row as a node leaves it while running the job: status running under a lease of its own,
+     * with the heartbeat at {@code heartbeatAt} (an SQL expression such as {@code now() - interval '1 hour'}).
+     * Its run_at lies in the future so that a rescue visibly makes it due at once.
+     */
+    private UUID insertRunning(int attempt, int maxAttempts, int reprocessCount, String heartbeatAt) {
+        return (UUID) db.query("INSERT INTO {schema}.jobs (id, queue, payload, status, attempt, max_attempts, "
+                        + "reprocess_count, lease, heartbeat_at, run_at) "
+                        + "VALUES (gen_random_uuid(), 'q', '{}', 'running', $1, $2, $3, gen_random_uuid(), "
+                        + heartbeatAt + ", now() + interval '1 day') RETURNING id",
+                attempt, maxAttempts, reprocessCount).get(0).get("id");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // heartbeat
+
+    @Test
+    void oneHeartbeatStatementPerIntervalHoweverManyJobsRun() {
+        Duration interval = Duration.ofMillis(200);
+        int beats = 10;
+        double oneJob = heartbeatStatementsPerInterval(1, interval, beats);
+        double thousandJobs = heartbeatStatementsPerInterval(1_000, interval, beats);
+
+        // One statement per interval in both runs (a little less when a beat fell just before
+        // counting began), not a thousand per interval with a thousand jobs.
+        assertThat(oneJob).isLessThanOrEqualTo(1.5);
+        assertThat(thousandJobs).isLessThanOrEqualTo(1.5);
+        assertThat(thousandJobs).isCloseTo(oneJob, within(0.5));
+    }
+
+    /**
+     * Runs {@code jobs} jobs that stay in flight, waits until {@code beats} heartbeat statements
+     * were created, and returns how many were created per heartbeat interval elapsed meanwhile.
+     */
+    private double heartbeatStatementsPerInterval(int jobs, Duration interval, int beats) {
+        db.execute("DELETE FROM {schema}.jobs");
+        StatementCounter counter = new StatementCounter(db.connectionFactory());
+        Sinks.Empty<Void> release = release();
+        AtomicInteger started = new AtomicInteger();
+        // The counter's connections are proxies, so the listener stays off: no signal triggers an extra beat.
+        PgQueue queue = queue(PgQueue.builder(counter).schema(db.name()).janitor(false)
+                .heartbeatInterval(interval)
+                .rescueAfterMissedHeartbeats(50) // the reaper must not interfere with this count
+                .globalConcurrency(jobs)
+                .handler(ReactiveHandler.of("held", job -> {
+                    started.incrementAndGet();
+                    return release.asMono().thenReturn(Outcome.success());
+                }), QueueOptions.defaults().concurrency(jobs)));
+        try {
+            queue.enqueueAll(IntStream.range(0, jobs).mapToObj(i -> NewJob.of("held", Map.of("n", i))).toList())
+                    .block(TIMEOUT);
+            queue.start().block(TIMEOUT);
+            waiting().until(() -> started.get() == jobs && count("status = 'running'") == jobs);
+            assertThat(queue.jobsInFlight()).isEqualTo(jobs);
+
+            // heartbeat_at advances for every running row
+            OffsetDateTime latest = (OffsetDateTime) db.query(
+                    "SELECT max(heartbeat_at) AS m FROM {schema}.jobs WHERE status = 'running'").get(0).get("m");
+            waiting().until(() -> count("status = 'running' AND heartbeat_at > $1", latest) == jobs);
+
+            counter.reset();
+            long begin = System.nanoTime();
+            long counted = await().atMost(TIMEOUT).pollInterval(Duration.ofMillis(10))
+                    .until(() -> counter.count(HEARTBEAT_SQL), n -> n >= beats);
+            double intervals = (double) (System.nanoTime() - begin) / interval.toNanos();
+
+            // Each beat is one statement for all rows: every running row carries the same heartbeat time.
+            assertThat(db.count("SELECT count(DISTINCT heartbeat_at) FROM {schema}.jobs WHERE status = 'running'"))
+                    .isEqualTo(1);
+            assertThat(count("status = 'running'")).isEqualTo(jobs);
+            assertThat(count("status <> 'running'")).isZero();
+            return counted / intervals;
+        } finally {
+            release.tryEmitEmpty();
+            queue.close().block(TIMEOUT);
+        }
+    }
+
+    @Test
+    void aJobWhoseHeartbeatBeatsIsNotRescued() {
+        Sinks.Empty<Void> release = release();
+        AtomicInteger started = new AtomicInteger();
+        AtomicInteger cancelled = new AtomicInteger();
+        // stalled after 1 s without a beat; the node's own reaper runs every 200 ms
+        PgQueue queue = queue(db.queueBuilder()
+                .heartbeatInterval(Duration.ofMillis(200))
+                .rescueAfterMissedHeartbeats(5)
+                .handler(ReactiveHandler.of("beating", job -> release.asMono()
+                        .doOnSubscribe(s -> started.incrementAndGet())
+                        .doOnCancel(cancelled::incrementAndGet)
+                        .thenReturn(Outcome.success()))));
+        UUID id = queue.enqueue(NewJob.of("beating", 1)).block(TIMEOUT).id();
+        queue.start().block(TIMEOUT);
+        waiting().until(() -> started.get() == 1 && count("status = 'running'") == 1);
+        UUID lease = (UUID) row(id).get("lease");
+        assertThat(lease).isNotNull();
+
+        for (int i = 0; i < 3; i++) {
+            OffsetDateTime before = (OffsetDateTime) row(id).get("heartbeat_at");
+            waiting().until(() -> ((OffsetDateTime) row(id).get("heartbeat_at")).isAfter(before));
+        }
+        // Twice the stall threshold passes; the job stays under its lease throughout.
+        holding(Duration.ofSeconds(2)).until(() -> count(
+                "id = $1 AND status = 'running' AND lease = $2 AND attempt = 1 AND reprocess_count = 0", id, lease) == 1);
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
+        assertThat(count("id = $1 AND status = 'running' AND lease = $2", id, lease)).isEqualTo(1);
+        assertThat(cancelled).hasValue(0);
+
+        // Its own outcome is still accepted.
+        release.tryEmitEmpty();
+        waiting().until(() -> count("id = $1 AND status = 'completed'", id) == 1);
+        assertThat(started).hasValue(1);
+        assertThat(queue.staleWrites()).isZero();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // reaper
+
+    @Test
+    void staleRunningJobsAreRescuedAndFreshOnesAreNot() {
+        // Not started: nothing beats for these rows. Stalled after 10 s x 2.5 = 25 s without a beat.
+        PgQueue queue = queue(db.queueBuilder()
+                .heartbeatInterval(Duration.ofSeconds(10))
+                .rescueAfterMissedHeartbeats(2.5));
+        UUID stale = insertRunning(2, 5, 0, "now() - interval '1 hour'");
+        UUID lastAttempt = insertRunning(3, 3, 0, "now() - interval '1 hour'");
+        UUID fresh = insertRunning(1, 5, 0, "now()");
+        UUID belowThreshold = insertRunning(1, 5, 0, "now() - interval '20 seconds'");
+        UUID aboveThreshold = insertRunning(1, 5, 0, "now() - interval '30 seconds'");
+        UUID freshLease = (UUID) row(fresh).get("lease");
+        UUID belowLease = (UUID) row(belowThreshold).get("lease");
+
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isEqualTo(3);
+
+        Map<String, Object> rescued = row(stale);
+        assertThat(rescued).containsEntry("status", "pending").containsEntry("attempt", 1)
+                .containsEntry("reprocess_count", 1).containsEntry("due", true);
+        assertThat(rescued.get("lease")).isNull();
+        assertThat(rescued.get("heartbeat_at")).isNull();
+        assertThat(rescued.get("completed_at")).isNull();
+        assertThat((String) rescued.get("last_error")).contains("Stalled");
+
+        Map<String, Object> failed = row(lastAttempt);
+        assertThat(failed).containsEntry("status", "failed").containsEntry("attempt", 3);
+        assertThat(failed.get("completed_at")).isNotNull();
+        assertThat(failed.get("lease")).isNull();
+        assertThat((String) failed.get("last_error")).contains("Stalled").contains("last attempt");
+
+        Map<String, Object> thirtySeconds = row(aboveThreshold);
+        assertThat(thirtySeconds).containsEntry("status", "pending").containsEntry("attempt", 0)
+                .containsEntry("reprocess_count", 1).containsEntry("due", true);
+
+        for (Map.Entry<UUID, UUID> untouched : Map.of(fresh, freshLease, belowThreshold, belowLease).entrySet()) {
+            Map<String, Object> row = row(untouched.getKey());
+            assertThat(row).containsEntry("status", "running").containsEntry("attempt", 1)
+                    .containsEntry("reprocess_count", 0).containsEntry("lease", untouched.getValue())
+                    .containsEntry("due", false);
+            assertThat(row.get("last_error")).isNull();
+        }
+        // Nothing more is stalled.
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
+    }
+
+    @Test
+    void aStalledJobAtTheReprocessLimitIsPoison() {
+        PgQueue queue = queue(db.queueBuilder().reprocessLimit(3));
+        UUID atLimit = insertRunning(1, 5, 2, "now() - interval '1 hour'");
+        UUID belowLimit = insertRunning(1, 5, 1, "now() - interval '1 hour'");
+
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isEqualTo(2);
+
+        Map<String, Object> poison = row(atLimit);
+        assertThat(poison).containsEntry("status", "bad_job").containsEntry("reprocess_count", 3);
+        assertThat(poison.get("completed_at")).isNotNull();
+        assertThat(poison.get("lease")).isNull();
+        assertThat((String) poison.get("last_error")).contains("reprocess limit of 3").contains("poison");
+
+        assertThat(row(belowLimit)).containsEntry("status", "pending").containsEntry("reprocess_count", 2);
+    }
+
+    @Test
+    void aJobRescheduledUpToTheReprocessLimitEndsBadJobAndNeverRunsAgain() {
+        AtomicInteger runs = new AtomicInteger();
+        PgQueue queue = queue(db.queueBuilder().reprocessLimit(3)
+                .handler(ReactiveHandler.of("again", job -> {
+                    runs.incrementAndGet();
+                    return Mono.just(Outcome.rescheduleAfter(Duration.ZERO));
+                })));
+        UUID id = queue.enqueue(NewJob.of("again", 1)).block(TIMEOUT).id();
+        queue.start().block(TIMEOUT);
+
+        waiting().until(() -> count("id = $1 AND status = 'bad_job'", id) == 1);
+        assertThat(runs).hasValue(3);
+        Map<String, Object> row = row(id);
+        assertThat(row).containsEntry("reprocess_count", 3);
+        assertThat(row.get("completed_at")).isNotNull();
+        assertThat((String) row.get("last_error")).contains("Reprocess limit of 3").contains("poison");
+        // Polling goes on every 50 ms; the job is not claimed again.
+        holding(Duration.ofMillis(750)).until(() -> runs.get() == 3 && count("id = $1 AND status = 'bad_job'", id) == 1);
+        assertThat(queue.admin().find(id).block(TIMEOUT).status()).isEqualTo(JobStatus.BAD_JOB);
+    }
+
+    @Test
+    void aStaleJobCompletedByAnotherTransactionMeanwhileStaysCompleted() {
+        PgQueue queue = queue(db.queueBuilder());
+        UUID id = insertRunning(1, 5, 0, "now() - interval '1 hour'");
+        UUID lease = (UUID) row(id).get("lease");
+
+        Connection other = Mono.from(db.connectionFactory().create()).block(TIMEOUT);
+        try {
+            Mono.from(other.beginTransaction()).block(TIMEOUT);
+            // The job's own node completes it; its transaction holds the row lock until commit.
+            long updated = execute(other, "UPDATE \"" + db.name() + "\".jobs SET status = 'completed', "
+                    + "completed_at = now(), lease = NULL, heartbeat_at = NULL WHERE id = $1 AND lease = $2", id, lease);
+            assertThat(updated).isEqualTo(1);
+
+            // Skips the locked row instead of waiting for it (a wait would run into the timeout).
+            assertThat(queue.admin().rescueStalledJobs().block(Duration.ofSeconds(10))).isZero();
+
+            Mono.from(other.commitTransaction()).block(TIMEOUT);
+        } finally {
+            Mono.from(other.close()).block(TIMEOUT);
+        }
+        assertThat(row(id)).containsEntry("status", "completed").containsEntry("attempt", 1)
+                .containsEntry("reprocess_count", 0);
+        // Committed and no longer running: the reaper leaves it alone now too.
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
+        assertThat(row(id)).containsEntry("status", "completed").containsEntry("reprocess_count", 0);
+        assertThat(row(id).get("last_error")).isNull();
+    }
+
+    @Test
+    void aStaleJobReclaimedMeanwhileIsNotRescued() {
+        PgQueue queue = queue(db.queueBuilder());
+        UUID id = insertRunning(1, 5, 0, "now() - interval '1 hour'");
+        UUID newLease = UUID.randomUUID();
+
+        Connection other = Mono.from(db.connectionFactory().create()).block(TIMEOUT);
+        try {
+            Mono.from(other.beginTransaction()).block(TIMEOUT);
+            // Another node rescued and re-claimed the job: a new lease, a fresh heartbeat, the next attempt.
+            execute(other, "UPDATE \"" + db.name() + "\".jobs SET lease = $2, heartbeat_at = now(), "
+                    + "attempt = attempt + 1 WHERE id = $1", id, newLease);
+            assertThat(queue.admin().rescueStalledJobs().block(Duration.ofSeconds(10))).isZero();
+            Mono.from(other.commitTransaction()).block(TIMEOUT);
+        } finally {
+            Mono.from(other.close()).block(TIMEOUT);
+        }
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
+        assertThat(row(id)).containsEntry("status", "running").containsEntry("lease", newLease)
+                .containsEntry("attempt", 2).containsEntry("reprocess_count", 0);
+        assertThat(row(id).get("last_error")).isNull();
+    }
+
+    private static long execute(Connection connection, String sql, Object... params) {
+        var statement = connection.createStatement(sql);
+        for (int i = 0; i < params.length; i++) {
+            statement.bind("$" + (i + 1), params[i]);
+        }
+        return Flux.from(statement.execute()).flatMap(Result::getRowsUpdated).reduce(0L, Long::sum).block(TIMEOUT);
+    }
+
+    @Test
+    void twoReapersRacingRescueEveryStalledJobExactlyOnce() {
+        int jobs = 20_000;
+        // Two nodes, each with a pool of its own.
+        PgQueue first = queue(PgQueue.builder(pool(2)).schema(db.name()).janitor(false).maintenanceBatchSize(1000));
+        PgQueue second = queue(PgQueue.builder(pool(2)).schema(db.name()).janitor(false).maintenanceBatchSize(1000));
+        db.execute("INSERT INTO {schema}.jobs (id, queue, payload, status, attempt, max_attempts, reprocess_count, "
+                + "lease, heartbeat_at) "
+                + "SELECT gen_random_uuid(), 'q', '{}', 'running', 2, 5, 0, gen_random_uuid(), "
+                + "now() - interval '1 hour' - g * interval '1 millisecond' FROM generate_series(1, $1) g", jobs);
+        // Statistics that match the table, so that this test is about the race only
+        // (aReaperBatchStaysBoundedWhenManyJobsStallAfterAQuietPeriod covers statistics that lag behind).
+        db.execute("ANALYZE {schema}.jobs");
+
+        long rescued = 0;
+        for (int round = 0; round < 50; round++) {
+            Tuple2<Integer, Integer> both = Mono.zip(first.admin().rescueStalledJobs(),
+                    second.admin().rescueStalledJobs()).block(TIMEOUT);
+            rescued += both.getT1() + both.getT2();
+            if (both.getT1() == 0 && both.getT2() == 0) {
+                break;
+            }
+        }
+
+        assertThat(rescued).isEqualTo(jobs);
+        assertThat(count("status = 'pending' AND attempt = 1 AND reprocess_count = 1 AND lease IS NULL "
+                + "AND heartbeat_at IS NULL AND run_at <= now()")).isEqualTo(jobs);
+        assertThat(db.rows("jobs")).isEqualTo(jobs);
+    }
+
+    @Test
+    void aReaperBatchStaysBoundedWhenManyJobsStallAfterAQuietPeriod() {
+        // One connection, so every reaper statement shares its prepared-statement plan cache.
+        PgQueue queue = queue(PgQueue.builder(pool(1)).schema(db.name()).janitor(false).maintenanceBatchSize(1000));
+        // A quiet queue: a few running jobs, statistics that say so (as autovacuum leaves them), and
+        // reaper passes that find nothing stalled.
+        for (int i = 0; i < 3; i++) {
+            insertRunning(1, 5, 0, "now()");
+        }
+        db.execute("ANALYZE {schema}.jobs");
+        for (int pass = 0; pass < 10; pass++) {
+            assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
+        }
+
+        // Then a node holding 50,000 jobs dies, before autovacuum has looked at the table again.
+        int jobs = 50_000;
+        db.execute("INSERT INTO {schema}.jobs (id, queue, payload, status, attempt, max_attempts, reprocess_count, "
+                + "lease, heartbeat_at) "
+                + "SELECT gen_random_uuid(), 'q', '{}', 'running', 2, 5, 0, gen_random_uuid(), "
+                + "now() - interval '1 hour' - g * interval '1 millisecond' FROM generate_series(1, $1) g", jobs);
+
+        // Each statement takes at most 1000 rows, which needs milliseconds; the pool's
+        // STATEMENT_TIMEOUT cancels a statement whose cost grows with all 50,000 stalled rows.
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isEqualTo(jobs);
+        assertThat(count("status = 'pending' AND attempt = 1 AND reprocess_count = 1")).isEqualTo(jobs);
+        assertThat(count("status = 'running' AND reprocess_count = 0")).isEqualTo(3);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // lost lease
+
+    @Test
+    void aJobWhoseLeaseIsGoneHasItsHandlerCancelledAndNothingWritten() {
+        Sinks.Empty<Void> release = release();
+        Set<UUID> started = ConcurrentHashMap.newKeySet();
+        Set<UUID> cancelled = ConcurrentHashMap.newKeySet();
+        PgQueue queue = queue(db.queueBuilder()
+                .heartbeatInterval(Duration.ofMillis(200))
+                .reaperInterval(Duration.ofHours(1)) // this node's reaper must not touch the rows the test sets
+                .handler(ReactiveHandler.of("lost", job -> release.asMono()
+                        .doOnSubscribe(s -> started.add(job.id()))
+                        .doOnCancel(() -> cancelled.add(job.id()))
+                        .thenReturn(Outcome.success()))));
+        UUID reclaimed = queue.enqueue(NewJob.of("lost", 1)).block(TIMEOUT).id();
+        UUID rescued = queue.enqueue(NewJob.of("lost", 2)).block(TIMEOUT).id();
+        queue.start().block(TIMEOUT);
+        waiting().until(() -> started.size() == 2 && count("status = 'running'") == 2);
+
+        // Another node rescued one job and claimed it (new lease) and rescued the other (pending,
+        // in a paused queue so that this node does not claim it again).
+        queue.admin().pause("lost").block(TIMEOUT);
+        UUID otherLease = UUID.randomUUID();
+        db.execute("UPDATE {schema}.jobs SET lease = $2 WHERE id = $1", reclaimed, otherLease);
+        db.execute("UPDATE {schema}.jobs SET status = 'pending', lease = NULL, heartbeat_at = NULL WHERE id = $1",
+                rescued);
+        OffsetDateTime reclaimedBeat = (OffsetDateTime) row(reclaimed).get("heartbeat_at");
+
+        waiting().until(() -> cancelled.containsAll(Set.of(reclaimed, rescued)));
+        waiting().until(() -> queue.jobsInFlight() == 0);
+        // Rows stay as the other node left them over several beats; nothing was written by this one.
+        holding(Duration.ofMillis(600)).until(() -> {
+            Map<String, Object> a = row(reclaimed);
+            Map<String, Object> b = row(rescued);
+            return "running".equals(a.get("status")) && otherLease.equals(a.get("lease"))
+                    && reclaimedBeat.equals(a.get("heartbeat_at")) && Integer.valueOf(1).equals(a.get("attempt"))
+                    && "pending".equals(b.get("status")) && b.get("lease") == null
+                    && Integer.valueOf(1).equals(b.get("attempt"));
+        });
+        assertThat(count("completed_at IS NOT NULL OR last_error IS NOT NULL OR reprocess_count <> 0")).isZero();
+        assertThat(queue.staleWrites()).isZero();
+        assertThat(started).hasSize(2);
+
+        // Releasing the cancelled handlers now changes nothing either.
+        release.tryEmitEmpty();
+        queue.close().block(TIMEOUT);
+        assertThat(queue.staleWrites()).isZero();
+        assertThat(row(reclaimed)).containsEntry("status", "running").containsEntry("lease", otherLease);
+        assertThat(row(rescued)).containsEntry("status", "pending");
+    }
+}
