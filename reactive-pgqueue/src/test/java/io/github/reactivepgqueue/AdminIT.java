@@ -54,10 +54,7 @@ class AdminIT {
 
     @BeforeEach
     void empty() {
-        db.execute("DELETE FROM {schema}.jobs");
-        db.execute("DELETE FROM {schema}.jobs_archive");
-        db.execute("DELETE FROM {schema}.jobs_dead");
-        db.execute("DELETE FROM {schema}.paused_queues");
+        db.deleteAllJobs();
         nodeA = db.queueBuilder().pollInterval(POLL).build();
         admin = nodeA.admin();
     }

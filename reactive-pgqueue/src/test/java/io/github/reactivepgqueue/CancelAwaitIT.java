@@ -55,10 +55,7 @@ class CancelAwaitIT {
 
     @BeforeEach
     void empty() {
-        db.execute("DELETE FROM {schema}.jobs");
-        db.execute("DELETE FROM {schema}.jobs_archive");
-        db.execute("DELETE FROM {schema}.jobs_dead");
-        db.execute("DELETE FROM {schema}.paused_queues");
+        db.deleteAllJobs();
     }
 
     @AfterEach

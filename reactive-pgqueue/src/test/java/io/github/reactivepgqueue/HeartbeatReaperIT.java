@@ -66,10 +66,7 @@ class HeartbeatReaperIT {
 
     @BeforeEach
     void empty() {
-        db.execute("DELETE FROM {schema}.jobs");
-        db.execute("DELETE FROM {schema}.jobs_archive");
-        db.execute("DELETE FROM {schema}.jobs_dead");
-        db.execute("DELETE FROM {schema}.paused_queues");
+        db.deleteAllJobs();
     }
 
     @AfterEach

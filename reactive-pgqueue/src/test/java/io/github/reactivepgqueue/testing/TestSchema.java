@@ -96,6 +96,14 @@ public final class TestSchema implements AutoCloseable {
         return ((Number) rows.get(0).values().iterator().next()).longValue();
     }
 
+    /** Empties the live, archive and dead-letter tables and resumes every paused queue. */
+    public void deleteAllJobs() {
+        execute("DELETE FROM {schema}.jobs");
+        execute("DELETE FROM {schema}.jobs_archive");
+        execute("DELETE FROM {schema}.jobs_dead");
+        execute("DELETE FROM {schema}.paused_queues");
+    }
+
     /** Rows in one of this schema's tables. */
     public long rows(String table) {
         return count("SELECT count(*) FROM {schema}." + table);
