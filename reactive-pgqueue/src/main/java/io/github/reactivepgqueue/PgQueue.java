@@ -3,10 +3,13 @@ package io.github.reactivepgqueue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.internal.Awaiter;
 import io.github.reactivepgqueue.internal.Completer;
+import io.github.reactivepgqueue.internal.Db;
 import io.github.reactivepgqueue.internal.Heartbeat;
+import io.github.reactivepgqueue.internal.IncidentLog;
 import io.github.reactivepgqueue.internal.Leases;
 import io.github.reactivepgqueue.internal.Listener;
 import io.github.reactivepgqueue.internal.Maintenance;
+import io.github.reactivepgqueue.internal.Notice;
 import io.github.reactivepgqueue.internal.Signal;
 import io.github.reactivepgqueue.internal.Signals;
 import io.github.reactivepgqueue.internal.JobClaimer;
@@ -30,10 +33,13 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.util.retry.Retry;
 
 /**
  * A job queue stored in PostgreSQL. Build one per application from an R2DBC
@@ -53,6 +59,9 @@ import reactor.core.scheduler.Schedulers;
  * @since 0.1.0
  */
 public final class PgQueue {
+    private static final Logger log = LoggerFactory.getLogger(PgQueue.class);
+    private static final Duration MIN_WRITE_GRACE = Duration.ofSeconds(5);
+
     private final ConnectionFactory connectionFactory;
     private final SchemaName schema;
     private final ObjectMapper objectMapper;
@@ -62,9 +71,10 @@ public final class PgQueue {
     private final JobClaimer claimer;
     private final Completer completer;
     private final Worker worker;
+    private final Db db;
     private final Leases leases = new Leases();
     private final Signals signals;
-    private final Flux<Signal> received;
+    private final Flux<Notice> received;
     private final Listener listener;
     private final Heartbeat heartbeat;
     private final Maintenance maintenance;
@@ -87,19 +97,22 @@ public final class PgQueue {
         this.schema = schema;
         this.objectMapper = objectMapper;
         this.sql = Sql.load(schema);
-        this.migrator = new Migrator(connectionFactory, sql, Migration.loadAll());
-        this.inserter = new JobInserter(connectionFactory, sql,
-                new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
-                builder.enqueueBatchSize);
-        this.claimer = new JobClaimer(connectionFactory, sql, objectMapper);
         Scheduler timer = Schedulers.parallel();
-        this.signals = new Signals(connectionFactory, sql);
+        this.db = new Db(connectionFactory, builder.connectionAcquireTimeout, builder.statementTimeout,
+                builder.lockTimeout, timer);
+        this.migrator = new Migrator(db, sql, Migration.loadAll());
+        this.signals = new Signals(db, sql);
+        this.inserter = new JobInserter(db, sql,
+                new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
+                builder.enqueueBatchSize, builder.notifyOnEnqueue ? signals.channel() : null);
+        this.claimer = new JobClaimer(db, sql, objectMapper);
         this.listener = builder.listen
                 ? new Listener(builder.listenerConnectionFactory != null ? builder.listenerConnectionFactory
-                        : connectionFactory, signals.channel(), timer)
+                        : connectionFactory, sql, signals.channel(), builder.listenerCheckInterval,
+                        builder.listenerCheckTimeout, timer)
                 : null;
-        this.received = listener != null ? listener.signals() : Flux.never();
-        this.completer = new Completer(connectionFactory, sql, signals, builder.reprocessLimit,
+        this.received = listener != null ? listener.notices() : Flux.never();
+        this.completer = new Completer(db, sql, signals, builder.reprocessLimit,
                 builder.completionBatchSize, builder.completionFlushInterval, timer);
         List<QueueRuntime> runtimes = builder.queueRuntimes();
         this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
@@ -107,10 +120,10 @@ public final class PgQueue {
         this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
         this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes,
                 builder.globalConcurrency, builder.claimBatchSize, builder.pollInterval, timer);
-        this.heartbeat = new Heartbeat(connectionFactory, sql, leases, builder.heartbeatInterval, timer);
-        this.maintenance = new Maintenance(connectionFactory, sql, signals, builder.maintenanceSettings(), timer);
-        this.awaiter = new Awaiter(connectionFactory, sql, objectMapper, received, builder.pollInterval, timer);
-        this.admin = new QueueAdmin(connectionFactory, sql, objectMapper, signals, maintenance);
+        this.heartbeat = new Heartbeat(db, sql, leases, builder.heartbeatInterval, timer);
+        this.maintenance = new Maintenance(db, sql, signals, builder.maintenanceSettings(), timer);
+        this.awaiter = new Awaiter(db, sql, objectMapper, received, builder.pollInterval, timer);
+        this.admin = new QueueAdmin(db, sql, objectMapper, signals, maintenance);
         this.defaultBackoff = builder.defaultBackoff;
         this.claimBatchSize = builder.claimBatchSize;
         this.pollInterval = builder.pollInterval;
@@ -200,8 +213,11 @@ public final class PgQueue {
     /**
      * Starts working: checks that the schema is at the version this library needs, then starts
      * claiming jobs of the queues that have handlers. Completes once claiming has begun; fails
-     * with {@link SchemaVersionException} if the schema is not current. Calling it again while
-     * started does nothing; a stopped queue cannot start again (build a new one).
+     * with {@link SchemaVersionException} if the schema is not current. While the database cannot
+     * be reached it keeps trying, with backoff up to 5 s and one log line per incident, until it
+     * can or the queue is stopped (bound the wait with {@code timeout} if you need to; cancelling
+     * gives up starting). Calling it again while started does nothing; a stopped queue cannot start
+     * again (build a new one).
      */
     public Mono<Void> start() {
         return Mono.defer(() -> {
@@ -211,12 +227,17 @@ public final class PgQueue {
             if (!state.compareAndSet(State.NEW, State.STARTING)) {
                 return Mono.empty();
             }
+            IncidentLog incidents = new IncidentLog(log, "Starting (checking the schema version)");
             return migrator.verifyCurrent()
-                    .doOnError(e -> state.compareAndSet(State.STARTING, State.NEW))
+                    .doOnError(incidents::failed)
+                    .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(5))
+                            .filter(e -> !(e instanceof SchemaVersionException) && state.get() == State.STARTING))
+                    .doOnSuccess(v -> incidents.succeeded())
+                    .doFinally(signal -> state.compareAndSet(State.STARTING, State.NEW))
                     .then(Mono.fromRunnable(() -> {
                         if (state.compareAndSet(State.STARTING, State.STARTED)) {
                             startHeartbeat();
-                            worker.start(received.filter(s -> s == Signal.CONNECTED));
+                            worker.start(received.filter(n -> n.wakes(queues.keySet())));
                             maintenance.start();
                         }
                     }));
@@ -251,8 +272,19 @@ public final class PgQueue {
         Mono<Void> disposeScheduler = ownsHandlerScheduler
                 ? Mono.<Void>fromRunnable(handlerScheduler::dispose).subscribeOn(Schedulers.boundedElastic())
                 : Mono.empty();
+        // Outcome writes get another grace period (at least 5 s) after the handlers' one; past it the
+        // database is taken to be unreachable and they are given up: their jobs stay running, lose
+        // their heartbeat with this node, and the reaper of a live node rescues them.
+        Duration writeLimit = stopGracePeriod.plus(stopGracePeriod.compareTo(MIN_WRITE_GRACE) < 0
+                ? MIN_WRITE_GRACE : stopGracePeriod);
         return stop(stopGracePeriod)
                 .then(completer.close())
+                .timeout(writeLimit, Mono.fromRunnable(() -> {
+                    log.error("Close: outcomes of {} jobs could not be written within {}; given up (the reaper "
+                            + "will rescue those jobs)", worker.inFlight(), writeLimit);
+                    worker.dispose();
+                    completer.dispose();
+                }))
                 .then(Mono.fromRunnable(() -> {
                     heartbeat.stop();
                     awaiter.close();
@@ -315,7 +347,7 @@ public final class PgQueue {
     }
 
     private void startHeartbeat() {
-        heartbeat.start(received.filter(s -> s == Signal.CANCELLED || s == Signal.CONNECTED));
+        heartbeat.start(received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)));
     }
 
     /**
@@ -339,8 +371,8 @@ public final class PgQueue {
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
                     startHeartbeat();
-                    return new JobStream(claimer, completer, leases, connectionFactory, sql, names,
-                            this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel());
+                    return new JobStream(claimer, completer, leases, db, sql, names,
+                            this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel(), received);
                 }),
                 JobStream::flux,
                 JobStream::releaseAll,

@@ -63,6 +63,16 @@ public final class PgQueueBuilder {
     public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = 1000;
     /** Default archive retention: 7 days. */
     public static final Duration DEFAULT_ARCHIVE_RETENTION = Duration.ofDays(7);
+    /** Default connection acquire timeout: 5 seconds. */
+    public static final Duration DEFAULT_CONNECTION_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
+    /** Default statement timeout of the library's statements: 30 seconds. */
+    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+    /** Default lock timeout of the library's statements: 5 seconds. */
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(5);
+    /** Default listener check interval: 10 seconds. */
+    public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = Duration.ofSeconds(10);
+    /** Default listener check timeout: 5 seconds. */
+    public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = Duration.ofSeconds(5);
     /** Default dead-letter retention: 30 days. */
     public static final Duration DEFAULT_DEAD_LETTER_RETENTION = Duration.ofDays(30);
 
@@ -93,6 +103,12 @@ public final class PgQueueBuilder {
     Duration archiveRetention = DEFAULT_ARCHIVE_RETENTION;
     Duration deadLetterRetention = DEFAULT_DEAD_LETTER_RETENTION;
     boolean listen = true;
+    boolean notifyOnEnqueue = true;
+    Duration connectionAcquireTimeout = DEFAULT_CONNECTION_ACQUIRE_TIMEOUT;
+    Duration statementTimeout = DEFAULT_STATEMENT_TIMEOUT;
+    Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
+    Duration listenerCheckInterval = DEFAULT_LISTENER_CHECK_INTERVAL;
+    Duration listenerCheckTimeout = DEFAULT_LISTENER_CHECK_TIMEOUT;
     ConnectionFactory listenerConnectionFactory;
 
     PgQueueBuilder(ConnectionFactory connectionFactory) {
@@ -312,6 +328,62 @@ public final class PgQueueBuilder {
     }
 
     /**
+     * Longest wait for a connection (default 5 s): past it, the call fails with
+     * {@link DatabaseUnavailableException} instead of hanging while the database is down or the
+     * pool is exhausted; background loops retry with backoff.
+     */
+    public PgQueueBuilder connectionAcquireTimeout(Duration connectionAcquireTimeout) {
+        this.connectionAcquireTimeout = Objects.requireNonNull(connectionAcquireTimeout, "connectionAcquireTimeout");
+        return this;
+    }
+
+    /**
+     * Server-side limit on each of the library's statements (default 30 s; zero: none). Set with
+     * {@code SET LOCAL} in the statement's own transaction, so it never applies to other users of
+     * the pool. Reactor timeouts cannot do this: cancelling a subscription leaves the query running
+     * on the server.
+     */
+    public PgQueueBuilder statementTimeout(Duration statementTimeout) {
+        this.statementTimeout = Objects.requireNonNull(statementTimeout, "statementTimeout");
+        return this;
+    }
+
+    /**
+     * Longest wait of the library's statements for a row lock someone else holds (default 5 s;
+     * zero: no limit), set like {@link #statementTimeout(Duration)}. The heartbeat, a completion or
+     * a cancel that meets a row locked by a long transaction fails and is retried, instead of
+     * waiting without end.
+     */
+    public PgQueueBuilder lockTimeout(Duration lockTimeout) {
+        this.lockTimeout = Objects.requireNonNull(lockTimeout, "lockTimeout");
+        return this;
+    }
+
+    /**
+     * How often the listening connection proves that it still listens (default 10 s), and how long
+     * that may take (default 5 s) before the connection counts as dead and is replaced. A
+     * half-open socket (a failover, a dropped NAT entry) passes every local check and would
+     * otherwise go unnoticed; it is found within interval plus timeout.
+     */
+    public PgQueueBuilder listenerCheck(Duration interval, Duration timeout) {
+        this.listenerCheckInterval = Objects.requireNonNull(interval, "interval");
+        this.listenerCheckTimeout = Objects.requireNonNull(timeout, "timeout");
+        return this;
+    }
+
+    /**
+     * Whether enqueues notify the nodes (default true): the insert statement sends one notification
+     * per queue that got a job due now, delivered when the transaction commits, so a listening
+     * node claims at once instead of at its next poll. Switch it off for producers whose
+     * enqueue rate makes the commit-time notification lock a bottleneck; nodes then find new jobs
+     * by polling.
+     */
+    public PgQueueBuilder notifyOnEnqueue(boolean notifyOnEnqueue) {
+        this.notifyOnEnqueue = notifyOnEnqueue;
+        return this;
+    }
+
+    /**
      * Where the listening connection comes from (default: the queue's connection factory, or the
      * factory behind it when it is an r2dbc-pool {@code ConnectionPool}, since a pooled connection
      * would be recycled and lose its LISTEN). Must yield r2dbc-postgresql connections.
@@ -352,15 +424,24 @@ public final class PgQueueBuilder {
         requireAtLeast("maintenanceBatchSize", maintenanceBatchSize, 1);
         requirePositive("archiveRetention", archiveRetention);
         requirePositive("deadLetterRetention", deadLetterRetention);
-        if (stopGracePeriod.isNegative()) {
-            throw new IllegalArgumentException("stopGracePeriod must not be negative but was " + stopGracePeriod);
-        }
+        requirePositive("connectionAcquireTimeout", connectionAcquireTimeout);
+        requireNotNegative("statementTimeout", statementTimeout);
+        requireNotNegative("lockTimeout", lockTimeout);
+        requirePositive("listenerCheck interval", listenerCheckInterval);
+        requirePositive("listenerCheck timeout", listenerCheckTimeout);
+        requireNotNegative("stopGracePeriod", stopGracePeriod);
         return new PgQueue(this, schemaName, objectMapper != null ? objectMapper : defaultObjectMapper());
     }
 
     private static void requireAtLeast(String option, int value, int min) {
         if (value < min) {
             throw new IllegalArgumentException(option + " must be at least " + min + " but was " + value);
+        }
+    }
+
+    private static void requireNotNegative(String option, Duration value) {
+        if (value.isNegative()) {
+            throw new IllegalArgumentException(option + " must not be negative but was " + value);
         }
     }
 

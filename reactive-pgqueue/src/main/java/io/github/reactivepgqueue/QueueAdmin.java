@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.internal.Db;
 import io.github.reactivepgqueue.internal.JobInfoRows;
 import io.github.reactivepgqueue.internal.Maintenance;
 import io.github.reactivepgqueue.internal.R2dbc;
@@ -8,7 +9,6 @@ import io.github.reactivepgqueue.internal.Signal;
 import io.github.reactivepgqueue.internal.Signals;
 import io.github.reactivepgqueue.internal.Sql;
 import io.github.reactivepgqueue.internal.SqlName;
-import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Statement;
 import java.util.EnumSet;
 import java.util.List;
@@ -32,14 +32,14 @@ public final class QueueAdmin {
     /** Largest page {@link #list} returns. */
     public static final int MAX_PAGE = 10_000;
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final ObjectMapper mapper;
     private final Signals signals;
     private final Maintenance maintenance;
 
-    QueueAdmin(ConnectionFactory factory, Sql sql, ObjectMapper mapper, Signals signals, Maintenance maintenance) {
-        this.factory = factory;
+    QueueAdmin(Db db, Sql sql, ObjectMapper mapper, Signals signals, Maintenance maintenance) {
+        this.db = db;
         this.sql = sql;
         this.mapper = mapper;
         this.signals = signals;
@@ -220,11 +220,11 @@ public final class QueueAdmin {
     }
 
     private <T> Flux<T> query(SqlName name, Function<Statement, Statement> binder, Function<io.r2dbc.spi.Row, T> mapper) {
-        return R2dbc.withConnection(factory, conn -> R2dbc.query(binder.apply(conn.createStatement(sql.get(name))), mapper));
+        return db.withConnection(conn -> R2dbc.query(binder.apply(conn.createStatement(sql.get(name))), mapper));
     }
 
     private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return R2dbc.withConnection(factory, conn -> R2dbc.update(binder.apply(conn.createStatement(sql.get(name)))))
+        return db.withConnection(conn -> R2dbc.update(binder.apply(conn.createStatement(sql.get(name)))))
                 .single();
     }
 

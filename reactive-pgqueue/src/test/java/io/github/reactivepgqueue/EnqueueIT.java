@@ -135,7 +135,7 @@ class EnqueueIT {
 
         List<EnqueueResult> results = counted.enqueueAll(jobs).block(TIMEOUT);
 
-        assertThat(counter.statements()).hasSize(10).allMatch(sql -> sql.contains("INSERT INTO"));
+        assertThat(counter.work()).hasSize(10).allMatch(sql -> sql.contains("INSERT INTO"));
         assertThat(results).hasSize(10_000);
         assertThat(results.stream().filter(EnqueueResult::isDuplicate)).hasSize(998);
         assertThat(db.rows("jobs")).isEqualTo(9_002);

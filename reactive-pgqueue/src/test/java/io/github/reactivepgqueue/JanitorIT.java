@@ -115,7 +115,7 @@ class JanitorIT {
         assertThat(db.rows("jobs_archive")).isEqualTo(1050 - 262);
         assertThat(db.rows("jobs_dead")).isEqualTo(262);
         // ten full batches repeat the statement; the eleventh comes back short and ends the call
-        assertThat(counter.statements()).hasSize(11).allMatch(sql -> sql.contains("FROM moved"));
+        assertThat(counter.work()).hasSize(11).allMatch(sql -> sql.contains("FROM moved"));
         // each statement is a transaction of its own, so its rows share one archived_at / dead_at
         List<Long> batchSizes = db.query("SELECT count(*) AS n FROM (SELECT archived_at AS at FROM {schema}.jobs_archive "
                         + "UNION ALL SELECT dead_at FROM {schema}.jobs_dead) m GROUP BY at ORDER BY at")

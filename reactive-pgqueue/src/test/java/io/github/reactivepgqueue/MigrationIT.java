@@ -3,6 +3,7 @@ package io.github.reactivepgqueue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.internal.Migration;
+import io.github.reactivepgqueue.internal.Db;
 import io.github.reactivepgqueue.internal.Migrator;
 import io.github.reactivepgqueue.internal.SchemaName;
 import io.github.reactivepgqueue.internal.Sql;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /** The migrator, each test on a schema of its own inside the class's database. */
@@ -102,7 +104,7 @@ class MigrationIT {
         withBroken.add(new Migration(next, "V" + next + "__broken.sql",
                 "CREATE TABLE half_done (id int); SELECT no_such_function(); "
                         + "INSERT INTO schema_version (version, description) VALUES (" + next + ", 'broken');"));
-        Migrator migrator = new Migrator(db.connectionFactory(), Sql.load(schema), withBroken);
+        Migrator migrator = new Migrator(plainDb(), Sql.load(schema), withBroken);
 
         migrator.migrate().as(StepVerifier::create)
                 .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(MigrationException.class)
@@ -114,6 +116,10 @@ class MigrationIT {
                 queue.schema())).isZero();
     }
 
+    private Db plainDb() {
+        return new Db(db.connectionFactory(), TIMEOUT, Duration.ZERO, Duration.ZERO, Schedulers.parallel());
+    }
+
     @Test
     void aMigrationThatForgetsToRecordItsVersionIsReported() {
         PgQueue queue = queueOnFreshSchema();
@@ -121,7 +127,7 @@ class MigrationIT {
         List<Migration> withSilent = new ArrayList<>(Migration.loadAll());
         int next = withSilent.size() + 1;
         withSilent.add(new Migration(next, "V" + next + "__silent.sql", "CREATE TABLE silent (id int);"));
-        Migrator migrator = new Migrator(db.connectionFactory(), Sql.load(SchemaName.of(queue.schema())), withSilent);
+        Migrator migrator = new Migrator(plainDb(), Sql.load(SchemaName.of(queue.schema())), withSilent);
 
         migrator.migrate().as(StepVerifier::create)
                 .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(MigrationException.class)

@@ -3,7 +3,6 @@ package io.github.reactivepgqueue.internal;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.NoSuchJobException;
-import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,10 +28,10 @@ import reactor.core.scheduler.Scheduler;
 public final class Awaiter {
     private static final Logger log = LoggerFactory.getLogger(Awaiter.class);
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final ObjectMapper mapper;
-    private final Flux<Signal> signals;
+    private final Flux<Notice> signals;
     private final Duration checkInterval;
     private final Scheduler timer;
     private final Map<UUID, List<Sinks.One<JobInfo>>> waiters = new ConcurrentHashMap<>();
@@ -41,9 +40,9 @@ public final class Awaiter {
     private Disposable loop;
     private boolean closed;
 
-    public Awaiter(ConnectionFactory factory, Sql sql, ObjectMapper mapper, Flux<Signal> signals,
+    public Awaiter(Db db, Sql sql, ObjectMapper mapper, Flux<Notice> signals,
                    Duration checkInterval, Scheduler timer) {
-        this.factory = factory;
+        this.db = db;
         this.sql = sql;
         this.mapper = mapper;
         this.signals = signals;
@@ -85,7 +84,7 @@ public final class Awaiter {
         Flux<Object> triggers = Flux.merge(
                 lookNow.asFlux(),
                 Flux.interval(checkInterval, checkInterval, timer),
-                signals.filter(s -> s == Signal.FINISHED || s == Signal.CONNECTED));
+                signals.filter(n -> n.is(Signal.FINISHED) || n.is(Signal.CONNECTED)));
         return triggers.onBackpressureLatest()
                 .concatMap(t -> lookUp(), 1)
                 .subscribe();
@@ -122,7 +121,7 @@ public final class Awaiter {
         if (ids.length == 0) {
             return Mono.empty();
         }
-        return R2dbc.withConnection(factory, conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobFindMany))
+        return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobFindMany))
                                 .bind("$1", ids).bind("$2", false),
                         row -> JobInfoRows.from(row, mapper)))
                 .collectList()

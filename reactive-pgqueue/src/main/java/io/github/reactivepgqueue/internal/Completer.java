@@ -1,6 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Statement;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,7 +30,7 @@ import reactor.util.retry.Retry;
 public final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final Signals signals;
     private final int reprocessLimit;
@@ -44,9 +43,9 @@ public final class Completer {
     private final IncidentLog incidents = new IncidentLog(log, "Writing job outcomes");
     private final Disposable loop;
 
-    public Completer(ConnectionFactory factory, Sql sql, Signals signals, int reprocessLimit, int batchSize,
+    public Completer(Db db, Sql sql, Signals signals, int reprocessLimit, int batchSize,
                      Duration flushInterval, Scheduler scheduler) {
-        this.factory = factory;
+        this.db = db;
         this.sql = sql;
         this.signals = signals;
         this.reprocessLimit = reprocessLimit;
@@ -90,8 +89,8 @@ public final class Completer {
         });
     }
 
-    /** Stops at once, dropping what is queued (for a failed start only). */
-    void dispose() {
+    /** Stops at once, dropping what is queued (a close that gave up on an unreachable database). */
+    public void dispose() {
         loop.dispose();
     }
 
@@ -105,7 +104,7 @@ public final class Completer {
     }
 
     private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
-        return R2dbc.withConnection(factory, conn -> R2dbc.query(bind(conn.createStatement(sql.get(kind.statement)), kind, rows),
+        return db.withConnection(conn -> R2dbc.query(bind(conn.createStatement(sql.get(kind.statement)), kind, rows),
                         row -> new Written(row.get("id", UUID.class), row.get("status", String.class))))
                 .collectList()
                 .doOnNext(written -> incidents.succeeded())

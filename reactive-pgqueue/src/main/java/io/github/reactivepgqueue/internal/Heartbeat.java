@@ -1,6 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -22,14 +21,14 @@ import reactor.core.scheduler.Scheduler;
 public final class Heartbeat {
     private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final Leases leases;
     private final Duration interval;
     private final RepeatingTask loop;
 
-    public Heartbeat(ConnectionFactory factory, Sql sql, Leases leases, Duration interval, Scheduler timer) {
-        this.factory = factory;
+    public Heartbeat(Db db, Sql sql, Leases leases, Duration interval, Scheduler timer) {
+        this.db = db;
         this.sql = sql;
         this.leases = leases;
         this.interval = interval;
@@ -54,7 +53,7 @@ public final class Heartbeat {
             }
             UUID[] ids = held.stream().map(ClaimedRow::id).toArray(UUID[]::new);
             UUID[] tokens = held.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-            return R2dbc.withConnection(factory, conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
+            return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
                                     .bind("$1", ids).bind("$2", tokens),
                             row -> row.get("id", UUID.class)))
                     .collect(Collectors.toCollection(HashSet::new))

@@ -7,17 +7,17 @@ import org.slf4j.Logger;
  * Logs a background loop's failures once per incident: the first failure of a run of failures
  * at WARN, the recovery at INFO, and the retries in between at DEBUG only.
  */
-final class IncidentLog {
+public final class IncidentLog {
     private final Logger log;
     private final String what;
     private final AtomicBoolean failing = new AtomicBoolean();
 
-    IncidentLog(Logger log, String what) {
+    public IncidentLog(Logger log, String what) {
         this.log = log;
         this.what = what;
     }
 
-    void failed(Throwable error) {
+    public void failed(Throwable error) {
         if (failing.compareAndSet(false, true)) {
             log.warn("{} failed; retrying with backoff until it works again: {}", what, ErrorText.summary(error));
         } else {
@@ -25,7 +25,7 @@ final class IncidentLog {
         }
     }
 
-    void succeeded() {
+    public void succeeded() {
         if (failing.compareAndSet(true, false)) {
             log.info("{} works again", what);
         }

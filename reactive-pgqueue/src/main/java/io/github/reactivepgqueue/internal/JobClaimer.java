@@ -1,19 +1,18 @@
 package io.github.reactivepgqueue.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.r2dbc.spi.ConnectionFactory;
 import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Mono;
 
 /** Claims due jobs with one {@link SqlName#JobClaim} statement. */
 public final class JobClaimer {
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final ObjectMapper mapper;
 
-    public JobClaimer(ConnectionFactory factory, Sql sql, ObjectMapper mapper) {
-        this.factory = factory;
+    public JobClaimer(Db db, Sql sql, ObjectMapper mapper) {
+        this.db = db;
         this.sql = sql;
         this.mapper = mapper;
     }
@@ -26,7 +25,7 @@ public final class JobClaimer {
     Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total) {
         String[] queues = limits.keySet().toArray(String[]::new);
         Integer[] counts = limits.values().toArray(Integer[]::new);
-        return R2dbc.withConnection(factory, conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
+        return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
                                 .bind("$1", queues).bind("$2", counts).bind("$3", total),
                         row -> ClaimedRow.from(row, mapper)))
                 .collectList();

@@ -4,7 +4,6 @@ import io.github.reactivepgqueue.EnqueueResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.PgQueueException;
 import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,16 +21,19 @@ public final class JobInserter {
     /** How often rows whose key holder was not yet visible are retried before giving up. */
     private static final int MAX_HOLDER_RETRIES = 5;
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final JobEncoder encoder;
     private final int batchSize;
+    private final String signalChannel;
 
-    public JobInserter(ConnectionFactory factory, Sql sql, JobEncoder encoder, int batchSize) {
-        this.factory = factory;
+    /** {@code signalChannel}: where enqueues notify the nodes; null to send no notifications. */
+    public JobInserter(Db db, Sql sql, JobEncoder encoder, int batchSize, String signalChannel) {
+        this.db = db;
         this.sql = sql;
         this.encoder = encoder;
         this.batchSize = batchSize;
+        this.signalChannel = signalChannel;
     }
 
     /**
@@ -40,9 +42,9 @@ public final class JobInserter {
      */
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : R2dbc.withConnection(factory, conn -> encoded.size() <= batchSize
-                        ? insertBatches(conn, encoded)
-                        : R2dbc.inTransaction(conn, c -> insertBatches(c, encoded))).single());
+                : (encoded.size() <= batchSize
+                        ? db.withConnection(conn -> insertBatches(conn, encoded))
+                        : db.transaction(conn -> insertBatches(conn, encoded))).single());
     }
 
     /** Enqueues {@code jobs} on the caller's connection, inside whatever transaction it has open. */
@@ -120,7 +122,7 @@ public final class JobInserter {
         });
     }
 
-    private static Statement bind(Statement statement, List<EncodedJob> batch) {
+    private Statement bind(Statement statement, List<EncodedJob> batch) {
         int n = batch.size();
         UUID[] ids = new UUID[n];
         String[] queues = new String[n];
@@ -143,9 +145,10 @@ public final class JobInserter {
             runAts[i] = job.runAt();
             delays[i] = job.delayMicros();
         }
-        return statement.bind("$1", ids).bind("$2", queues).bind("$3", payloads).bind("$4", priorities)
+        statement.bind("$1", ids).bind("$2", queues).bind("$3", payloads).bind("$4", priorities)
                 .bind("$5", uniqueKeys).bind("$6", fingerprints).bind("$7", maxAttempts).bind("$8", runAts)
                 .bind("$9", delays);
+        return signalChannel == null ? statement.bindNull("$10", String.class) : statement.bind("$10", signalChannel);
     }
 
     private record InsertedRow(int index, boolean inserted, UUID holderId) {

@@ -4,7 +4,6 @@ import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.ClaimedJob;
 import io.github.reactivepgqueue.Job;
 import io.github.reactivepgqueue.Outcome;
-import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,32 +33,34 @@ public final class JobStream {
     private final JobClaimer claimer;
     private final Completer completer;
     private final Leases leases;
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final List<String> queues;
     private final Function<String, Backoff> backoffs;
     private final int claimBatchSize;
     private final Duration pollInterval;
     private final Scheduler timer;
+    private final Flux<Notice> notices;
     private final AtomicLong demand = new AtomicLong();
     private final Map<UUID, ClaimedRow> unfinished = new ConcurrentHashMap<>();
     private final Sinks.Many<Object> wakeups = Sinks.many().multicast().directBestEffort();
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
 
-    public JobStream(JobClaimer claimer, Completer completer, Leases leases, ConnectionFactory factory, Sql sql,
+    public JobStream(JobClaimer claimer, Completer completer, Leases leases, Db db, Sql sql,
                      List<String> queues, Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval,
-                     Scheduler timer) {
+                     Scheduler timer, Flux<Notice> notices) {
         this.claimer = claimer;
         this.completer = completer;
         this.leases = leases;
-        this.factory = factory;
+        this.db = db;
         this.sql = sql;
         this.queues = List.copyOf(queues);
         this.backoffs = backoffs;
         this.claimBatchSize = claimBatchSize;
         this.pollInterval = pollInterval;
         this.timer = timer;
+        this.notices = notices;
     }
 
     /** The stream of claimed jobs; subscribe once. */
@@ -69,7 +70,8 @@ public final class JobStream {
                 demand.getAndUpdate(d -> d + n < 0 ? Long.MAX_VALUE : d + n);
                 wake();
             });
-            sink.onDispose(Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux())
+            sink.onDispose(Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux(),
+                            notices.filter(n -> n.wakes(queues)))
                     .onBackpressureLatest()
                     .concatMap(tick -> claimForDemand(sink), 1)
                     .subscribe(null, sink::error));
@@ -132,7 +134,7 @@ public final class JobStream {
         }
         UUID[] ids = jobs.stream().map(ClaimedRow::id).toArray(UUID[]::new);
         UUID[] tokens = jobs.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-        return R2dbc.withConnection(factory, conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
+        return db.withConnection(conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
                         .bind("$1", ids).bind("$2", tokens)))
                 .then()
                 .doOnSuccess(v -> log.debug("Released {} unfinished jobs of queue.jobs({})", jobs.size(), queues))

@@ -1,12 +1,10 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.postgresql.api.Notification;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -18,11 +16,13 @@ import reactor.util.retry.Retry;
 /**
  * Receives the {@link Signal}s of a schema on one connection of its own, opened from a
  * connection factory that is not a pool (a pool would recycle the connection and lose the
- * LISTEN with it). The connection is open while anyone subscribes to {@link #signals()}, and for
+ * LISTEN with it). The connection is open while anyone subscribes to {@link #notices()}, and for
  * a short linger after the last one leaves. Notifications are subscribed to before LISTEN is
  * sent, and buffered, so none is dropped by the driver for want of demand. After every
- * (re)connection the stream emits {@link Signal#CONNECTED}, because signals sent while it was
- * away are lost. A broken connection is replaced with backoff, forever, until {@link #close()}.
+ * (re)connection the stream emits a {@link Signal#CONNECTED} notice, because signals sent while it was
+ * away are lost. Every check interval the connection must show, within the check timeout, that it
+ * still listens (a half-open socket passes any local check); a broken, frozen or deaf connection is
+ * closed and replaced with backoff, forever, until {@link #close()}.
  */
 public final class Listener {
     private static final Logger log = LoggerFactory.getLogger(Listener.class);
@@ -30,14 +30,27 @@ public final class Listener {
 
     private final ConnectionFactory factory;
     private final String channel;
+    private final Sql sql;
+    private final Duration checkInterval;
+    private final Duration checkTimeout;
+    private final Scheduler timer;
     private final IncidentLog incidents = new IncidentLog(log, "Listening for signals");
     private final Sinks.Empty<Void> closed = Sinks.empty();
-    private final Flux<Signal> signals;
+    private final Flux<Notice> notices;
 
-    public Listener(ConnectionFactory factory, String channel, Scheduler timer) {
+    /**
+     * @param checkInterval how often the connection proves it still listens
+     * @param checkTimeout  how long that proof may take before the connection counts as dead
+     */
+    public Listener(ConnectionFactory factory, Sql sql, String channel, Duration checkInterval, Duration checkTimeout,
+                    Scheduler timer) {
         this.factory = unpooled(factory);
+        this.sql = sql;
         this.channel = channel;
-        this.signals = Flux.usingWhen(this.factory.create(), this::listen, Connection::close,
+        this.checkInterval = checkInterval;
+        this.checkTimeout = checkTimeout;
+        this.timer = timer;
+        this.notices = Flux.usingWhen(this.factory.create(), this::listen, Connection::close,
                         (conn, error) -> conn.close(), Connection::close)
                 .doOnError(incidents::failed)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(10))
@@ -64,8 +77,8 @@ public final class Listener {
     }
 
     /** Signals as they arrive; hot and shared. Subscribers must not block. */
-    public Flux<Signal> signals() {
-        return signals;
+    public Flux<Notice> notices() {
+        return notices;
     }
 
     /** Closes the connection for good; later subscribers get nothing. */
@@ -73,7 +86,7 @@ public final class Listener {
         closed.tryEmitEmpty();
     }
 
-    private Flux<Signal> listen(Connection connection) {
+    private Flux<Notice> listen(Connection connection) {
         Connection raw = connection;
         while (!(raw instanceof PostgresqlConnection) && raw instanceof Wrapped<?> wrapped
                 && wrapped.unwrap() instanceof Connection inner && inner != raw) {
@@ -83,22 +96,37 @@ public final class Listener {
             return Flux.error(new NotPostgresql("The listener's connection is a " + connection.getClass().getName()
                     + ", not an r2dbc-postgresql connection"));
         }
-        Flux<Signal> notifications = pg.getNotifications()
+        Flux<Notice> notifications = pg.getNotifications()
                 .onBackpressureBuffer()
                 .filter(n -> channel.equals(n.getName()))
-                .flatMapIterable(Listener::decode);
-        Mono<Signal> listening = R2dbc.update(pg.createStatement("LISTEN " + channel))
-                .thenReturn(Signal.CONNECTED)
+                .flatMapIterable(n -> Notice.decode(n.getParameter()));
+        Mono<Notice> listening = R2dbc.update(pg.createStatement("LISTEN " + channel))
+                .thenReturn(Notice.CONNECTED)
                 .doOnNext(s -> {
                     incidents.succeeded();
                     log.debug("Listening on channel {}", channel);
                 });
+        // A dead peer closes the connection and errors the notifications; a frozen one (half-open
+        // socket, hung server) says nothing at all, so the connection must prove it is alive.
+        Flux<Notice> liveness = Flux.interval(checkInterval, checkInterval, timer)
+                .concatMap(tick -> stillListening(pg), 0);
         // merge subscribes to the notifications before LISTEN is sent
-        return Flux.merge(notifications, listening);
+        return Flux.merge(notifications, listening, liveness);
     }
 
-    private static Set<Signal> decode(Notification n) {
-        return Signal.decode(n.getParameter());
+    private Mono<Notice> stillListening(PostgresqlConnection pg) {
+        return R2dbc.query(pg.createStatement(sql.get(SqlName.SignalListening)).bind("$1", channel), row -> Boolean.TRUE)
+                .hasElements()
+                .timeout(checkTimeout, Mono.error(() -> new ListenerDead("the listening connection did not answer "
+                        + "its liveness check within " + checkTimeout)), timer)
+                .flatMap(listening -> listening ? Mono.<Notice>empty()
+                        : Mono.error(new ListenerDead("the listening connection no longer listens on " + channel)));
+    }
+
+    private static final class ListenerDead extends RuntimeException {
+        ListenerDead(String message) {
+            super(message, null, false, false);
+        }
     }
 
     private static final class NotPostgresql extends RuntimeException {

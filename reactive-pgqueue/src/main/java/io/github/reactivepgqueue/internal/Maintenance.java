@@ -1,6 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Statement;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -37,15 +36,15 @@ public final class Maintenance {
         }
     }
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final Signals signals;
     private final Settings settings;
     private final RepeatingTask reaper;
     private final RepeatingTask janitor;
 
-    public Maintenance(ConnectionFactory factory, Sql sql, Signals signals, Settings settings, Scheduler timer) {
-        this.factory = factory;
+    public Maintenance(Db db, Sql sql, Signals signals, Settings settings, Scheduler timer) {
+        this.db = db;
         this.sql = sql;
         this.signals = signals;
         this.settings = settings;
@@ -71,7 +70,7 @@ public final class Maintenance {
     /** Rescues every job stalled right now. */
     public Mono<Rescued> rescueStalled() {
         long stallMicros = OutcomeWrite.micros(settings.stallTimeout());
-        Mono<List<String>> batch = R2dbc.withConnection(factory, conn -> R2dbc.query(
+        Mono<List<String>> batch = db.withConnection(conn -> R2dbc.query(
                         conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
                                 .bind("$1", stallMicros).bind("$2", settings.reprocessLimit())
                                 .bind("$3", settings.batchSize()),
@@ -98,7 +97,7 @@ public final class Maintenance {
 
     /** Moves every finished job out of the live table; emits how many were moved. */
     public Mono<Long> moveFinished() {
-        Mono<long[]> batch = R2dbc.withConnection(factory, conn -> R2dbc.query(
+        Mono<long[]> batch = db.withConnection(conn -> R2dbc.query(
                         conn.createStatement(sql.get(SqlName.MaintenanceMoveFinished)).bind("$1", settings.batchSize()),
                         row -> new long[] {row.get("archived", Long.class), row.get("dead", Long.class)}))
                 .single();
@@ -114,7 +113,7 @@ public final class Maintenance {
 
     private Mono<Long> deleteOlderThan(SqlName statement, Duration retention) {
         long micros = OutcomeWrite.micros(retention);
-        Supplier<Mono<Long>> batch = () -> R2dbc.withConnection(factory, conn -> R2dbc.update(
+        Supplier<Mono<Long>> batch = () -> db.withConnection(conn -> R2dbc.update(
                         bind(conn.createStatement(sql.get(statement)), micros)))
                 .single();
         return batch.get().expand(n -> n >= settings.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);

@@ -1,10 +1,10 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.DatabaseUnavailableException;
 import io.github.reactivepgqueue.MigrationException;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.SchemaVersionException;
 import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.ConnectionFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,12 +23,12 @@ import reactor.core.publisher.Mono;
 public final class Migrator {
     private static final Logger log = LoggerFactory.getLogger(Migrator.class);
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final List<Migration> migrations;
 
-    public Migrator(ConnectionFactory factory, Sql sql, List<Migration> migrations) {
-        this.factory = factory;
+    public Migrator(Db db, Sql sql, List<Migration> migrations) {
+        this.db = db;
         this.sql = sql;
         this.migrations = List.copyOf(migrations);
     }
@@ -40,15 +40,17 @@ public final class Migrator {
 
     /** Brings the schema to the newest version; see the class comment. */
     public Mono<MigrationResult> migrate() {
-        return R2dbc.withConnection(factory, conn -> R2dbc.inTransaction(conn, this::migrateLocked))
+        // No statement timeout: a migration may rightly take long on a big table.
+        return db.plain(conn -> R2dbc.inTransaction(conn, this::migrateLocked))
                 .single()
-                .onErrorMap(e -> !(e instanceof SchemaVersionException || e instanceof MigrationException),
+                .onErrorMap(e -> !(e instanceof SchemaVersionException || e instanceof MigrationException
+                                || e instanceof DatabaseUnavailableException),
                         e -> new MigrationException("Migrating schema " + sql.schema() + " failed: " + e.getMessage(), e));
     }
 
     /** The schema's current version, 0 when it has no tables yet. Needs only read rights. */
     public Mono<Integer> currentVersion() {
-        return R2dbc.withConnection(factory, this::readVersion).single();
+        return db.plain(this::readVersion).single();
     }
 
     /** Fails with {@link SchemaVersionException} unless the schema is exactly at the newest version. */

@@ -13,6 +13,8 @@ public enum Signal {
     CANCELLED('c'),
     /** Jobs reached a final status: nodes awaiting jobs look them up. */
     FINISHED('f'),
+    /** Jobs due now were enqueued (sent by the insert statement itself, with the queue): nodes claim. */
+    ENQUEUED('e'),
     /** Not sent: the listener (re)connected, so signals may have been missed; everyone looks again. */
     CONNECTED('*');
 
@@ -34,7 +36,7 @@ public enum Signal {
         Set<Signal> signals = EnumSet.noneOf(Signal.class);
         if (payload != null) {
             for (Signal s : values()) {
-                if (s != CONNECTED && payload.indexOf(s.letter) >= 0) {
+                if (s != CONNECTED && s != ENQUEUED && payload.indexOf(s.letter) >= 0) {
                     signals.add(s);
                 }
             }

@@ -1,6 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.spi.ConnectionFactory;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -21,15 +20,15 @@ import reactor.core.publisher.Sinks;
 public final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
 
-    private final ConnectionFactory factory;
+    private final Db db;
     private final Sql sql;
     private final String channel;
     private final Set<Signal> posted = EnumSet.noneOf(Signal.class);
     private final Sinks.Many<Boolean> kick = Sinks.many().multicast().directBestEffort();
     private final Disposable poster;
 
-    public Signals(ConnectionFactory factory, Sql sql) {
-        this.factory = factory;
+    public Signals(Db db, Sql sql) {
+        this.db = db;
         this.sql = sql;
         this.channel = channelOf(sql.schema());
         // Posted signals are sent one notification at a time; what is posted meanwhile shares the next.
@@ -90,7 +89,7 @@ public final class Signals {
             return Mono.empty();
         }
         String payload = Signal.encode(signals);
-        return R2dbc.withConnection(factory, conn -> conn.createStatement(sql.get(SqlName.SignalSend))
+        return db.withConnection(conn -> conn.createStatement(sql.get(SqlName.SignalSend))
                         .bind("$1", channel).bind("$2", payload).execute())
                 .flatMap(result -> result.map((row, meta) -> Boolean.TRUE))
                 .then()

@@ -38,7 +38,8 @@ public enum SqlName {
     AdminResume("admin.sql"),
     AdminPaused("admin.sql"),
 
-    SignalSend("signal.sql");
+    SignalSend("signal.sql"),
+    SignalListening("signal.sql");
 
     private final String file;
 

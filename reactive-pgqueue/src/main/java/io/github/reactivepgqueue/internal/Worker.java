@@ -106,6 +106,15 @@ public final class Worker {
         });
     }
 
+    /** Cuts the pipeline at once, handlers and pending outcome writes included (a close that gave up). */
+    public void dispose() {
+        Disposable d = subscription.get();
+        if (d != null) {
+            d.dispose();
+        }
+        terminated.tryEmitEmpty();
+    }
+
     /** Jobs claimed and not yet finished (outcome written or released). */
     public int inFlight() {
         return claimed.get();

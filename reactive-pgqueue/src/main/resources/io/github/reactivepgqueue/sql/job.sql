@@ -7,6 +7,9 @@
 -- back in input order (ord starts at 1). holder_id is NULL only when the holder committed after
 -- this statement's snapshot was taken; the caller retries those rows.
 -- run_at: the absolute time if given, else now() plus the delay in microseconds (database clock).
+-- Unless $10 (the signal channel) is null, sends one notification per queue that got a job due
+-- now ('e:' and the queue; 'e' alone when the name is too long for a notification). NOTIFY is
+-- delivered at commit, and identical notifications of one transaction are delivered once.
 WITH input AS (
     SELECT *
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[],
@@ -22,12 +25,18 @@ inserted AS (
     ORDER BY ord
     ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
     DO NOTHING
-    RETURNING id, unique_key
+    RETURNING id, unique_key, queue, run_at <= now() AS due
+),
+notified AS (
+    SELECT count(pg_notify($10, CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END)) AS n
+    FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
+    WHERE $10::text IS NOT NULL
 )
 SELECT i.ord,
        ins.id IS NOT NULL AS inserted,
        coalesce(ins.id, same_batch.id, live.id) AS holder_id
 FROM input i
+CROSS JOIN notified
 LEFT JOIN inserted ins ON ins.id = i.id
 LEFT JOIN inserted same_batch ON ins.id IS NULL AND same_batch.unique_key = i.unique_key
 LEFT JOIN LATERAL (

@@ -4,3 +4,8 @@
 -- name: SignalSend
 -- The channel ($1) is derived from the schema name; the payload ($2) lists signal letters.
 SELECT pg_notify($1, $2);
+
+-- name: SignalListening
+-- The listener's liveness check, run on the listening connection itself: a row when the session
+-- still listens on channel $1. A dead or frozen connection times out instead.
+SELECT 1 AS listening FROM pg_listening_channels() AS c(name) WHERE c.name = $1;

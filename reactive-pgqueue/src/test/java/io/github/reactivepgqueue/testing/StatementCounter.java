@@ -27,6 +27,15 @@ public final class StatementCounter implements ConnectionFactory {
         return List.copyOf(statements);
     }
 
+    /**
+     * The SQL of every statement created so far except the ones that open a transaction and set
+     * its timeouts ({@code BEGIN; SET LOCAL ...}), which the library sends before its own
+     * statements when statement or lock timeouts are configured.
+     */
+    public List<String> work() {
+        return statements.stream().filter(s -> !s.startsWith("BEGIN")).toList();
+    }
+
     /** How many statements whose SQL contains {@code fragment} were created. */
     public long count(String fragment) {
         return statements.stream().filter(s -> s.contains(fragment)).count();

@@ -1,0 +1,89 @@
+package io.github.reactivepgqueue.internal;
+
+import io.github.reactivepgqueue.DatabaseUnavailableException;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Result;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Where the library's statements get their connections. Getting one takes at most the acquire
+ * timeout, then fails with {@link DatabaseUnavailableException}, so no call hangs on a database
+ * that is down or a pool that is exhausted. With statement or lock timeouts configured, the work
+ * runs in a transaction that sets them with {@code SET LOCAL}, so they bound the library's own
+ * statements only and end with the transaction: they never leak to other users of a shared pool.
+ * Connections are given back, and transactions ended, on every path, cancellation included.
+ */
+public final class Db {
+    private final ConnectionFactory factory;
+    private final Duration acquireTimeout;
+    private final String beginWithTimeouts;
+    private final Scheduler timer;
+
+    /** Zero {@code statementTimeout} or {@code lockTimeout} leaves that one unset. */
+    public Db(ConnectionFactory factory, Duration acquireTimeout, Duration statementTimeout, Duration lockTimeout,
+              Scheduler timer) {
+        this.factory = factory;
+        this.acquireTimeout = acquireTimeout;
+        this.beginWithTimeouts = beginWithTimeouts(statementTimeout, lockTimeout);
+        this.timer = timer;
+    }
+
+    /** The one statement that opens a transaction and sets its timeouts; null when none is set. */
+    static String beginWithTimeouts(Duration statementTimeout, Duration lockTimeout) {
+        if (statementTimeout.isZero() && lockTimeout.isZero()) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder("BEGIN");
+        if (!statementTimeout.isZero()) {
+            sql.append("; SET LOCAL statement_timeout = ").append(Math.max(1, statementTimeout.toMillis()));
+        }
+        if (!lockTimeout.isZero()) {
+            sql.append("; SET LOCAL lock_timeout = ").append(Math.max(1, lockTimeout.toMillis()));
+        }
+        return sql.toString();
+    }
+
+    /**
+     * Runs {@code work} on a connection: a single statement auto-commits unless timeouts are set,
+     * in which case the work runs in a transaction of its own.
+     */
+    public <T> Flux<T> withConnection(Function<Connection, Publisher<T>> work) {
+        return beginWithTimeouts == null ? plain(work) : transaction(work);
+    }
+
+    /** Runs {@code work} in a transaction: committed when it completes, rolled back on error or cancel. */
+    public <T> Flux<T> transaction(Function<Connection, Publisher<T>> work) {
+        return plain(conn -> Flux.usingWhen(begin(conn), work, Connection::commitTransaction,
+                (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction));
+    }
+
+    /** Runs {@code work} on a connection with no transaction or timeouts of the library's own. */
+    public <T> Flux<T> plain(Function<Connection, Publisher<T>> work) {
+        return Flux.usingWhen(acquire(), work, Connection::close, (c, e) -> c.close(), Connection::close);
+    }
+
+    private Mono<Connection> acquire() {
+        return Mono.<Connection>from(factory.create())
+                .timeout(acquireTimeout, timer)
+                .onErrorMap(e -> new DatabaseUnavailableException(e instanceof TimeoutException
+                        ? "No database connection within " + acquireTimeout + " (database down or pool exhausted)"
+                        : "No database connection: " + ErrorText.summary(e), e));
+    }
+
+    private Mono<Connection> begin(Connection conn) {
+        if (beginWithTimeouts == null) {
+            return Mono.from(conn.beginTransaction()).thenReturn(conn);
+        }
+        // One round trip: without bound parameters the statements go as one simple query.
+        return Flux.from(conn.createStatement(beginWithTimeouts).execute())
+                .concatMap(Result::getRowsUpdated)
+                .then(Mono.just(conn));
+    }
+}
