@@ -32,7 +32,9 @@ public final class Heartbeat {
         this.sql = sql;
         this.leases = leases;
         this.interval = interval;
-        this.loop = new RepeatingTask("Heartbeat", interval, this::beatOnce, log, timer);
+        // After a failed beat the next comes one interval later, never later: a heartbeat that backs
+        // off past the stall threshold would let reapers rescue jobs that are still running here.
+        this.loop = new RepeatingTask("Heartbeat", interval, interval, this::beatOnce, log, timer);
     }
 
     /** Starts beating (once; later calls do nothing); {@code triggers} ask for a beat at once. */

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -41,6 +42,8 @@ public final class Maintenance {
     private final Signals signals;
     private final Settings settings;
     private final RepeatingTask reaper;
+    /** When the reaper loop last failed (System.nanoTime, a local delay only); 0: never. */
+    private final AtomicLong lastFailure = new AtomicLong();
     private final RepeatingTask janitor;
 
     public Maintenance(Db db, Sql sql, Signals signals, Settings settings, Scheduler timer) {
@@ -48,8 +51,8 @@ public final class Maintenance {
         this.sql = sql;
         this.signals = signals;
         this.settings = settings;
-        this.reaper = new RepeatingTask("Rescuing stalled jobs", settings.reaperInterval(), this::rescueStalled, log,
-                timer);
+        this.reaper = new RepeatingTask("Rescuing stalled jobs", settings.reaperInterval(), this::rescueUnlessJustBack,
+                log, timer);
         this.janitor = new RepeatingTask("Moving and deleting finished jobs", settings.janitorInterval(),
                 () -> moveFinished().then(deleteExpired()), log, timer);
     }
@@ -65,6 +68,20 @@ public final class Maintenance {
     public void stop() {
         reaper.stop();
         janitor.stop();
+    }
+
+    /**
+     * The reaper loop's run: after this node could not reach the database, it waits one stall
+     * timeout before rescuing again. Every heartbeat failed during the outage too, so right after
+     * it all running jobs look stalled, on this node as on others; their heartbeats need a moment
+     * to catch up before anything is rescued.
+     */
+    private Mono<Rescued> rescueUnlessJustBack() {
+        long failedAt = lastFailure.get();
+        if (failedAt != 0 && System.nanoTime() - failedAt < settings.stallTimeout().toNanos()) {
+            return Mono.just(new Rescued(0, 0, 0));
+        }
+        return rescueStalled().doOnError(e -> lastFailure.set(System.nanoTime()));
     }
 
     /** Rescues every job stalled right now. */

@@ -14,14 +14,15 @@ import reactor.core.scheduler.Scheduler;
 /**
  * A background loop: runs a task every interval and whenever a trigger fires, one run at a time
  * (triggers that arrive during a run coalesce into one more run). A failed run is logged once per
- * incident and followed by a pause that doubles with each failure in a row, up to a minute; the
- * loop itself never ends until {@link #stop()}.
+ * incident and followed by a pause that doubles with each failure in a row, up to a minute (or a
+ * smaller cap); the loop itself never ends until {@link #stop()}.
  */
 final class RepeatingTask {
-    private static final Duration MAX_PAUSE = Duration.ofMinutes(1);
+    static final Duration MAX_PAUSE = Duration.ofMinutes(1);
 
     private final String name;
     private final Duration interval;
+    private final Duration maxPause;
     private final Supplier<Mono<?>> task;
     private final IncidentLog incidents;
     private final Scheduler timer;
@@ -29,8 +30,15 @@ final class RepeatingTask {
     private final AtomicReference<Disposable> running = new AtomicReference<>();
 
     RepeatingTask(String name, Duration interval, Supplier<Mono<?>> task, Logger log, Scheduler timer) {
+        this(name, interval, MAX_PAUSE, task, log, timer);
+    }
+
+    /** {@code maxPause}: the longest pause after failures (the heartbeat must not pause past its interval). */
+    RepeatingTask(String name, Duration interval, Duration maxPause, Supplier<Mono<?>> task, Logger log,
+                  Scheduler timer) {
         this.name = name;
         this.interval = interval;
+        this.maxPause = maxPause;
         this.task = task;
         this.incidents = new IncidentLog(log, name);
         this.timer = timer;
@@ -74,10 +82,10 @@ final class RepeatingTask {
     /** The pause after the n-th failure in a row: the interval, doubled per further failure, capped. */
     Duration pause(int failures) {
         Duration pause = interval;
-        for (int i = 1; i < failures && pause.compareTo(MAX_PAUSE) < 0; i++) {
+        for (int i = 1; i < failures && pause.compareTo(maxPause) < 0; i++) {
             pause = pause.multipliedBy(2);
         }
-        return pause.compareTo(MAX_PAUSE) > 0 ? MAX_PAUSE : pause;
+        return pause.compareTo(maxPause) > 0 ? maxPause : pause;
     }
 
     @Override
