@@ -62,6 +62,14 @@ public record DatabaseCoordinates(String host, int port, String database, String
         return "jdbc:postgresql://" + host + ":" + port + "/" + database;
     }
 
+    /**
+     * The same database, user and password reached at another address, e.g. through a
+     * {@link TcpProxy}.
+     */
+    public DatabaseCoordinates withHostPort(String host, int port) {
+        return new DatabaseCoordinates(host, port, database, user, password, source + " via " + host + ":" + port);
+    }
+
     /** An unpooled R2DBC connection factory. */
     public PostgresqlConnectionFactory connectionFactory(String applicationName) {
         return new PostgresqlConnectionFactory(PostgresqlConnectionConfiguration.builder()
