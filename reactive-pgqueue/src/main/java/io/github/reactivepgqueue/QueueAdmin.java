@@ -11,6 +11,7 @@ import io.github.reactivepgqueue.internal.Sql;
 import io.github.reactivepgqueue.internal.SqlName;
 import io.r2dbc.spi.Statement;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -143,7 +144,10 @@ public final class QueueAdmin {
             bindNullable(s, "$1", id, UUID.class);
             bindNullable(s, "$2", queue, String.class);
             return s.bind("$3", limit);
-        }, row -> row.get("id", UUID.class)).count().map(Long::intValue);
+        }, row -> row.get("queue", String.class))
+                .collectList()
+                .flatMap(queues -> signals.send(EnumSet.noneOf(Signal.class), new LinkedHashSet<>(queues))
+                        .thenReturn(queues.size()));
     }
 
     /**
@@ -178,10 +182,11 @@ public final class QueueAdmin {
         return update(SqlName.AdminPause, s -> s.bind("$1", queue)).then();
     }
 
-    /** Resumes {@code queue}: nodes claim its jobs again at their next poll. */
+    /** Resumes {@code queue}: nodes serving it claim its jobs again at once. */
     public Mono<Void> resume(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return update(SqlName.AdminResume, s -> s.bind("$1", queue)).then();
+        return update(SqlName.AdminResume, s -> s.bind("$1", queue))
+                .then(signals.send(EnumSet.noneOf(Signal.class), List.of(queue)));
     }
 
     /** The queues paused right now, by name. */

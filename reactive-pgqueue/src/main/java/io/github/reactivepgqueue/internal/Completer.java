@@ -121,6 +121,11 @@ public final class Completer {
                     if (finished) {
                         signals.post(Signal.FINISHED);
                     }
+                    if (kind == OutcomeWrite.Kind.RELEASE) {
+                        // released jobs are due at once: another node may take them now
+                        rows.stream().filter(w -> ids.contains(w.job().id()))
+                                .forEach(w -> signals.postDue(w.job().queue()));
+                    }
                     countStale(kind, rows, ids);
                     rows.forEach(w -> w.done().tryEmitEmpty());
                 })

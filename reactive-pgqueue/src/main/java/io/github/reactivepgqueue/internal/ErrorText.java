@@ -10,8 +10,16 @@ final class ErrorText {
     private ErrorText() {
     }
 
+    /**
+     * Class and message; for a wrapper that hides the failure that mattered (Reactor's "Async
+     * resource cleanup failed after onError", whose original error is suppressed), that one too.
+     */
     static String summary(Throwable error) {
-        return error.getClass().getName() + ": " + error.getMessage();
+        String text = error.getClass().getName() + ": " + error.getMessage();
+        for (Throwable suppressed : error.getSuppressed()) {
+            text += " (after " + suppressed.getClass().getName() + ": " + suppressed.getMessage() + ")";
+        }
+        return text;
     }
 
     static String of(Throwable error) {

@@ -50,8 +50,11 @@ public final class Listener {
         this.checkInterval = checkInterval;
         this.checkTimeout = checkTimeout;
         this.timer = timer;
-        this.notices = Flux.usingWhen(this.factory.create(), this::listen, Connection::close,
-                        (conn, error) -> conn.close(), Connection::close)
+        // Connecting and LISTEN get the check timeout too: a connection accepted by something that
+        // never answers (a proxy before a stuck server) must not leave the listener waiting forever.
+        this.notices = Flux.usingWhen(
+                        Mono.<Connection>from(this.factory.create()).timeout(checkTimeout, timer),
+                        this::listen, this::close, (conn, error) -> close(conn), this::close)
                 .doOnError(incidents::failed)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(10))
                         .transientErrors(true).scheduler(timer)
@@ -101,6 +104,7 @@ public final class Listener {
                 .filter(n -> channel.equals(n.getName()))
                 .flatMapIterable(n -> Notice.decode(n.getParameter()));
         Mono<Notice> listening = R2dbc.update(pg.createStatement("LISTEN " + channel))
+                .timeout(checkTimeout, timer)
                 .thenReturn(Notice.CONNECTED)
                 .doOnNext(s -> {
                     incidents.succeeded();
@@ -109,9 +113,15 @@ public final class Listener {
         // A dead peer closes the connection and errors the notifications; a frozen one (half-open
         // socket, hung server) says nothing at all, so the connection must prove it is alive.
         Flux<Notice> liveness = Flux.interval(checkInterval, checkInterval, timer)
+                .onBackpressureDrop() // a check still running when the next is due: skip the tick
                 .concatMap(tick -> stillListening(pg), 0);
         // merge subscribes to the notifications before LISTEN is sent
         return Flux.merge(notifications, listening, liveness);
+    }
+
+    /** Closes a connection, not waiting long on one whose peer no longer answers. */
+    private Mono<Void> close(Connection connection) {
+        return Mono.from(connection.close()).timeout(checkTimeout, timer).onErrorResume(e -> Mono.empty());
     }
 
     private Mono<Notice> stillListening(PostgresqlConnection pg) {

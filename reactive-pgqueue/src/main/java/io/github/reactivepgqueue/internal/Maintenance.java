@@ -3,6 +3,7 @@ package io.github.reactivepgqueue.internal;
 import io.r2dbc.spi.Statement;
 import java.time.Duration;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -84,31 +85,39 @@ public final class Maintenance {
         return rescueStalled().doOnError(e -> lastFailure.set(System.nanoTime()));
     }
 
-    /** Rescues every job stalled right now. */
+    /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
     public Mono<Rescued> rescueStalled() {
         long stallMicros = OutcomeWrite.micros(settings.stallTimeout());
-        Mono<List<String>> batch = db.withConnection(conn -> R2dbc.query(
+        Mono<List<String[]>> batch = db.withConnection(conn -> R2dbc.query(
                         conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
                                 .bind("$1", stallMicros).bind("$2", settings.reprocessLimit())
                                 .bind("$3", settings.batchSize()),
-                        row -> row.get("status", String.class)))
+                        row -> new String[] {row.get("status", String.class), row.get("queue", String.class)}))
                 .collectList();
         return batch.expand(rows -> rows.size() >= settings.batchSize() ? batch : Mono.empty())
                 .flatMapIterable(Function.identity())
-                .reduce(new Rescued(0, 0, 0), (r, status) -> switch (status) {
-                    case "pending" -> new Rescued(r.pending() + 1, r.failed(), r.badJobs());
-                    case "failed" -> new Rescued(r.pending(), r.failed() + 1, r.badJobs());
-                    default -> new Rescued(r.pending(), r.failed(), r.badJobs() + 1);
-                })
-                .flatMap(r -> {
+                .collectList()
+                .flatMap(rows -> {
+                    Set<String> dueQueues = new LinkedHashSet<>();
+                    int pending = 0;
+                    int failed = 0;
+                    for (String[] row : rows) {
+                        if (row[0].equals("pending")) {
+                            pending++;
+                            dueQueues.add(row[1]);
+                        } else if (row[0].equals("failed")) {
+                            failed++;
+                        }
+                    }
+                    Rescued r = new Rescued(pending, failed, rows.size() - pending - failed);
                     if (r.total() == 0) {
                         return Mono.just(r);
                     }
                     log.warn("Rescued {} stalled jobs: {} back to pending, {} failed on their last attempt, "
                             + "{} poison (bad_job)", r.total(), r.pending(), r.failed(), r.badJobs());
-                    Set<Signal> sent = r.failed() + r.badJobs() > 0 ? EnumSet.of(Signal.FINISHED)
+                    Set<Signal> finished = r.failed() + r.badJobs() > 0 ? EnumSet.of(Signal.FINISHED)
                             : EnumSet.noneOf(Signal.class);
-                    return signals.send(sent).thenReturn(r);
+                    return signals.send(finished, dueQueues).thenReturn(r);
                 });
     }
 

@@ -3,7 +3,11 @@ package io.github.reactivepgqueue.internal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.HexFormat;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -19,11 +23,14 @@ import reactor.core.publisher.Sinks;
  */
 public final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
+    /** Longer queue names are not put in notifications (whose payload is limited to 8,000 bytes). */
+    static final int MAX_QUEUE_BYTES = 1000;
 
     private final Db db;
     private final Sql sql;
     private final String channel;
     private final Set<Signal> posted = EnumSet.noneOf(Signal.class);
+    private final Set<String> postedQueues = new LinkedHashSet<>();
     private final Sinks.Many<Boolean> kick = Sinks.many().multicast().directBestEffort();
     private final Disposable poster;
 
@@ -31,16 +38,16 @@ public final class Signals {
         this.db = db;
         this.sql = sql;
         this.channel = channelOf(sql.schema());
-        // Posted signals are sent one notification at a time; what is posted meanwhile shares the next.
+        // Posted signals are sent one statement at a time; what is posted meanwhile shares the next.
         this.poster = kick.asFlux()
                 .onBackpressureLatest()
-                .concatMap(k -> send(takePosted()), 1)
+                .concatMap(k -> sendPayloads(takePosted()), 1)
                 .subscribe();
     }
 
     /**
      * Sends {@code signal} soon without waiting: posts from many callers coalesce into one
-     * notification, and at most one is in flight, so posting on a hot path costs nothing.
+     * notification, and at most one send is in flight, so posting on a hot path costs nothing.
      */
     public void post(Signal signal) {
         synchronized (posted) {
@@ -48,17 +55,45 @@ public final class Signals {
                 return;
             }
         }
+        kick();
+    }
+
+    /** Tells the nodes serving {@code queue} that jobs of it are due now, as {@link #post} does. */
+    public void postDue(String queue) {
+        synchronized (posted) {
+            if (!postedQueues.add(queue)) {
+                return;
+            }
+        }
+        kick();
+    }
+
+    private void kick() {
         synchronized (kick) {
             kick.tryEmitNext(Boolean.TRUE);
         }
     }
 
-    private Set<Signal> takePosted() {
+    private List<String> takePosted() {
         synchronized (posted) {
-            Set<Signal> taken = EnumSet.copyOf(posted);
+            List<String> payloads = payloads(posted, postedQueues);
             posted.clear();
-            return taken;
+            postedQueues.clear();
+            return payloads;
         }
+    }
+
+    /** The payloads for some signals and some queues with jobs due: one of letters, one per queue. */
+    static List<String> payloads(Set<Signal> signals, Collection<String> dueQueues) {
+        List<String> payloads = new ArrayList<>(dueQueues.size() + 1);
+        if (!signals.isEmpty()) {
+            payloads.add(Signal.encode(signals));
+        }
+        for (String queue : dueQueues) {
+            payloads.add(queue.getBytes(StandardCharsets.UTF_8).length <= MAX_QUEUE_BYTES
+                    ? Notice.ENQUEUED_PREFIX + queue : "e");
+        }
+        return payloads;
     }
 
     /** Stops sending posted signals. */
@@ -83,18 +118,26 @@ public final class Signals {
         return channel;
     }
 
-    /** Sends {@code signals} (nothing if empty); never fails. */
+    /** Sends {@code signals} (nothing if empty) now; never fails. */
     public Mono<Void> send(Set<Signal> signals) {
-        if (signals.isEmpty()) {
+        return sendPayloads(payloads(signals, List.of()));
+    }
+
+    /** Sends {@code signals} and tells the nodes serving {@code dueQueues} to claim, now; never fails. */
+    public Mono<Void> send(Set<Signal> signals, Collection<String> dueQueues) {
+        return sendPayloads(payloads(signals, dueQueues));
+    }
+
+    private Mono<Void> sendPayloads(List<String> payloads) {
+        if (payloads.isEmpty()) {
             return Mono.empty();
         }
-        String payload = Signal.encode(signals);
         return db.withConnection(conn -> conn.createStatement(sql.get(SqlName.SignalSend))
-                        .bind("$1", channel).bind("$2", payload).execute())
+                        .bind("$1", channel).bind("$2", payloads.toArray(String[]::new)).execute())
                 .flatMap(result -> result.map((row, meta) -> Boolean.TRUE))
                 .then()
                 .onErrorResume(e -> {
-                    log.debug("Sending signals {} failed (the others fall back to polling): {}", signals,
+                    log.debug("Sending signals {} failed (the others fall back to polling): {}", payloads,
                             ErrorText.summary(e));
                     return Mono.empty();
                 });

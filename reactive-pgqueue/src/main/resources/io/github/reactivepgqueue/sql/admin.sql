@@ -61,7 +61,7 @@ revived AS (
 DELETE FROM /*schema*/.jobs_dead d
 USING revived
 WHERE d.id = revived.id
-RETURNING d.id;
+RETURNING d.id, d.queue;
 
 -- name: AdminDelete
 -- Deletes the job with id $1 from whichever table holds it. Returns the status it had; a running

@@ -35,7 +35,7 @@ WHERE j.id = ANY (ARRAY(
         LIMIT $3
         FOR UPDATE SKIP LOCKED))
   AND j.status = 'running' AND j.heartbeat_at < now() - $1 * interval '1 microsecond'
-RETURNING j.id, j.status;
+RETURNING j.id, j.queue, j.status;
 
 -- name: MaintenanceMoveFinished
 -- Moves up to $1 finished jobs out of the live table in one statement: completed ones to the

@@ -2,8 +2,9 @@
 -- the channel may read them, and anyone who may NOTIFY may forge them.
 
 -- name: SignalSend
--- The channel ($1) is derived from the schema name; the payload ($2) lists signal letters.
-SELECT pg_notify($1, $2);
+-- Sends each payload of $2 on channel $1 (derived from the schema name): signal letters, or
+-- 'e:<queue>' when jobs of a queue became due.
+SELECT count(pg_notify($1, p)) AS sent FROM unnest($2::text[]) AS p;
 
 -- name: SignalListening
 -- The listener's liveness check, run on the listening connection itself: a row when the session
