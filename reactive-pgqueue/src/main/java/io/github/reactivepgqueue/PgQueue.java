@@ -93,6 +93,7 @@ public final class PgQueue {
     private enum State { NEW, STARTING, STARTED, STOPPED }
 
     PgQueue(PgQueueBuilder builder, SchemaName schema, ObjectMapper objectMapper) {
+        warmUp(objectMapper);
         this.connectionFactory = builder.connectionFactory;
         this.schema = schema;
         this.objectMapper = objectMapper;
@@ -128,6 +129,18 @@ public final class PgQueue {
         this.claimBatchSize = builder.claimBatchSize;
         this.pollInterval = builder.pollInterval;
         this.stopGracePeriod = builder.stopGracePeriod;
+    }
+
+    /**
+     * Reads a tree once, here at build time: Jackson creates and caches its tree deserializer under
+     * a lock on first use, which would otherwise happen on an event loop during the first claims.
+     */
+    private static void warmUp(ObjectMapper mapper) {
+        try {
+            mapper.readTree("{\"a\":[1,\"b\",true,null,1.5]}");
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("The ObjectMapper cannot read JSON", e);
+        }
     }
 
     /** Starts configuring a queue that reaches PostgreSQL through {@code connectionFactory}. */

@@ -52,21 +52,36 @@ public final class Db {
 
     /**
      * Runs {@code work} on a connection: a single statement auto-commits unless timeouts are set,
-     * in which case the work runs in a transaction of its own.
+     * in which case the work runs in a transaction of its own. Shielded (see {@link #transaction}).
      */
     public <T> Flux<T> withConnection(Function<Connection, Publisher<T>> work) {
-        return beginWithTimeouts == null ? plain(work) : transaction(work);
+        return beginWithTimeouts == null ? shielded(unshielded(work)) : transaction(work);
     }
 
-    /** Runs {@code work} in a transaction: committed when it completes, rolled back on error or cancel. */
+    /**
+     * Runs {@code work} in a transaction: committed when it completes, rolled back when it fails.
+     * Shielded from cancellation: once subscribed, it runs to its end (commit or rollback, then
+     * the connection goes back) whatever the subscriber does, and a cancelled subscriber just
+     * gets nothing. Cancelling halfway would race the rollback against the work's next statement
+     * (which could then commit on its own) or hand the connection back inside a transaction whose
+     * BEGIN was still in flight. The work's rows are collected, so keep results small.
+     */
     public <T> Flux<T> transaction(Function<Connection, Publisher<T>> work) {
-        return plain(conn -> Flux.usingWhen(begin(conn), work, Connection::commitTransaction,
-                (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction));
+        return shielded(unshielded(conn -> Flux.usingWhen(begin(conn), work, Connection::commitTransaction,
+                (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
     }
 
-    /** Runs {@code work} on a connection with no transaction or timeouts of the library's own. */
-    public <T> Flux<T> plain(Function<Connection, Publisher<T>> work) {
+    /**
+     * Runs {@code work} on a connection with no transaction or timeouts of the library's own.
+     * Not shielded: for work that manages its own transaction on every path.
+     */
+    public <T> Flux<T> unshielded(Function<Connection, Publisher<T>> work) {
         return Flux.usingWhen(acquire(), work, Connection::close, (c, e) -> c.close(), Connection::close);
+    }
+
+    /** {@code work} run to its end once subscribed, whatever the subscriber does; its rows collected. */
+    public static <T> Flux<T> shielded(Flux<T> work) {
+        return Mono.defer(() -> Mono.fromFuture(work.collectList().toFuture(), true)).flatMapIterable(rows -> rows);
     }
 
     private Mono<Connection> acquire() {

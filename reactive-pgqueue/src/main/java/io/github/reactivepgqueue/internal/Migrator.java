@@ -41,7 +41,7 @@ public final class Migrator {
     /** Brings the schema to the newest version; see the class comment. */
     public Mono<MigrationResult> migrate() {
         // No statement timeout: a migration may rightly take long on a big table.
-        return db.plain(conn -> R2dbc.inTransaction(conn, this::migrateLocked))
+        return Db.shielded(db.unshielded(conn -> R2dbc.inTransaction(conn, this::migrateLocked)))
                 .single()
                 .onErrorMap(e -> !(e instanceof SchemaVersionException || e instanceof MigrationException
                                 || e instanceof DatabaseUnavailableException),
@@ -50,7 +50,7 @@ public final class Migrator {
 
     /** The schema's current version, 0 when it has no tables yet. Needs only read rights. */
     public Mono<Integer> currentVersion() {
-        return db.plain(this::readVersion).single();
+        return db.unshielded(this::readVersion).single();
     }
 
     /** Fails with {@link SchemaVersionException} unless the schema is exactly at the newest version. */
