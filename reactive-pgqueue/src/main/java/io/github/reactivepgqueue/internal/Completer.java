@@ -109,7 +109,7 @@ public final class Completer {
                 .collectList()
                 .doOnNext(written -> incidents.succeeded())
                 .doOnError(incidents::failed)
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(5))
+                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(1))
                         .scheduler(scheduler))
                 .doOnNext(written -> {
                     Set<UUID> ids = new HashSet<>();

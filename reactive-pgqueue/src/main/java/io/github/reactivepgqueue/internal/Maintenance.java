@@ -6,6 +6,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -43,8 +44,11 @@ public final class Maintenance {
     private final Signals signals;
     private final Settings settings;
     private final RepeatingTask reaper;
-    /** When the reaper loop last failed (System.nanoTime, a local delay only); 0: never. */
-    private final AtomicLong lastFailure = new AtomicLong();
+    private static final Rescued NOTHING = new Rescued(0, 0, 0);
+    /** Whether the reaper's last run failed (the database may be unreachable). */
+    private final AtomicBoolean unreachable = new AtomicBoolean();
+    /** When the database answered again after a failure (System.nanoTime, a local delay only); 0: never. */
+    private final AtomicLong backAt = new AtomicLong();
     private final RepeatingTask janitor;
 
     public Maintenance(Db db, Sql sql, Signals signals, Settings settings, Scheduler timer) {
@@ -72,17 +76,26 @@ public final class Maintenance {
     }
 
     /**
-     * The reaper loop's run: after this node could not reach the database, it waits one stall
-     * timeout before rescuing again. Every heartbeat failed during the outage too, so right after
-     * it all running jobs look stalled, on this node as on others; their heartbeats need a moment
-     * to catch up before anything is rescued.
+     * The reaper loop's run. After a failed run the database may be unreachable, and then every
+     * heartbeat failed too: right after it comes back, every running job looks stalled, on this
+     * node as on others. So after a failure the next runs only probe the database, and once it
+     * answers, rescuing waits one more stall timeout, which lets the heartbeats catch up.
      */
     private Mono<Rescued> rescueUnlessJustBack() {
-        long failedAt = lastFailure.get();
-        if (failedAt != 0 && System.nanoTime() - failedAt < settings.stallTimeout().toNanos()) {
-            return Mono.just(new Rescued(0, 0, 0));
+        if (unreachable.get()) {
+            return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MaintenanceProbe)),
+                            row -> Boolean.TRUE))
+                    .then(Mono.fromSupplier(() -> {
+                        backAt.set(System.nanoTime());
+                        unreachable.set(false);
+                        return NOTHING;
+                    }));
         }
-        return rescueStalled().doOnError(e -> lastFailure.set(System.nanoTime()));
+        long back = backAt.get();
+        if (back != 0 && System.nanoTime() - back < settings.stallTimeout().toNanos()) {
+            return Mono.just(NOTHING);
+        }
+        return rescueStalled().doOnError(e -> unreachable.set(true));
     }
 
     /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */

@@ -75,9 +75,13 @@ public final class Sql {
         if (!key.file().equals(file)) {
             throw new IllegalStateException("SQL statement " + name + " belongs in " + key.file() + ", found in " + file);
         }
-        String sql = body.strip();
+        String sql = withoutTrailingComments(body);
         if (sql.endsWith(";")) {
             sql = sql.substring(0, sql.length() - 1).strip();
+        }
+        if (sql.contains(";\n")) {
+            throw new IllegalStateException("SQL statement " + name + " in " + file + " holds more than one statement "
+                    + "(a comment meant for the next statement belongs below its '-- name:' header)");
         }
         if (sql.isEmpty()) {
             throw new IllegalStateException("SQL statement " + name + " in " + file + " is empty");
@@ -85,6 +89,16 @@ public final class Sql {
         if (into.put(key, sql.replace(SCHEMA_MARKER, schema.quoted())) != null) {
             throw new IllegalStateException("SQL statement " + name + " is defined twice");
         }
+    }
+
+    /** The body without the comment-only lines at its end (they describe what follows). */
+    private static String withoutTrailingComments(String body) {
+        String[] lines = body.strip().split("\n", -1);
+        int end = lines.length;
+        while (end > 0 && (lines[end - 1].isBlank() || lines[end - 1].strip().startsWith("--"))) {
+            end--;
+        }
+        return String.join("\n", java.util.Arrays.copyOf(lines, end)).strip();
     }
 
     static String read(String resource) {

@@ -28,6 +28,7 @@ public enum SqlName {
     MaintenanceMoveFinished("maintenance.sql"),
     MaintenanceDeleteArchived("maintenance.sql"),
     MaintenanceDeleteDead("maintenance.sql"),
+    MaintenanceProbe("maintenance.sql"),
 
     AdminList("admin.sql"),
     AdminCount("admin.sql"),

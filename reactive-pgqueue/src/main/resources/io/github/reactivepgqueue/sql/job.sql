@@ -1,5 +1,10 @@
 -- Statements on the jobs table. /*schema*/ is replaced by the validated, quoted schema name;
 -- everything else is bound.
+--
+-- The statements that change running jobs by id (outcome writes, heartbeat, cancel) first lock
+-- them in id order (ARRAY(... ORDER BY id FOR UPDATE), run once, before the update touches a
+-- row): they may meet on the same rows, and statements that lock rows in different orders
+-- deadlock. Claims use SKIP LOCKED and never wait.
 
 -- name: JobInsertMany
 -- Inserts a batch of jobs in one statement. A job whose unique key is held by a live job (or by
@@ -76,6 +81,7 @@ UPDATE /*schema*/.jobs j
 SET status = 'completed', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobRetryMany
@@ -92,6 +98,7 @@ SET status = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'pending' 
 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[], $5::bigint[], $6::text[])
      AS t(id, lease, backoff_us, at, after_us, error)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobRescheduleMany
@@ -108,6 +115,7 @@ SET status = CASE WHEN j.reprocess_count + 1 >= $5 THEN 'bad_job' ELSE 'pending'
     updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bigint[]) AS t(id, lease, at, after_us)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobFinishMany
@@ -117,6 +125,7 @@ SET status = t.status, completed_at = now(), last_error = coalesce(t.error, j.la
     updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(id, lease, status, error)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobReleaseMany
@@ -126,6 +135,7 @@ SET status = 'pending', attempt = greatest(j.attempt - 1, 0), updated_at = now()
     heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobHeartbeat
@@ -135,6 +145,7 @@ UPDATE /*schema*/.jobs j
 SET heartbeat_at = now()
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id;
 
 -- name: JobCancel
@@ -146,6 +157,7 @@ WITH chosen AS (
     SELECT c.id, c.status
     FROM /*schema*/.jobs c
     WHERE c.status IN ('pending', 'running') AND (c.id = $1 OR c.unique_key = $2 OR c.fingerprint = $3)
+    ORDER BY c.id
     FOR UPDATE
 )
 UPDATE /*schema*/.jobs j

@@ -32,6 +32,18 @@ class SqlTest {
                 .hasMessageContaining("belongs in migration.sql");
         assertThatThrownBy(() -> Sql.parse("job.sql", "-- name: JobInsertMany\n  ;\n", schema, into))
                 .hasMessageContaining("is empty");
+        assertThatThrownBy(() -> Sql.parse("job.sql", "-- name: JobInsertMany\nSELECT 1;\nSELECT 2;\n", schema,
+                new EnumMap<>(SqlName.class)))
+                .hasMessageContaining("more than one statement");
+    }
+
+    @Test
+    void commentsAfterAStatementBelongToTheNextOne() {
+        Map<SqlName, String> into = new EnumMap<>(SqlName.class);
+        Sql.parse("job.sql", "-- name: JobInsertMany\nSELECT 1;\n\n-- about the next statement\n\n"
+                + "-- name: JobClaim\nSELECT 2;", schema, into);
+        assertThat(into.get(SqlName.JobInsertMany)).isEqualTo("SELECT 1");
+        assertThat(into.get(SqlName.JobClaim)).isEqualTo("SELECT 2");
     }
 
     @Test
