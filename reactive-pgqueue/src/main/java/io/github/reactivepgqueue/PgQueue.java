@@ -384,7 +384,7 @@ public final class PgQueue {
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
                     startHeartbeat();
-                    return new JobStream(claimer, completer, leases, db, sql, names,
+                    return new JobStream(claimer, completer, leases, signals, db, sql, names,
                             this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel(), received);
                 }),
                 JobStream::flux,

@@ -33,6 +33,7 @@ public final class JobStream {
     private final JobClaimer claimer;
     private final Completer completer;
     private final Leases leases;
+    private final Signals signals;
     private final Db db;
     private final Sql sql;
     private final List<String> queues;
@@ -47,12 +48,13 @@ public final class JobStream {
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
 
-    public JobStream(JobClaimer claimer, Completer completer, Leases leases, Db db, Sql sql,
+    public JobStream(JobClaimer claimer, Completer completer, Leases leases, Signals signals, Db db, Sql sql,
                      List<String> queues, Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval,
                      Scheduler timer, Flux<Notice> notices) {
         this.claimer = claimer;
         this.completer = completer;
         this.leases = leases;
+        this.signals = signals;
         this.db = db;
         this.sql = sql;
         this.queues = List.copyOf(queues);
@@ -137,7 +139,10 @@ public final class JobStream {
         return db.withConnection(conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
                         .bind("$1", ids).bind("$2", tokens)))
                 .then()
-                .doOnSuccess(v -> log.debug("Released {} unfinished jobs of queue.jobs({})", jobs.size(), queues))
+                .doOnSuccess(v -> {
+                    log.debug("Released {} unfinished jobs of queue.jobs({})", jobs.size(), queues);
+                    jobs.stream().map(ClaimedRow::queue).distinct().forEach(signals::postDue);
+                })
                 // released or not, this node lets go: if the release failed, the reaper rescues them
                 .doFinally(signal -> leases.dropAll(jobs))
                 .onErrorResume(e -> {
