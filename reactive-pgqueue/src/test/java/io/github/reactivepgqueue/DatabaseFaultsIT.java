@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.testing.OwnedPostgres;
+import io.github.reactivepgqueue.testing.Rows;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
@@ -419,15 +420,7 @@ class DatabaseFaultsIT {
     }
 
     private static List<Map<String, Object>> query(String sql) {
-        return Flux.usingWhen(checks.create(),
-                        conn -> Flux.from(conn.createStatement(sql).execute())
-                                .flatMap(result -> result.map((row, meta) -> {
-                                    Map<String, Object> values = new LinkedHashMap<>();
-                                    meta.getColumnMetadatas().forEach(c -> values.put(c.getName(), row.get(c.getName())));
-                                    return values;
-                                })),
-                        conn -> conn.close())
-                .collectList().block(TIMEOUT);
+        return Rows.query(checks, sql);
     }
 
     /** Deadlocks PostgreSQL detected in this database so far (reported by backends by the time they exit). */

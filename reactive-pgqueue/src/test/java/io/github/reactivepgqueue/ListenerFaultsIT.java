@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.testing.OwnedPostgres;
+import io.github.reactivepgqueue.testing.Rows;
 import io.github.reactivepgqueue.testing.TcpProxy;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
@@ -344,21 +345,7 @@ class ListenerFaultsIT {
     }
 
     private static List<Map<String, Object>> query(String sql, Object... params) {
-        return Flux.usingWhen(admin.create(),
-                        conn -> {
-                            Statement statement = conn.createStatement(expand(sql));
-                            for (int i = 0; i < params.length; i++) {
-                                statement.bind("$" + (i + 1), params[i]);
-                            }
-                            return Flux.from(statement.execute())
-                                    .flatMap(result -> result.map((row, meta) -> {
-                                        Map<String, Object> values = new LinkedHashMap<>();
-                                        meta.getColumnMetadatas().forEach(c -> values.put(c.getName(), row.get(c.getName())));
-                                        return values;
-                                    }));
-                        },
-                        conn -> conn.close())
-                .collectList().block(TIMEOUT);
+        return Rows.query(admin, expand(sql), params);
     }
 
     private static String expand(String sql) {

@@ -6,9 +6,7 @@ import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
-import io.r2dbc.spi.Statement;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Flux;
@@ -67,21 +65,13 @@ public final class TestSchema implements AutoCloseable {
      * stands for this schema. Returns every row as a column-to-value map.
      */
     public List<Map<String, Object>> query(String sql, Object... params) {
-        return Flux.usingWhen(pool.create(),
-                        conn -> Flux.from(bind(conn.createStatement(expand(sql)), params).execute())
-                                .flatMap(result -> result.map((row, meta) -> {
-                                    Map<String, Object> values = new LinkedHashMap<>();
-                                    meta.getColumnMetadatas().forEach(c -> values.put(c.getName(), row.get(c.getName())));
-                                    return values;
-                                })),
-                        conn -> conn.close())
-                .collectList().block(TIMEOUT);
+        return Rows.query(pool, expand(sql), params);
     }
 
     /** Runs a statement and returns the number of rows it changed. */
     public long execute(String sql, Object... params) {
         return Flux.usingWhen(pool.create(),
-                        conn -> Flux.from(bind(conn.createStatement(expand(sql)), params).execute())
+                        conn -> Flux.from(Rows.bind(conn.createStatement(expand(sql)), params).execute())
                                 .flatMap(Result::getRowsUpdated),
                         conn -> conn.close())
                 .reduce(0L, Long::sum).block(TIMEOUT);
@@ -111,13 +101,6 @@ public final class TestSchema implements AutoCloseable {
 
     private String expand(String sql) {
         return sql.replace("{schema}", '"' + name + '"');
-    }
-
-    private static Statement bind(Statement statement, Object... params) {
-        for (int i = 0; i < params.length; i++) {
-            statement.bind("$" + (i + 1), params[i]);
-        }
-        return statement;
     }
 
     /** Drops the schema and closes the pool. */
