@@ -120,7 +120,7 @@ public final class PgQueue {
         this.handlerScheduler = builder.resolvedHandlerScheduler();
         this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
         this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes,
-                builder.globalConcurrency, builder.claimBatchSize, builder.pollInterval, timer);
+                builder.globalConcurrency, builder.claimBatchSize, builder.claimsInFlight, builder.pollInterval, timer);
         this.heartbeat = new Heartbeat(db, sql, leases, builder.heartbeatInterval, timer);
         this.maintenance = new Maintenance(db, sql, signals, builder.maintenanceSettings(), timer);
         this.awaiter = new Awaiter(db, sql, objectMapper, received, builder.pollInterval, timer);

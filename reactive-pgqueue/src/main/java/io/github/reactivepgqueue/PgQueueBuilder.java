@@ -45,6 +45,8 @@ public final class PgQueueBuilder {
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     /** Default for {@link #claimBatchSize(int)}: {@value}. */
     public static final int DEFAULT_CLAIM_BATCH_SIZE = 1000;
+    /** Default for {@link #claimsInFlight(int)}: {@value}. */
+    public static final int DEFAULT_CLAIMS_IN_FLIGHT = 2;
     /** Default for {@link #completionBatchSize(int)}: {@value}. */
     public static final int DEFAULT_COMPLETION_BATCH_SIZE = 1000;
     /** Default completion flush interval: 2 milliseconds. */
@@ -84,6 +86,7 @@ public final class PgQueueBuilder {
     Duration defaultHandlerTimeout = DEFAULT_HANDLER_TIMEOUT;
     Duration pollInterval = DEFAULT_POLL_INTERVAL;
     int claimBatchSize = DEFAULT_CLAIM_BATCH_SIZE;
+    int claimsInFlight = DEFAULT_CLAIMS_IN_FLIGHT;
     int completionBatchSize = DEFAULT_COMPLETION_BATCH_SIZE;
     Duration completionFlushInterval = DEFAULT_COMPLETION_FLUSH_INTERVAL;
     Duration stopGracePeriod = DEFAULT_STOP_GRACE_PERIOD;
@@ -213,6 +216,16 @@ public final class PgQueueBuilder {
     /** Most jobs one claim statement takes per queue (default {@value #DEFAULT_CLAIM_BATCH_SIZE}). */
     public PgQueueBuilder claimBatchSize(int claimBatchSize) {
         this.claimBatchSize = claimBatchSize;
+        return this;
+    }
+
+    /**
+     * How many claim statements a node may have in flight at once (default
+     * {@value #DEFAULT_CLAIMS_IN_FLIGHT}): while one waits for the database, another can take the
+     * permits that finished jobs freed meanwhile. Claims never ask for more than the free permits.
+     */
+    public PgQueueBuilder claimsInFlight(int claimsInFlight) {
+        this.claimsInFlight = claimsInFlight;
         return this;
     }
 
@@ -407,6 +420,7 @@ public final class PgQueueBuilder {
         requireAtLeast("globalConcurrency", globalConcurrency, 1);
         requireAtLeast("defaultQueueConcurrency", defaultQueueConcurrency, 1);
         requireAtLeast("claimBatchSize", claimBatchSize, 1);
+        requireAtLeast("claimsInFlight", claimsInFlight, 1);
         requireAtLeast("completionBatchSize", completionBatchSize, 1);
         requirePositive("defaultHandlerTimeout", defaultHandlerTimeout);
         requirePositive("pollInterval", pollInterval);

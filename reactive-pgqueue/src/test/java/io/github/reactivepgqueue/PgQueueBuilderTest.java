@@ -73,6 +73,8 @@ class PgQueueBuilderTest {
         }
         assertThatThrownBy(() -> PgQueue.builder(UNUSED).reaperInterval(java.time.Duration.ofMillis(-1)).build())
                 .hasMessageContaining("reaperInterval");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).claimsInFlight(0).build())
+                .hasMessageContaining("claimsInFlight");
         assertThatThrownBy(() -> PgQueue.builder(UNUSED).reprocessLimit(0).build())
                 .hasMessageContaining("reprocessLimit");
         assertThatThrownBy(() -> PgQueue.builder(UNUSED).janitorInterval(java.time.Duration.ZERO).build())

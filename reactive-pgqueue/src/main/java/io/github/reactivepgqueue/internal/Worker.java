@@ -34,6 +34,7 @@ public final class Worker {
     private final Map<String, QueueLimiter> limiters = new LinkedHashMap<>();
     private final int globalConcurrency;
     private final int claimBatchSize;
+    private final int claimsInFlight;
     private final Duration pollInterval;
     private final Scheduler timer;
     private final Sinks.Many<String> wakeups = QueueLimiter.releaseSignals();
@@ -48,7 +49,8 @@ public final class Worker {
     private final AtomicReference<Disposable> subscription = new AtomicReference<>();
 
     public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
-                  List<QueueRuntime> queues, int globalConcurrency, int claimBatchSize, Duration pollInterval,
+                  List<QueueRuntime> queues, int globalConcurrency, int claimBatchSize, int claimsInFlight,
+                  Duration pollInterval,
                   Scheduler timer) {
         this.claimer = claimer;
         this.leases = leases;
@@ -60,6 +62,7 @@ public final class Worker {
         }
         this.globalConcurrency = globalConcurrency;
         this.claimBatchSize = claimBatchSize;
+        this.claimsInFlight = claimsInFlight;
         this.pollInterval = pollInterval;
         this.timer = timer;
     }
@@ -70,7 +73,8 @@ public final class Worker {
                 .map(x -> TICK)
                 .takeUntilOther(stopClaiming.asMono());
         Disposable d = ticks.onBackpressureLatest()
-                .concatMap(tick -> claimOnce(), 1)
+                // several claims may be in flight: one claim's round trips overlap another's
+                .flatMap(tick -> claimOnce(), claimsInFlight, 1)
                 .flatMap(job -> runner.run(queues.get(job.queue()), leases.hold(job), abort.asMono())
                         .onErrorResume(e -> {
                             // Only a closed outcome writer gets here; the job stays running until rescued.
@@ -149,7 +153,7 @@ public final class Worker {
      * globally, so no queue waits behind another; the claim's overall limit keeps the total within
      * the global permits, and what a queue did not use is given back after the claim.
      */
-    private Reservation reservePermits() {
+    private synchronized Reservation reservePermits() {
         int globalFree = globalConcurrency - inFlight.get();
         if (globalFree <= 0) {
             return null;
