@@ -100,11 +100,12 @@ class TimeoutsIT {
             // the same (only) connection, borrowed by someone else afterwards
             Object statementTimeout = Mono.usingWhen(single.create(),
                     conn -> Mono.from(conn.createStatement("SELECT current_setting('statement_timeout') AS s, "
-                                    + "current_setting('lock_timeout') AS l, now() = statement_timestamp() AS in_tx")
+                                    + "current_setting('lock_timeout') AS l, current_setting('plan_cache_mode') AS p, "
+                                    + "now() = statement_timestamp() AS in_tx")
                             .execute()).flatMap(r -> Mono.from(r.map((row, meta) -> row.get("s") + "/" + row.get("l")
-                            + "/" + row.get("in_tx")))),
+                            + "/" + row.get("p") + "/" + row.get("in_tx")))),
                     Connection::close).block(TIMEOUT);
-            assertThat(statementTimeout).isEqualTo("0/0/true");
+            assertThat(statementTimeout).isEqualTo("0/0/auto/true");
         } finally {
             single.disposeLater().block(TIMEOUT);
         }

@@ -15,8 +15,8 @@ import reactor.core.scheduler.Scheduler;
 /**
  * Where the library's statements get their connections. Getting one takes at most the acquire
  * timeout, then fails with {@link DatabaseUnavailableException}, so no call hangs on a database
- * that is down or a pool that is exhausted. With statement or lock timeouts configured, the work
- * runs in a transaction that sets them with {@code SET LOCAL}, so they bound the library's own
+ * that is down or a pool that is exhausted. The work runs in a transaction that sets its statement
+ * and lock timeouts and custom plans with {@code SET LOCAL}, so they bound the library's own
  * statements only and end with the transaction: they never leak to other users of a shared pool.
  * Connections are given back, and transactions ended, on every path, cancellation included.
  */
@@ -35,12 +35,16 @@ public final class Db {
         this.timer = timer;
     }
 
-    /** The one statement that opens a transaction and sets its timeouts; null when none is set. */
+    /**
+     * The one statement that opens the library's transactions: its timeouts, and custom plans.
+     * The driver caches prepared statements per connection, and from the sixth execution
+     * PostgreSQL may run a generic plan chosen without seeing the arrays; for the fenced batch
+     * writes that plan joins unnest(ids, leases) to the rows by a nested loop, 1,000 x 1,000 pairs
+     * per batch (a heartbeat over 10,000 running jobs took 8 s instead of 0.1 s). Planning each
+     * batch statement costs far less than that.
+     */
     static String beginWithTimeouts(Duration statementTimeout, Duration lockTimeout) {
-        if (statementTimeout.isZero() && lockTimeout.isZero()) {
-            return null;
-        }
-        StringBuilder sql = new StringBuilder("BEGIN");
+        StringBuilder sql = new StringBuilder("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan");
         if (!statementTimeout.isZero()) {
             sql.append("; SET LOCAL statement_timeout = ").append(Math.max(1, statementTimeout.toMillis()));
         }
@@ -50,12 +54,9 @@ public final class Db {
         return sql.toString();
     }
 
-    /**
-     * Runs {@code work} on a connection: a single statement auto-commits unless timeouts are set,
-     * in which case the work runs in a transaction of its own. Shielded (see {@link #transaction}).
-     */
+    /** Runs {@code work} in a transaction of its own (see {@link #transaction}). */
     public <T> Flux<T> withConnection(Function<Connection, Publisher<T>> work) {
-        return beginWithTimeouts == null ? shielded(unshielded(work)) : transaction(work);
+        return transaction(work);
     }
 
     /**
@@ -93,9 +94,6 @@ public final class Db {
     }
 
     private Mono<Connection> begin(Connection conn) {
-        if (beginWithTimeouts == null) {
-            return Mono.from(conn.beginTransaction()).thenReturn(conn);
-        }
         // One round trip: without bound parameters the statements go as one simple query.
         return Flux.from(conn.createStatement(beginWithTimeouts).execute())
                 .concatMap(Result::getRowsUpdated)
