@@ -5,14 +5,16 @@ import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Map;
 
 /**
- * The PostgreSQL server the demo talks to: the one named by the first program argument or by the
- * environment variable {@value #URL_VARIABLE}, else an embedded server started here and stopped by
- * {@link #close()}.
+ * The PostgreSQL server the demo and the benchmark talk to: the one named by the first program
+ * argument or by the environment variable {@value #URL_VARIABLE}, else an embedded server started
+ * here and stopped by {@link #close()}.
  */
-final class DemoDatabase implements AutoCloseable {
-    static final String URL_VARIABLE = "PGQUEUE_DATABASE_URL";
+public final class DemoDatabase implements AutoCloseable {
+    /** The environment variable that may hold the database URL. */
+    public static final String URL_VARIABLE = "PGQUEUE_DATABASE_URL";
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     private final DatabaseUrl url;
@@ -26,7 +28,7 @@ final class DemoDatabase implements AutoCloseable {
     }
 
     /** Picks the server from {@code args} or the environment, starting an embedded one if neither names one. */
-    static DemoDatabase open(String[] args) throws IOException {
+    public static DemoDatabase open(String[] args) throws IOException {
         if (args.length > 0 && !args[0].isBlank()) {
             return new DemoDatabase(DatabaseUrl.parse(args[0]), "the program argument", null);
         }
@@ -45,12 +47,20 @@ final class DemoDatabase implements AutoCloseable {
     }
 
     /** Which server is used and where its URL came from; never the password. */
-    String description() {
+    public String description() {
         return url + ", from " + origin;
     }
 
     /** A connection factory for this server; connections report {@code applicationName} to PostgreSQL. */
-    PostgresqlConnectionFactory connectionFactory(String applicationName) {
+    public PostgresqlConnectionFactory connectionFactory(String applicationName) {
+        return connectionFactory(applicationName, Map.of());
+    }
+
+    /**
+     * A connection factory for this server whose connections also start with the given session
+     * settings (e.g. {@code plan_cache_mode}); connections report {@code applicationName}.
+     */
+    public PostgresqlConnectionFactory connectionFactory(String applicationName, Map<String, String> settings) {
         PostgresqlConnectionConfiguration.Builder configuration = PostgresqlConnectionConfiguration.builder()
                 .host(url.host())
                 .port(url.port())
@@ -60,6 +70,9 @@ final class DemoDatabase implements AutoCloseable {
                 .connectTimeout(CONNECT_TIMEOUT);
         if (url.password() != null) {
             configuration.password(url.password());
+        }
+        if (!settings.isEmpty()) {
+            configuration.options(settings);
         }
         return new PostgresqlConnectionFactory(configuration.build());
     }

@@ -1,0 +1,65 @@
+package io.github.reactivepgqueue.examples.bench;
+
+import java.util.Map;
+
+/**
+ * {@code drain}: bulk-enqueue {@code n} no-op jobs, then start the worker and time until the
+ * database confirms every job finished (see {@link LibraryDrain}). Reports the bulk enqueue rate,
+ * the drain rate and, when the floor ran in the same round, both as ratios to it.
+ */
+final class DrainWorkload implements Workload {
+
+    @Override
+    public String name() {
+        return "drain";
+    }
+
+    @Override
+    public Report run(BenchContext context, int run) {
+        int warmUp = warmUp(context);
+        int n = context.options().n();
+        Map<String, Object> results = LibraryDrain.measure(context.database(), context.schema("drain"), n);
+        Log.say("drain: enqueue %,d jobs/s, drain %,d jobs/s", results.get("enqueue_jobs_per_s"),
+                results.get("drain_jobs_per_s"));
+        BenchContext.FloorNumbers floor = context.floor(run);
+        if (floor != null) {
+            results.put("ratio_to_floor", Fields.of(
+                    "drain", Fields.ratio((Number) results.get("drain_jobs_per_s"), floor.drain()),
+                    "drain_vs_delete_floor", Fields.ratio((Number) results.get("drain_jobs_per_s"), floor.drainDelete()),
+                    "enqueue", Fields.ratio((Number) results.get("enqueue_jobs_per_s"), floor.enqueue()),
+                    "floor_drain_jobs_per_s", floor.drain(),
+                    "floor_enqueue_jobs_per_s", floor.enqueue()));
+        }
+        // diagnostic: the same drain with every statement planned for its own parameters
+        Map<String, Object> custom = LibraryDrain.measure(context.database(), context.database().customPlans(),
+                context.schema("drain"), n);
+        Log.say("drain, plan_cache_mode = force_custom_plan: drain %,d jobs/s", custom.get("drain_jobs_per_s"));
+        results.put("diagnostic_force_custom_plan", Fields.of(
+                "drain_jobs_per_s", custom.get("drain_jobs_per_s"),
+                "ratio_to_floor", floor == null ? null
+                        : Fields.ratio((Number) custom.get("drain_jobs_per_s"), floor.drain()),
+                "jobs_per_claim", custom.get("jobs_per_claim"),
+                "jobs_per_complete", custom.get("jobs_per_complete")));
+        Map<String, Object> config = LibraryDrain.config();
+        config.put("diagnostic_force_custom_plan", "the drain once more on sessions with plan_cache_mode = "
+                + "force_custom_plan (PostgreSQL otherwise switches a cached prepared statement to a generic plan "
+                + "after five runs)");
+        config.put("jobs", n);
+        config.put("warm_up_jobs", warmUp);
+        return new Report(config, results);
+    }
+
+    /**
+     * The first library drain of a JVM runs at about half speed (JIT compilation), so the first
+     * drain or backlog workload of an invocation drains jobs once untimed; returns how many.
+     */
+    static int warmUp(BenchContext context) {
+        if (!context.firstTime("library-drain")) {
+            return 0;
+        }
+        int jobs = context.smoke() ? 200 : Math.min(context.options().n(), 100_000);
+        Log.say("warm-up: draining %,d jobs (not reported)", jobs);
+        LibraryDrain.measure(context.database(), context.schema("warmup"), jobs);
+        return jobs;
+    }
+}
