@@ -5,7 +5,6 @@ import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.Map;
 
 /**
  * The PostgreSQL server the demo and the benchmark talk to: the one named by the first program
@@ -53,14 +52,6 @@ public final class DemoDatabase implements AutoCloseable {
 
     /** A connection factory for this server; connections report {@code applicationName} to PostgreSQL. */
     public PostgresqlConnectionFactory connectionFactory(String applicationName) {
-        return connectionFactory(applicationName, Map.of());
-    }
-
-    /**
-     * A connection factory for this server whose connections also start with the given session
-     * settings (e.g. {@code plan_cache_mode}); connections report {@code applicationName}.
-     */
-    public PostgresqlConnectionFactory connectionFactory(String applicationName, Map<String, String> settings) {
         PostgresqlConnectionConfiguration.Builder configuration = PostgresqlConnectionConfiguration.builder()
                 .host(url.host())
                 .port(url.port())
@@ -70,9 +61,6 @@ public final class DemoDatabase implements AutoCloseable {
                 .connectTimeout(CONNECT_TIMEOUT);
         if (url.password() != null) {
             configuration.password(url.password());
-        }
-        if (!settings.isEmpty()) {
-            configuration.options(settings);
         }
         return new PostgresqlConnectionFactory(configuration.build());
     }

@@ -28,20 +28,9 @@ final class BacklogWorkload implements Workload {
         }
         Number smallest = (Number) drains.get(0).get("drain_jobs_per_s");
         Number biggest = (Number) drains.get(drains.size() - 1).get("drain_jobs_per_s");
-        // diagnostic: the same backlogs with every statement planned for its own parameters
-        List<Map<String, Object>> custom = new ArrayList<>();
-        for (int size : sizes) {
-            Map<String, Object> r = LibraryDrain.measure(context.database(), context.database().customPlans(),
-                    context.schema("backlog"), size);
-            Log.say("backlog %,d, plan_cache_mode = force_custom_plan: drain %,d jobs/s", size, r.get("drain_jobs_per_s"));
-            custom.add(Fields.of("jobs", size, "drain_jobs_per_s", r.get("drain_jobs_per_s")));
-        }
         Map<String, Object> results = Fields.of(
                 "drains", drains,
-                "biggest_to_smallest_rate", Fields.ratio(biggest, smallest),
-                "diagnostic_force_custom_plan", Fields.of("drains", custom, "biggest_to_smallest_rate",
-                        Fields.ratio((Number) custom.get(custom.size() - 1).get("drain_jobs_per_s"),
-                                (Number) custom.get(0).get("drain_jobs_per_s"))));
+                "biggest_to_smallest_rate", Fields.ratio(biggest, smallest));
         Map<String, Object> config = LibraryDrain.config();
         config.put("backlogs", sizes);
         config.put("warm_up_jobs", warmUp);

@@ -7,7 +7,6 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.Map;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -22,12 +21,10 @@ public final class BenchDatabase implements AutoCloseable {
 
     private final DemoDatabase server;
     private final ConnectionFactory raw;
-    private final ConnectionFactory customPlans;
 
     private BenchDatabase(DemoDatabase server) {
         this.server = server;
         this.raw = server.connectionFactory(APPLICATION_NAME);
-        this.customPlans = server.connectionFactory(APPLICATION_NAME, Map.of("plan_cache_mode", "force_custom_plan"));
     }
 
     /** Opens the server named by {@code url} (null: the environment variable or an embedded server). */
@@ -43,15 +40,6 @@ public final class BenchDatabase implements AutoCloseable {
     /** Unpooled connections (every {@code create()} opens a new one). */
     public ConnectionFactory raw() {
         return raw;
-    }
-
-    /**
-     * Unpooled connections whose sessions plan every statement for its parameters
-     * ({@code plan_cache_mode = force_custom_plan}): a diagnostic, to show what PostgreSQL's
-     * switch to a generic plan after five runs of a cached prepared statement costs.
-     */
-    public ConnectionFactory customPlans() {
-        return customPlans;
     }
 
     /** A pool of up to {@code size} connections over {@code base}; dispose it after use. */

@@ -36,17 +36,6 @@ public final class CountingConnectionFactory implements ConnectionFactory {
         return copy;
     }
 
-    /** Statements of one kind created so far. */
-    public long count(String kind) {
-        LongAdder n = counts.get(kind);
-        return n == null ? 0 : n.sum();
-    }
-
-    /** Forgets every count. */
-    public void reset() {
-        counts.clear();
-    }
-
     /** The statements created since {@code before} (a {@link #snapshot()}), by kind. */
     public Map<String, Long> since(Map<String, Long> before) {
         Map<String, Long> diff = new TreeMap<>();

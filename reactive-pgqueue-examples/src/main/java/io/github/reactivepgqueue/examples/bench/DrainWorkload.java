@@ -30,20 +30,7 @@ final class DrainWorkload implements Workload {
                     "floor_drain_jobs_per_s", floor.drain(),
                     "floor_enqueue_jobs_per_s", floor.enqueue()));
         }
-        // diagnostic: the same drain with every statement planned for its own parameters
-        Map<String, Object> custom = LibraryDrain.measure(context.database(), context.database().customPlans(),
-                context.schema("drain"), n);
-        Log.say("drain, plan_cache_mode = force_custom_plan: drain %,d jobs/s", custom.get("drain_jobs_per_s"));
-        results.put("diagnostic_force_custom_plan", Fields.of(
-                "drain_jobs_per_s", custom.get("drain_jobs_per_s"),
-                "ratio_to_floor", floor == null ? null
-                        : Fields.ratio((Number) custom.get("drain_jobs_per_s"), floor.drain()),
-                "jobs_per_claim", custom.get("jobs_per_claim"),
-                "jobs_per_complete", custom.get("jobs_per_complete")));
         Map<String, Object> config = LibraryDrain.config();
-        config.put("diagnostic_force_custom_plan", "the drain once more on sessions with plan_cache_mode = "
-                + "force_custom_plan (PostgreSQL otherwise switches a cached prepared statement to a generic plan "
-                + "after five runs)");
         config.put("jobs", n);
         config.put("warm_up_jobs", warmUp);
         return new Report(config, results);

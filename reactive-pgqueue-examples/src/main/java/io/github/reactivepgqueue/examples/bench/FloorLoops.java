@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -22,8 +23,23 @@ import reactor.core.publisher.Mono;
  * loop owns one connection and runs its statements one after another; several loops run at once.
  */
 final class FloorLoops {
-    /** The library's per-transaction timeouts, sent as the library sends them (one simple query). */
-    static final String BEGIN_WITH_TIMEOUTS = "BEGIN; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000";
+    /**
+     * How a drain runs each statement: alone (auto-commit), in a transaction opened as the library
+     * opens its own (one simple query: custom plans, statement and lock timeouts; see the library's
+     * {@code Db}), or opened as the library did before it asked for custom plans.
+     */
+    enum Transactions {
+        NONE(null),
+        LIBRARY("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL statement_timeout = 30000;"
+                + " SET LOCAL lock_timeout = 5000"),
+        LIBRARY_AUTO_PLANS("BEGIN; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000");
+
+        final String begin;
+
+        Transactions(String begin) {
+            this.begin = begin;
+        }
+    }
     private static final Duration LIMIT = Duration.ofMinutes(30);
 
     private final ConnectionFactory connections;
@@ -118,11 +134,11 @@ final class FloorLoops {
     /**
      * Claims batches of {@code claimBatch} jobs, parses their payloads and completes each batch
      * with one statement, on {@code loops} connections at once, until a claim comes back empty on
-     * every connection; returns the nanoseconds it took. With {@code transactions}, every claim and
-     * every completion runs in a transaction opened with the library's timeouts (BEGIN; SET LOCAL
-     * ...; the statement; COMMIT), as the library runs them.
+     * every connection; returns the nanoseconds it took. Unless {@code transactions} is NONE, every
+     * claim and every completion runs in a transaction of its own (BEGIN; SET LOCAL ...; the
+     * statement; COMMIT), as the library runs them.
      */
-    long drain(ClaimShape claim, CompleteShape complete, boolean transactions, int claimBatch, int loops) {
+    long drain(ClaimShape claim, CompleteShape complete, Transactions transactions, int claimBatch, int loops) {
         long start = System.nanoTime();
         Flux.range(0, loops)
                 .flatMap(loop -> Mono.usingWhen(connections.create(),
@@ -137,20 +153,21 @@ final class FloorLoops {
     }
 
     /** One claim and its completion; emits how many jobs were claimed. */
-    private Mono<Integer> step(Connection conn, ClaimShape claim, CompleteShape complete, boolean transactions,
+    private Mono<Integer> step(Connection conn, ClaimShape claim, CompleteShape complete, Transactions transactions,
                                int claimBatch) {
-        return inTransaction(conn, transactions, claim(conn, claim, claimBatch))
+        return inTransaction(conn, transactions, () -> claim(conn, claim, claimBatch))
                 .flatMap(jobs -> jobs.isEmpty() ? Mono.just(0)
-                        : inTransaction(conn, transactions, complete(conn, complete, jobs)).thenReturn(jobs.size()));
+                        : inTransaction(conn, transactions, () -> complete(conn, complete, jobs)).thenReturn(jobs.size()));
     }
 
-    private <T> Mono<T> inTransaction(Connection conn, boolean transactions, Mono<T> work) {
-        if (!transactions) {
-            return work;
+    /** {@code work} (made when its turn comes) in a transaction of its own, unless NONE. */
+    static <T> Mono<T> inTransaction(Connection conn, Transactions transactions, Supplier<Mono<T>> work) {
+        if (transactions.begin == null) {
+            return Mono.defer(work);
         }
-        return Flux.from(conn.createStatement(BEGIN_WITH_TIMEOUTS).execute())
+        return Flux.from(conn.createStatement(transactions.begin).execute())
                 .concatMap(Result::getRowsUpdated)
-                .then(work)
+                .then(Mono.defer(work))
                 .flatMap(result -> Mono.from(conn.commitTransaction()).thenReturn(result));
     }
 

@@ -19,10 +19,11 @@ import reactor.core.scheduler.Schedulers;
  * attempt + 1, heartbeat), parse each payload with Jackson, complete the batch with one
  * {@code UPDATE ... FROM unnest(ids, leases)} fenced by the lease, on 3 connections at once; and
  * the best minimal bulk insert. The other variants change one thing at a time, to show what each
- * costs: deleting instead of updating, one claim in flight instead of three, the library's
- * per-transaction timeouts (BEGIN; SET LOCAL ...; statement; COMMIT), the library's own claim,
- * the library's own completion, all of the library's statements together, and those again on
- * sessions that plan every statement for its parameters ({@code plan_cache_mode = force_custom_plan}).
+ * costs: deleting instead of updating, one claim in flight instead of three, a transaction per
+ * statement as the library opens them (BEGIN; SET LOCAL custom plans and timeouts; statement;
+ * COMMIT), the library's own claim, the library's own completion, all of the library's statements
+ * together, and those again in transactions without custom plans (as the library ran them before
+ * it asked for custom plans).
  */
 final class FloorWorkload implements Workload {
     static final int CLAIM_BATCH = 1000;
@@ -33,13 +34,9 @@ final class FloorWorkload implements Workload {
     private record Insert(String name, FloorLoops.InsertShape shape, int batch) {
     }
 
-    /** A drain to time: which claim, which completion, with or without transactions, how many at once. */
+    /** A drain to time: which claim, which completion, how the statements run, how many loops at once. */
     private record Drain(String name, FloorLoops.ClaimShape claim, FloorLoops.CompleteShape complete,
-                         boolean transactions, int claimers, boolean customPlans) {
-        Drain(String name, FloorLoops.ClaimShape claim, FloorLoops.CompleteShape complete, boolean transactions,
-              int claimers) {
-            this(name, claim, complete, transactions, claimers, false);
-        }
+                         FloorLoops.Transactions transactions, int claimers) {
     }
 
     private static final List<Insert> INSERTS = List.of(
@@ -52,17 +49,20 @@ final class FloorWorkload implements Workload {
     private static final FloorLoops.ClaimShape LIBRARY_CLAIM = FloorLoops.ClaimShape.LIBRARY;
     private static final FloorLoops.CompleteShape MINIMAL_UPDATE = FloorLoops.CompleteShape.MINIMAL_UPDATE;
     private static final FloorLoops.CompleteShape LIBRARY_COMPLETE = FloorLoops.CompleteShape.LIBRARY;
+    private static final FloorLoops.Transactions NO_TX = FloorLoops.Transactions.NONE;
+    private static final FloorLoops.Transactions LIBRARY_TX = FloorLoops.Transactions.LIBRARY;
 
     private static final List<Drain> DRAINS = List.of(
-            new Drain("minimal", MINIMAL_CLAIM, MINIMAL_UPDATE, false, 3),
-            new Drain("minimal_delete", MINIMAL_CLAIM, FloorLoops.CompleteShape.MINIMAL_DELETE, false, 3),
-            new Drain("minimal_1_claimer", MINIMAL_CLAIM, MINIMAL_UPDATE, false, 1),
-            new Drain("minimal_tx_1_claimer", MINIMAL_CLAIM, MINIMAL_UPDATE, true, 1),
-            new Drain("library_claim_1_claimer", LIBRARY_CLAIM, MINIMAL_UPDATE, false, 1),
-            new Drain("library_complete_1_claimer", MINIMAL_CLAIM, LIBRARY_COMPLETE, false, 1),
-            new Drain("library_sql_tx_1_claimer", LIBRARY_CLAIM, LIBRARY_COMPLETE, true, 1),
-            new Drain("library_sql_tx", LIBRARY_CLAIM, LIBRARY_COMPLETE, true, 3),
-            new Drain("library_sql_tx_1_claimer_custom_plans", LIBRARY_CLAIM, LIBRARY_COMPLETE, true, 1, true));
+            new Drain("minimal", MINIMAL_CLAIM, MINIMAL_UPDATE, NO_TX, 3),
+            new Drain("minimal_delete", MINIMAL_CLAIM, FloorLoops.CompleteShape.MINIMAL_DELETE, NO_TX, 3),
+            new Drain("minimal_1_claimer", MINIMAL_CLAIM, MINIMAL_UPDATE, NO_TX, 1),
+            new Drain("minimal_tx_1_claimer", MINIMAL_CLAIM, MINIMAL_UPDATE, LIBRARY_TX, 1),
+            new Drain("library_claim_tx_1_claimer", LIBRARY_CLAIM, MINIMAL_UPDATE, LIBRARY_TX, 1),
+            new Drain("library_complete_tx_1_claimer", MINIMAL_CLAIM, LIBRARY_COMPLETE, LIBRARY_TX, 1),
+            new Drain("library_sql_tx_1_claimer", LIBRARY_CLAIM, LIBRARY_COMPLETE, LIBRARY_TX, 1),
+            new Drain("library_sql_tx", LIBRARY_CLAIM, LIBRARY_COMPLETE, LIBRARY_TX, 3),
+            new Drain("library_sql_tx_1_claimer_auto_plans", LIBRARY_CLAIM, LIBRARY_COMPLETE,
+                    FloorLoops.Transactions.LIBRARY_AUTO_PLANS, 1));
 
     private final ObjectMapper mapper = new ObjectMapper();
 
@@ -114,9 +114,8 @@ final class FloorWorkload implements Workload {
                         case MINIMAL_DELETE -> "minimal fenced DELETE";
                         case LIBRARY -> "the library's JobCompleteMany";
                     },
-                    "per_statement_transactions", drain.transactions(),
+                    "transactions", drain.transactions().begin == null ? "none (auto-commit)" : drain.transactions().begin,
                     "claims_in_flight", drain.claimers(),
-                    "plan_cache_mode", drain.customPlans() ? "force_custom_plan" : "auto",
                     "seconds", Fields.seconds(nanos), "jobs_per_s", rate));
         }
         long floorDrain = rates.get("minimal");
@@ -135,38 +134,37 @@ final class FloorWorkload implements Workload {
                 "drains", DRAINS.stream().map(Drain::name).toList(),
                 "payload_parse", "Jackson readTree per job",
                 "floor_enqueue", "the best minimal insert", "floor_drain", "drain 'minimal'",
-                "begin_statement", FloorLoops.BEGIN_WITH_TIMEOUTS);
+                "library_begin", FloorLoops.Transactions.LIBRARY.begin);
         return new Report(config, results);
     }
 
     /** Times {@code insert} of {@code n} jobs into a fresh table. */
     private long enqueue(BenchContext context, Insert insert, int n) {
-        return inFreshSchema(context, false, loops -> loops.enqueue(insert.shape(), n, insert.batch(),
+        return inFreshSchema(context, loops -> loops.enqueue(insert.shape(), n, insert.batch(),
                 INSERT_CONNECTIONS), n, false);
     }
 
     /** Fills a fresh table with {@code n} jobs (untimed), then times {@code drain}. */
     private long drain(BenchContext context, Drain drain, int n) {
-        return inFreshSchema(context, drain.customPlans(), loops -> {
+        return inFreshSchema(context, loops -> {
             loops.enqueue(FloorLoops.InsertShape.MINIMAL, n, FILL_BATCH, INSERT_CONNECTIONS);
             return loops.drain(drain.claim(), drain.complete(), drain.transactions(), CLAIM_BATCH, drain.claimers());
         }, n, true);
     }
 
     /**
-     * Runs {@code work} in a freshly migrated schema that is dropped afterwards, on sessions with
-     * {@code plan_cache_mode = force_custom_plan} when {@code customPlans}; when
+     * Runs {@code work} in a freshly migrated schema that is dropped afterwards; when
      * {@code drained}, checks that every job was completed and every payload parsed.
      */
-    private long inFreshSchema(BenchContext context, boolean customPlans,
-                               java.util.function.ToLongFunction<FloorLoops> work, int n, boolean drained) {
+    private long inFreshSchema(BenchContext context, java.util.function.ToLongFunction<FloorLoops> work, int n,
+                               boolean drained) {
         BenchDatabase db = context.database();
         String schema = context.schema("floor");
         db.dropSchema(schema);
         try {
             PgQueue.builder(db.raw()).schema(schema).handlerScheduler(Schedulers.immediate()).build()
                     .migrate().block(Duration.ofMinutes(1));
-            FloorLoops loops = new FloorLoops(customPlans ? db.customPlans() : db.raw(), new FloorSql(schema), mapper);
+            FloorLoops loops = new FloorLoops(db.raw(), new FloorSql(schema), mapper);
             long nanos = work.applyAsLong(loops);
             if (drained) {
                 long live = db.count(Waits.liveJobsSql(schema));

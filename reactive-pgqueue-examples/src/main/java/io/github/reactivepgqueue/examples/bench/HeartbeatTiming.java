@@ -11,10 +11,11 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * Times one heartbeat statement over {@code n} running jobs: the library's {@code JobHeartbeat}
- * and, for comparison, the same update without its id-ordered row locks. Each runs
- * {@value #RUNS} times on one connection, because PostgreSQL plans the first five runs of a cached
- * prepared statement for their parameters and may then switch to one generic plan.
+ * Times one heartbeat statement over {@code n} running jobs, {@value #RUNS} times on one
+ * connection each: the library's {@code JobHeartbeat} in a transaction opened as the library opens
+ * them (custom plans); the same without custom plans, as the library ran it before (PostgreSQL
+ * plans the first five runs of a cached prepared statement for their parameters and may then
+ * switch to one generic plan); and, for comparison, the update without its id-ordered row locks.
  */
 final class HeartbeatTiming {
     static final int RUNS = 7;
@@ -35,27 +36,36 @@ final class HeartbeatTiming {
                                         row.get("leases", UUID[].class)))),
                         Connection::close)
                 .next().block(Duration.ofMinutes(1));
-        FloorSql sql = new FloorSql(schema);
+        String heartbeat = new FloorSql(schema).library("JobHeartbeat");
         String withoutLocks = "UPDATE " + jobs + " j SET heartbeat_at = now()"
                 + " FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)"
                 + " WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running' RETURNING j.id";
+        UUID[] ids = running.get(0);
+        UUID[] leases = running.get(1);
         return Fields.of(
                 "running_jobs", n,
-                "library_ms", time(db.raw(), sql.library("JobHeartbeat"), running.get(0), running.get(1)),
-                "without_id_order_locks_ms", time(db.raw(), withoutLocks, running.get(0), running.get(1)));
+                "library_ms", time(db.raw(), FloorLoops.Transactions.LIBRARY, heartbeat, ids, leases),
+                "library_without_custom_plans_ms",
+                time(db.raw(), FloorLoops.Transactions.LIBRARY_AUTO_PLANS, heartbeat, ids, leases),
+                "without_id_order_locks_ms", time(db.raw(), FloorLoops.Transactions.NONE, withoutLocks, ids, leases));
     }
 
-    /** Runs {@code statement} {@value #RUNS} times on one connection; the milliseconds of each run. */
-    private static List<Double> time(ConnectionFactory connections, String statement, UUID[] ids, UUID[] leases) {
+    /**
+     * Runs {@code statement} {@value #RUNS} times on one connection, each in a transaction as
+     * {@code transactions} says; the milliseconds of each run (its transaction included).
+     */
+    private static List<Double> time(ConnectionFactory connections, FloorLoops.Transactions transactions,
+                                     String statement, UUID[] ids, UUID[] leases) {
         List<Double> millis = new ArrayList<>();
         Mono.usingWhen(connections.create(),
                         conn -> Flux.range(0, RUNS)
                                 .concatMap(run -> Mono.defer(() -> {
                                     long start = System.nanoTime();
-                                    return Flux.from(conn.createStatement(statement).bind("$1", ids).bind("$2", leases)
-                                                    .execute())
-                                            .concatMap(r -> r.map((row, meta) -> 1))
-                                            .count()
+                                    return FloorLoops.inTransaction(conn, transactions, () -> Flux.from(
+                                                            conn.createStatement(statement).bind("$1", ids).bind("$2", leases)
+                                                                    .execute())
+                                                    .concatMap(r -> r.map((row, meta) -> 1))
+                                                    .count())
                                             .doOnNext(rows -> millis.add(Fields.round((System.nanoTime() - start) / 1e6, 1)));
                                 }))
                                 .then(),

@@ -97,8 +97,9 @@ final class InflightWorkload implements Workload {
             BenchQueues.close(queue);
             closed = true;
             Map<String, Object> heartbeatTiming = HeartbeatTiming.measure(db, schema, jobs);
-            Log.say("inflight %,d: one heartbeat statement took %s ms (library), %s ms (without the id-order locks)",
-                    jobs, heartbeatTiming.get("library_ms"), heartbeatTiming.get("without_id_order_locks_ms"));
+            Log.say("inflight %,d: one heartbeat statement took %s ms (library), %s ms (library without custom plans),"
+                    + " %s ms (without the id-order locks)", jobs, heartbeatTiming.get("library_ms"),
+                    heartbeatTiming.get("library_without_custom_plans_ms"), heartbeatTiming.get("without_id_order_locks_ms"));
             double intervals = (double) watchNanos / heartbeat.toNanos();
             long heartbeats = statements.getOrDefault("heartbeat", 0L);
             long all = statements.values().stream().mapToLong(Long::longValue).sum();

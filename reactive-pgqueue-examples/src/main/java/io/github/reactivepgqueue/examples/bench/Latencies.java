@@ -33,10 +33,6 @@ final class Latencies {
         to.compareAndSet(i, 0, System.nanoTime());
     }
 
-    boolean ended(int i) {
-        return to.get(i) != 0;
-    }
-
     /** How many jobs have both times. */
     int complete() {
         int n = 0;
