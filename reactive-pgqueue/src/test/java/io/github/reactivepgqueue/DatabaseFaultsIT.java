@@ -206,8 +206,8 @@ class DatabaseFaultsIT {
         for (int i = 0; i < 5; i++) {
             UUID id = queue.enqueue(NewJob.of(QUEUE, "pickup " + i)).block(TIMEOUT).id();
             long enqueued = System.nanoTime();
-            await("pickup " + i + " after the outage").atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
-                    .until(() -> ledger.firstStart(id) != null);
+            awaitOrDiagnose(queue, "pickup " + i + " after the outage", Duration.ofSeconds(5), Duration.ofMillis(5),
+                    () -> ledger.firstStart(id) != null);
             long latencyMillis = (ledger.firstStart(id) - enqueued) / 1_000_000;
             latencies.add(latencyMillis);
             assertThat(latencyMillis).as("ms from enqueue to handler start, pickup " + i).isLessThan(2_000);

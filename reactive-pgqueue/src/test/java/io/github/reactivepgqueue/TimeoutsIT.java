@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.Rows;
 import io.github.reactivepgqueue.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
@@ -143,6 +144,36 @@ class TimeoutsIT {
         } finally {
             queue.close().block(TIMEOUT);
         }
+    }
+
+    @Test
+    void aClaimThatFailedIsRetriedWithBackoffNotAtTheNextPoll() {
+        Switchable database = new Switchable(db.connectionFactory());
+        PgQueue producer = db.queueBuilder().build();
+        // the listener keeps the connection it opened while the database was up; claims open new ones
+        PgQueue node = PgQueue.builder(database).schema(db.name()).janitor(false)
+                .connectionAcquireTimeout(Duration.ofMillis(200)).pollInterval(Duration.ofSeconds(30))
+                .handler(ReactiveHandler.of("retried-claim", job -> Mono.just(Outcome.success())))
+                .build();
+        try {
+            node.start().block(TIMEOUT);
+            await("the node listening").atMost(TIMEOUT).until(() -> listeners() >= 1);
+            database.up.set(false);
+            UUID id = producer.enqueue(NewJob.of("retried-claim", 1)).block(TIMEOUT).id();
+            // the notification wakes the node, whose claims fail while the database refuses connections
+            await().pollDelay(Duration.ofMillis(500)).atMost(TIMEOUT).until(() -> true);
+            database.up.set(true);
+            // a claim retried only at the next poll would leave the job pending for 30 s
+            JobInfo done = node.awaitCompletion(id).block(Duration.ofSeconds(10));
+            assertThat(done.status()).isEqualTo(JobStatus.COMPLETED);
+        } finally {
+            node.close().block(TIMEOUT);
+        }
+    }
+
+    private long listeners() {
+        return Rows.query(db.connectionFactory(), "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"
+                + " AND pid <> pg_backend_pid()").stream().mapToLong(r -> ((Number) r.get("n")).longValue()).sum();
     }
 
     /** A connection factory that fails every connection while "down" (or always, without a delegate). */

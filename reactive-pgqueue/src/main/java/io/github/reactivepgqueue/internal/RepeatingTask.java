@@ -81,11 +81,16 @@ final class RepeatingTask {
 
     /** The pause after the n-th failure in a row: the interval, doubled per further failure, capped. */
     Duration pause(int failures) {
-        Duration pause = interval;
-        for (int i = 1; i < failures && pause.compareTo(maxPause) < 0; i++) {
+        return doubling(interval, failures, maxPause);
+    }
+
+    /** {@code first}, doubled for each failure after the first, never more than {@code cap}. */
+    static Duration doubling(Duration first, int failures, Duration cap) {
+        Duration pause = first;
+        for (int i = 1; i < failures && pause.compareTo(cap) < 0; i++) {
             pause = pause.multipliedBy(2);
         }
-        return pause.compareTo(maxPause) > 0 ? maxPause : pause;
+        return pause.compareTo(cap) > 0 ? cap : pause;
     }
 
     @Override

@@ -26,6 +26,7 @@ import reactor.core.scheduler.Scheduler;
 public final class Worker {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     private static final Object TICK = new Object();
+    private static final Duration FIRST_CLAIM_RETRY = Duration.ofMillis(100);
 
     private final JobClaimer claimer;
     private final JobRunner runner;
@@ -42,6 +43,7 @@ public final class Worker {
     private final AtomicInteger inFlight = new AtomicInteger();
     /** Claimed jobs not yet finished. */
     private final AtomicInteger claimed = new AtomicInteger();
+    private final AtomicInteger claimFailuresInARow = new AtomicInteger();
     private final IncidentLog claimIncidents = new IncidentLog(log, "Claiming jobs");
     private final Sinks.Empty<Void> stopClaiming = Sinks.empty();
     private final Sinks.Empty<Void> abort = Sinks.empty();
@@ -132,6 +134,7 @@ public final class Worker {
             }
             return claimer.claim(reservation.perQueue(), reservation.total())
                     .doOnNext(jobs -> {
+                        claimFailuresInARow.set(0);
                         claimIncidents.succeeded();
                         claimed.addAndGet(jobs.size());
                         returnUnused(reservation, jobs);
@@ -140,8 +143,23 @@ public final class Worker {
                         claimIncidents.failed(e);
                         returnUnused(reservation, List.of());
                     })
-                    .onErrorResume(e -> Mono.empty());
+                    .onErrorResume(e -> retryLater());
         }).flatMapIterable(jobs -> jobs);
+    }
+
+    /**
+     * After a failed claim, claims again after a pause that doubles with each failure in a row, up
+     * to the poll interval: a wake-up that came during an outage is not left waiting a whole poll
+     * interval, and a lasting outage is not hammered. The pause holds the claim's slot, so wake-ups
+     * meanwhile do not start claims of their own.
+     */
+    private Mono<List<ClaimedRow>> retryLater() {
+        Duration pause = RepeatingTask.doubling(FIRST_CLAIM_RETRY, claimFailuresInARow.incrementAndGet(),
+                pollInterval);
+        return Mono.delay(pause, timer)
+                .takeUntilOther(stopClaiming.asMono())
+                .doOnNext(x -> wake())
+                .then(Mono.empty());
     }
 
     /** Permits taken for one claim: per queue, and in all (never more than is free globally). */
