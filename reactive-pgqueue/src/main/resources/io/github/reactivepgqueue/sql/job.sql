@@ -1,10 +1,10 @@
 -- Statements on the jobs table. /*schema*/ is replaced by the validated, quoted schema name;
 -- everything else is bound.
 --
--- The statements that change running jobs by id (outcome writes, heartbeat, cancel) first lock
--- them in id order (ARRAY(... ORDER BY id FOR UPDATE), run once, before the update touches a
--- row): they may meet on the same rows, and statements that lock rows in different orders
--- deadlock. Claims use SKIP LOCKED and never wait.
+-- The statements that change running jobs by id (outcome writes, cancel) first lock them in id
+-- order (ARRAY(... ORDER BY id FOR UPDATE), run once, before the update touches a row): they may
+-- meet on the same rows, and statements that lock rows in different orders deadlock. Claims and
+-- the heartbeat use SKIP LOCKED and never wait.
 
 -- name: JobInsertMany
 -- Inserts a batch of jobs in one statement. A job whose unique key is held by a live job (or by
@@ -140,13 +140,26 @@ RETURNING j.id, j.status;
 
 -- name: JobHeartbeat
 -- Refreshes the heartbeat of every job this node holds, in one statement. Fenced: a job whose
--- lease is gone (rescued, cancelled, deleted) is not touched and not returned.
-UPDATE /*schema*/.jobs j
-SET heartbeat_at = now()
-FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
-WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
-RETURNING j.id;
+-- lease is gone (rescued, cancelled, deleted) is not touched and not returned. Rows another
+-- transaction has locked are skipped, never waited for: one row locked by a user (or by an outcome
+-- write in flight) must not stop the beat of all the others, or the reaper would rescue them while
+-- they run. A skipped row is returned (alive) while the statement's snapshot still shows it running
+-- under its lease; it is not refreshed, and the reaper cannot take it while it stays locked.
+WITH beat AS (
+    UPDATE /*schema*/.jobs j
+    SET heartbeat_at = now()
+    FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+    WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+      AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[])
+                            ORDER BY l.id FOR UPDATE SKIP LOCKED))
+    RETURNING j.id
+)
+SELECT b.id FROM beat b
+UNION ALL
+SELECT s.id
+FROM /*schema*/.jobs s
+JOIN unnest($1::uuid[], $2::uuid[]) AS t(id, lease) ON s.id = t.id AND s.lease = t.lease
+WHERE s.status = 'running' AND s.id NOT IN (SELECT b.id FROM beat b);
 
 -- name: JobCancel
 -- Cancels the live jobs with id $1, unique key $2 or fingerprint $3 (the other two are null).
