@@ -127,7 +127,8 @@ public final class Completer {
                                 .forEach(w -> signals.postDue(w.job().queue()));
                     }
                     countStale(kind, rows, ids);
-                    rows.forEach(w -> w.done().tryEmitEmpty());
+                    // one wake-up of the fetcher for the whole batch, after every permit is back
+                    Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
                 })
                 .then();
     }
