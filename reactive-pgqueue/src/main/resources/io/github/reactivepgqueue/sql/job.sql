@@ -86,6 +86,26 @@ FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
 RETURNING j.id, j.status;
 
+-- name: JobCompleteArchiveMany
+-- Success when the janitor is on: the row leaves the live table for the archive in this statement,
+-- written once instead of updated here and moved by the janitor later. Fenced as JobCompleteMany.
+WITH done AS (
+    DELETE FROM /*schema*/.jobs j
+    USING unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+    WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+    RETURNING j.id, j.queue, j.priority, j.payload, j.unique_key, j.fingerprint, j.attempt, j.max_attempts,
+              j.reprocess_count, j.created_at, j.run_at, j.last_error
+),
+archived AS (
+    INSERT INTO /*schema*/.jobs_archive (id, queue, status, priority, payload, unique_key, fingerprint, attempt,
+                                         max_attempts, reprocess_count, created_at, run_at, updated_at,
+                                         completed_at, last_error)
+    SELECT id, queue, 'completed', priority, payload, unique_key, fingerprint, attempt, max_attempts,
+           reprocess_count, created_at, run_at, now(), now(), last_error
+    FROM done
+)
+SELECT id, 'completed' AS status FROM done;
+
 -- name: JobRetryMany
 -- A failed attempt: pending again no sooner than the backoff ($3, microseconds) allows and no
 -- sooner than a requested time ($4) or delay ($5); failed when the attempts are spent.
