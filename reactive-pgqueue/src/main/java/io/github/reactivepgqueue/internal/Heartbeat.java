@@ -14,9 +14,7 @@ import reactor.core.scheduler.Scheduler;
 
 /**
  * Keeps the leases of this node alive: every interval, one {@link SqlName#JobHeartbeat} statement
- * refreshes every job the node holds, however many there are. Rows that another transaction
- * has locked are skipped rather than waited for, so a lock on a few rows cannot stop the beat of
- * the others; they count as alive while still running under their lease. Jobs the statement does not find
+ * refreshes every job the node holds, however many there are. Jobs the statement does not find
  * under their lease (rescued after a stall, cancelled, deleted) are reported lost, so their
  * handlers stop. A {@link Signal#CANCELLED} signal runs a beat at once.
  */
