@@ -50,6 +50,11 @@ public final class MemoryLedger implements Ledger {
         return firstStart.get(id);
     }
 
+    /** Whether the job's handler has started. */
+    public boolean started(UUID id) {
+        return firstStart.containsKey(id);
+    }
+
     /** The jobs whose handler started at least once. */
     public int jobsStarted() {
         return firstStart.size();
