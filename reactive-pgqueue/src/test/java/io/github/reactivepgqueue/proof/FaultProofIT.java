@@ -192,7 +192,8 @@ class FaultProofIT {
     @Test
     void misbehavingHandlersAreDeadLetteredAfterTheirAttemptsAndTheNodeGoesOn() {
         List<String> kinds = List.of("never", "throw", "error", "null", "empty", "success");
-        PgQueue node = start("misbehave", b -> b.janitor(true).janitorInterval(Duration.ofMillis(100)), job -> {
+        PgQueue node = start("misbehave", b -> b.janitor(true).janitorInterval(Duration.ofMillis(100))
+                .pollInterval(Duration.ofMillis(200)), job -> {
             switch (job.payload().path("kind").asText()) {
                 case "never" -> {
                     return Mono.never();
