@@ -27,11 +27,12 @@ import org.awaitility.core.ConditionTimeoutException;
  *   <li><b>I2 at-least-once</b>: every job has finished (completed, or one of the dead statuses),
  *       with {@code 1 <= attempt <= max_attempts} when it completed or failed and
  *       {@code attempt <= max_attempts} otherwise, and no lease left on it;</li>
- *   <li><b>I3 once per claim</b> (with a {@link Ledger}): no claim (id, attempt, reprocess count)
- *       ran twice or succeeded twice, every completed job has a recorded success under the claim
- *       stored on its row, and no job succeeded more than once unless reruns are allowed (a claim
- *       whose lease was lost after its handler succeeded: at-least-once, never twice under one
- *       claim);</li>
+ *   <li><b>I3 once per claim</b> (with a {@link Ledger}): no claim ran twice or succeeded twice
+ *       (a claim is its lease token, or its (id, attempt, reprocess count) when the ledger has no
+ *       token: a job given back unrun by a stop is claimed again under the same attempt), every
+ *       completed job has a recorded success under the attempt and reprocess count stored on its
+ *       row, and no job succeeded more than once unless reruns are allowed (a claim whose lease was
+ *       lost after its handler succeeded: at-least-once, never twice under one claim);</li>
  *   <li><b>I5 no leaks</b> (with application names or pools): no session of those applications
  *       idle in a transaction, none at all once the nodes are closed, and every pool idle;</li>
  *   <li><b>I6 no stuck job</b>: no running job whose heartbeat is older than the stall limit

@@ -41,7 +41,10 @@ public final class WorkerMain {
         int concurrency = Integer.parseInt(arg.get("concurrency"));
         ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(db.connectionFactory(node))
                 .initialSize(0).maxSize(10).maxAcquireTime(Duration.ofSeconds(5)).build());
-        Ledger ledger = new LedgerTable(pool, arg.get("schema"));
+        // the ledger has a pool of its own: its inserts must not delay the node's heartbeat
+        ConnectionPool ledgerPool = new ConnectionPool(ConnectionPoolConfiguration.builder(db.connectionFactory(node))
+                .initialSize(0).maxSize(10).maxAcquireTime(Duration.ofSeconds(5)).build());
+        Ledger ledger = new LedgerTable(ledgerPool, arg.get("schema"));
         PgQueue queue = PgQueue.builder(pool).schema(arg.get("schema")).janitor(false)
                 .listenerConnectionFactory(db.connectionFactory(node))
                 .globalConcurrency(concurrency).defaultQueueConcurrency(concurrency)
@@ -58,6 +61,7 @@ public final class WorkerMain {
             try {
                 queue.close().block(grace.multipliedBy(3).plusSeconds(10));
                 pool.disposeLater().block(Duration.ofSeconds(10));
+                ledgerPool.disposeLater().block(Duration.ofSeconds(10));
                 System.out.printf("%s closed in %d ms%n", node, (System.nanoTime() - start) / 1_000_000);
             } finally {
                 closed.countDown();
