@@ -162,10 +162,14 @@ class ShopApplicationIT {
         long jobsBefore = db.rows("jobs");
 
         client.post().uri("/emails").bodyValue(Map.of("to", "", "subject", "x")).exchange()
-                .expectStatus().isBadRequest();
+                .expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.detail").isEqualTo("to must be an email address");
         client.post().uri("/orders").bodyValue(new OrderRequest("book", 0, "fay@example.com")).exchange()
-                .expectStatus().isBadRequest();
-        client.get().uri("/admin/dead-letters?limit=0").exchange().expectStatus().isBadRequest();
+                .expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.detail").isEqualTo("quantity must be at least 1");
+        client.get().uri("/admin/dead-letters?limit=0").exchange()
+                .expectStatus().isBadRequest()
+                .expectBody().jsonPath("$.detail").isEqualTo("limit must be between 1 and 1000 but was 0");
 
         assertThat(db.rows("jobs")).isEqualTo(jobsBefore);
     }
