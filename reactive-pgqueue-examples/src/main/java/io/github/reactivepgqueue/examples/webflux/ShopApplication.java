@@ -34,7 +34,8 @@ import org.springframework.context.support.GenericApplicationContext;
  * the environment variable {@code PGQUEUE_DATABASE_URL}, as for the demo; without either, an
  * embedded PostgreSQL is started and stopped with the application. Arguments starting with
  * {@code --} are Spring properties; {@code --spring.r2dbc.url=r2dbc:postgresql://...} (with
- * {@code --spring.r2dbc.username} and {@code --spring.r2dbc.password}) is taken as it is.
+ * {@code --spring.r2dbc.username} and {@code --spring.r2dbc.password}), or the environment
+ * variable {@code SPRING_R2DBC_URL}, is taken as it is.
  */
 @SpringBootApplication
 public class ShopApplication {
@@ -47,7 +48,9 @@ public class ShopApplication {
             (arg.startsWith("--") ? springArguments : databaseArguments).add(arg);
         }
         SpringApplication application = new SpringApplication(ShopApplication.class);
-        if (springArguments.stream().noneMatch(arg -> arg.startsWith("--spring.r2dbc.url="))) {
+        boolean springHasUrl = springArguments.stream().anyMatch(arg -> arg.startsWith("--spring.r2dbc.url="))
+                || System.getenv("SPRING_R2DBC_URL") != null;
+        if (!springHasUrl) {
             DemoDatabase database = DemoDatabase.open(databaseArguments.toArray(String[]::new));
             System.out.println("database: " + database.description());
             application.setDefaultProperties(r2dbcProperties(database));
