@@ -21,7 +21,7 @@ import reactor.core.publisher.Mono;
  *   <li>webhooks: flaky, a delivery fails at random ({@value #WEBHOOK_FAILURE_PERCENT} %) and is
  *       retried after a short exponential backoff; the defunct endpoint fails every time, so its
  *       deliveries use up their attempts and end {@code failed} in the dead-letter table;</li>
- *   <li>thumbnails: slow (a few hundred milliseconds each, 20 at a time);</li>
+ *   <li>thumbnails: slow (a few hundred milliseconds each, 32 at a time);</li>
  *   <li>invoices: an invoice without a billing country can never be rendered, so the handler
  *       says {@link Outcome#unprocessable()} and it goes to the dead-letter table at once;</li>
  *   <li>reports: scheduled in the future when enqueued; the handler just builds them.</li>
@@ -43,13 +43,13 @@ final class ShopHandlers {
     /** {@code builder} with the five handlers registered. */
     PgQueueBuilder registerOn(PgQueueBuilder builder) {
         return builder
-                .handler(counted(ShopJobs.EMAILS, this::sendEmail), QueueOptions.defaults().concurrency(50))
+                .handler(counted(ShopJobs.EMAILS, this::sendEmail), QueueOptions.defaults().concurrency(100))
                 .handler(counted(ShopJobs.WEBHOOKS, this::deliverWebhook),
-                        QueueOptions.defaults().concurrency(25).backoff(WEBHOOK_BACKOFF).timeout(Duration.ofSeconds(5)))
+                        QueueOptions.defaults().concurrency(50).backoff(WEBHOOK_BACKOFF).timeout(Duration.ofSeconds(5)))
                 .handler(counted(ShopJobs.THUMBNAILS, this::renderThumbnail),
-                        QueueOptions.defaults().concurrency(20).timeout(Duration.ofSeconds(5)))
-                .handler(counted(ShopJobs.INVOICES, this::renderInvoice), QueueOptions.defaults().concurrency(8))
-                .handler(counted(ShopJobs.REPORTS, this::buildReport), QueueOptions.defaults().concurrency(8));
+                        QueueOptions.defaults().concurrency(32).timeout(Duration.ofSeconds(5)))
+                .handler(counted(ShopJobs.INVOICES, this::renderInvoice), QueueOptions.defaults().concurrency(20))
+                .handler(counted(ShopJobs.REPORTS, this::buildReport), QueueOptions.defaults().concurrency(20));
     }
 
     private Mono<Outcome> sendEmail(Job job) {
