@@ -29,9 +29,9 @@ final class ShopJobs {
     /** Attempts of a webhook delivery. */
     static final int WEBHOOK_ATTEMPTS = 6;
     /** Reports are scheduled between this long ... */
-    static final Duration REPORTS_FROM = Duration.ofSeconds(3);
+    static final Duration REPORTS_FROM = Duration.ofSeconds(2);
     /** ... and this long after they are enqueued (off-peak, in a real shop). */
-    static final Duration REPORTS_UNTIL = Duration.ofSeconds(8);
+    static final Duration REPORTS_UNTIL = Duration.ofSeconds(6);
 
     private static final String[] LOCALES = {"en-GB", "en-US", "de-DE", "fr-FR", "nl-NL"};
     private static final String[] WEBHOOK_HOSTS = {"hooks.acme.example", "api.globex.example", "erp.initech.example"};
