@@ -25,7 +25,8 @@ record Progress(Duration elapsed, List<QueueLine> queues, boolean producing, lon
     /**
      * One queue's jobs.
      *
-     * @param stored       jobs enqueued (duplicates not counted)
+     * @param stored       jobs enqueued (duplicates not counted), as the enqueue results said
+     * @param enqueued     jobs the tables hold: {@code stored} once every enqueue result is in
      * @param duplicates   jobs not stored because a live job held their unique key
      * @param pending      waiting: due now, scheduled later, or waiting for a retry
      * @param running      running now
@@ -34,7 +35,7 @@ record Progress(Duration elapsed, List<QueueLine> queues, boolean producing, lon
      * @param dead         failed, cancelled, unprocessable ...: in the live table or the dead-letter table
      * @param deadLettered of those, in the dead-letter table
      */
-    record QueueLine(String queue, long stored, long duplicates, long pending, long running, long completed,
+    record QueueLine(String queue, long stored, long enqueued, long duplicates, long pending, long running, long completed,
                      long retries, long dead, long deadLettered) {
         long finished() {
             return completed + dead;
@@ -45,7 +46,7 @@ record Progress(Duration elapsed, List<QueueLine> queues, boolean producing, lon
     static Progress of(Duration elapsed, List<String> queues, List<JobCount> counts, DemoTally tally) {
         List<QueueLine> lines = queues.stream().map(queue -> {
             List<JobCount> own = counts.stream().filter(c -> c.queue().equals(queue)).toList();
-            return new QueueLine(queue, tally.stored(queue), tally.duplicates(queue),
+            return new QueueLine(queue, tally.stored(queue), sum(own, c -> true), tally.duplicates(queue),
                     sum(own, c -> c.status() == JobStatus.PENDING),
                     sum(own, c -> c.status() == JobStatus.RUNNING),
                     sum(own, c -> c.status() == JobStatus.COMPLETED),

@@ -17,10 +17,10 @@ final class ProgressTable {
                 progress.producing() ? ", still enqueueing" : ""));
         lines.add(format(ROW, "queue", "enqueued", "pending", "running", "completed", "retried", "dead"));
         for (Progress.QueueLine line : progress.queues()) {
-            lines.add(format(ROW, line.queue(), n(line.stored()), n(line.pending()), n(line.running()),
+            lines.add(format(ROW, line.queue(), n(line.enqueued()), n(line.pending()), n(line.running()),
                     n(line.completed()), n(line.retries()), n(line.dead())));
         }
-        lines.add(format(ROW + "   %,6.0f jobs/s", "total", n(progress.total(Progress.QueueLine::stored)),
+        lines.add(format(ROW + "   %,6.0f jobs/s", "total", n(progress.total(Progress.QueueLine::enqueued)),
                 n(progress.total(Progress.QueueLine::pending)), n(progress.total(Progress.QueueLine::running)),
                 n(progress.total(Progress.QueueLine::completed)), n(progress.total(Progress.QueueLine::retries)),
                 n(progress.total(Progress.QueueLine::dead)), progress.jobsPerSecond()));
