@@ -34,6 +34,7 @@ public final class Completer {
     private final Sql sql;
     private final Signals signals;
     private final int reprocessLimit;
+    private final boolean archiveCompleted;
     private final int batchSize;
     private final Duration flushInterval;
     private final Scheduler scheduler;
@@ -43,12 +44,17 @@ public final class Completer {
     private final IncidentLog incidents = new IncidentLog(log, "Writing job outcomes");
     private final Disposable loop;
 
-    public Completer(Db db, Sql sql, Signals signals, int reprocessLimit, int batchSize,
+    /**
+     * @param archiveCompleted whether a successful job moves to the archive as it completes (the
+     *                         janitor is on) instead of staying in the live table as completed
+     */
+    public Completer(Db db, Sql sql, Signals signals, int reprocessLimit, boolean archiveCompleted, int batchSize,
                      Duration flushInterval, Scheduler scheduler) {
         this.db = db;
         this.sql = sql;
         this.signals = signals;
         this.reprocessLimit = reprocessLimit;
+        this.archiveCompleted = archiveCompleted;
         this.batchSize = batchSize;
         this.flushInterval = flushInterval;
         this.scheduler = scheduler;
@@ -104,7 +110,9 @@ public final class Completer {
     }
 
     private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
-        return db.withConnection(conn -> R2dbc.query(bind(conn.createStatement(sql.get(kind.statement)), kind, rows),
+        SqlName statement = kind == OutcomeWrite.Kind.COMPLETE && archiveCompleted
+                ? SqlName.JobCompleteArchiveMany : kind.statement;
+        return db.withConnection(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement)), kind, rows),
                         row -> new Written(row.get("id", UUID.class), row.get("status", String.class))))
                 .collectList()
                 .doOnNext(written -> incidents.succeeded())
@@ -127,7 +135,8 @@ public final class Completer {
                                 .forEach(w -> signals.postDue(w.job().queue()));
                     }
                     countStale(kind, rows, ids);
-                    rows.forEach(w -> w.done().tryEmitEmpty());
+                    // one wake-up of the fetcher for the whole batch, after every permit is back
+                    Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
                 })
                 .then();
     }

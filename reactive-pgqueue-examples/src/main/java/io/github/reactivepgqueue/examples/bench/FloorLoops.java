@@ -221,7 +221,7 @@ final class FloorLoops {
         String statement = switch (shape) {
             case MINIMAL_UPDATE -> sql.minimalComplete();
             case MINIMAL_DELETE -> sql.minimalDelete();
-            case LIBRARY -> sql.library("JobCompleteMany");
+            case LIBRARY -> sql.library("JobCompleteArchiveMany"); // what the library sends with the janitor on
         };
         return Flux.from(conn.createStatement(statement).bind("$1", ids).bind("$2", leases).execute())
                 .concatMap(FloorLoops::drainResult)
