@@ -4,6 +4,7 @@ import io.r2dbc.spi.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,8 @@ import reactor.util.retry.Retry;
  */
 public final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
+
+    private static final String FINISHED_PAYLOAD = Signal.encode(EnumSet.of(Signal.FINISHED));
 
     private final Db db;
     private final Sql sql;
@@ -126,8 +129,8 @@ public final class Completer {
                         ids.add(w.id());
                         finished |= !w.status().equals("pending");
                     }
-                    if (finished) {
-                        signals.post(Signal.FINISHED);
+                    if (finished && kind != OutcomeWrite.Kind.COMPLETE) {
+                        signals.post(Signal.FINISHED); // a completion notifies in its own statement
                     }
                     if (kind == OutcomeWrite.Kind.RELEASE) {
                         // released jobs are due at once: another node may take them now
@@ -198,7 +201,8 @@ public final class Completer {
                 }
                 statement.bind("$3", status).bind("$4", error);
             }
-            case COMPLETE, RELEASE -> {
+            case COMPLETE -> statement.bind("$3", signals.channel()).bind("$4", FINISHED_PAYLOAD);
+            case RELEASE -> {
                 // ids and leases only
             }
         }

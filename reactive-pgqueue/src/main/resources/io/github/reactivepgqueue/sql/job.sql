@@ -79,16 +79,27 @@ RETURNING j.id, j.queue, j.payload::text AS payload, j.attempt, j.max_attempts, 
           j.fingerprint, j.unique_key, j.created_at, j.run_at, j.lease;
 
 -- name: JobCompleteMany
--- Success. Fenced: only rows still running under the given lease change.
-UPDATE /*schema*/.jobs j
-SET status = 'completed', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
-FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
-WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-RETURNING j.id, j.status;
+-- Success. Fenced: only rows still running under the given lease change. Unless $3 (the signal
+-- channel) is null, tells awaiting nodes that jobs finished ($4, the FINISHED payload), once, at
+-- commit: no statement of its own is needed for it.
+WITH done AS (
+    UPDATE /*schema*/.jobs j
+    SET status = 'completed', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
+    FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+    WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+    RETURNING j.id, j.status
+),
+notified AS (
+    SELECT count(pg_notify($3, $4)) AS n
+    FROM (SELECT 1 FROM done LIMIT 1) d
+    WHERE $3::text IS NOT NULL
+)
+SELECT id, status FROM done CROSS JOIN notified;
 
 -- name: JobCompleteArchiveMany
 -- Success when the janitor is on: the row leaves the live table for the archive in this statement,
--- written once instead of updated here and moved by the janitor later. Fenced as JobCompleteMany.
+-- written once instead of updated here and moved by the janitor later. Fenced and signalled as
+-- JobCompleteMany.
 WITH done AS (
     DELETE FROM /*schema*/.jobs j
     USING unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
@@ -103,8 +114,13 @@ archived AS (
     SELECT id, queue, 'completed', priority, payload, unique_key, fingerprint, attempt, max_attempts,
            reprocess_count, created_at, run_at, now(), now(), last_error
     FROM done
+),
+notified AS (
+    SELECT count(pg_notify($3, $4)) AS n
+    FROM (SELECT 1 FROM done LIMIT 1) d
+    WHERE $3::text IS NOT NULL
 )
-SELECT id, 'completed' AS status FROM done;
+SELECT id, 'completed' AS status FROM done CROSS JOIN notified;
 
 -- name: JobRetryMany
 -- A failed attempt: pending again no sooner than the backoff ($3, microseconds) allows and no
