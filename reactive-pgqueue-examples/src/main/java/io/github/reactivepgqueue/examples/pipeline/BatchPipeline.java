@@ -31,11 +31,9 @@ import reactor.core.publisher.Mono;
  *
  * <p>Run it from the repository root with
  * <pre>
- * mvn -q -pl reactive-pgqueue-examples -am test-compile exec:java \
+ * mvn -q -pl reactive-pgqueue-examples -am compile exec:java \
  *     -Dexec.mainClass=io.github.reactivepgqueue.examples.pipeline.BatchPipeline
  * </pre>
- * ({@code test-compile}, not {@code compile}: the module's test dependency on the library's test
- * jar must be resolvable from the reactor for {@code exec:java})
  * and optionally {@code -Dexec.args="postgresql://user:password@host:5432/db"}; without a URL
  * (argument or {@code PGQUEUE_DATABASE_URL}) it starts an embedded PostgreSQL. It works in the
  * schema {@value #SCHEMA} and first purges what an earlier run left in its queue.
