@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.EnqueueResult;
+import io.github.reactivepgqueue.Job;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.Outcome;
@@ -19,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -306,12 +308,12 @@ class FaultProofIT {
     // ---- helpers
 
     private PgQueue start(String queue, UnaryOperator<PgQueueBuilder> configure,
-                          java.util.function.Function<io.github.reactivepgqueue.Job, Mono<Outcome>> body) {
+                          Function<Job, Mono<Outcome>> body) {
         return start(queue, configure, body, QueueOptions.defaults());
     }
 
     private PgQueue start(String queue, UnaryOperator<PgQueueBuilder> configure,
-                          java.util.function.Function<io.github.reactivepgqueue.Job, Mono<Outcome>> body,
+                          Function<Job, Mono<Outcome>> body,
                           QueueOptions options) {
         PgQueue node = configure.apply(db.queueBuilder().heartbeatInterval(HEARTBEAT).stopGracePeriod(Duration.ofSeconds(5))
                         .handler(ledger.handler(queue, "node", body), options))
