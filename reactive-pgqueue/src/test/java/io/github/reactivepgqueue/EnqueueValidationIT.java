@@ -59,7 +59,31 @@ class EnqueueValidationIT {
                 Arguments.of("NUL in unique key", NewJob.of("q", 1).uniqueKey("k\0"), "NUL"),
                 Arguments.of("queue name too long", NewJob.of("q".repeat(256), 1), "queue name is 256 bytes"),
                 Arguments.of("unique key too long", NewJob.of("q", 1).uniqueKey("k".repeat(1025)), "unique key is 1025"),
-                Arguments.of("fingerprint too long", NewJob.of("q", 1).fingerprint("ü".repeat(513)), "fingerprint is 1026"));
+                Arguments.of("fingerprint too long", NewJob.of("q", 1).fingerprint("ü".repeat(513)), "fingerprint is 1026"),
+                Arguments.of("payload nested 10,000 deep", NewJob.of("q", nested(10_000)), "nesting depth"),
+                Arguments.of("payload nested one deeper than the mapper allows", NewJob.of("q", nested(MAX_NESTING + 1)),
+                        "nesting depth"),
+                Arguments.of("unpaired surrogate in payload", NewJob.of("q", Map.of("k", "a\uD800b")),
+                        "unpaired UTF-16 surrogate"),
+                Arguments.of("unpaired surrogate in a payload key", NewJob.of("q", Map.of("\uDC00", 1)),
+                        "unpaired UTF-16 surrogate"),
+                Arguments.of("unpaired surrogate in queue", NewJob.of("q\uD83D", 1), "unpaired UTF-16 surrogate"),
+                Arguments.of("reversed surrogates in unique key", NewJob.of("q", 1).uniqueKey("k\uDE80\uD83D"),
+                        "unpaired UTF-16 surrogate at index 1"),
+                Arguments.of("unpaired surrogate in fingerprint", NewJob.of("q", 1).fingerprint("\uDBFF"),
+                        "unpaired UTF-16 surrogate"));
+    }
+
+    /** Jackson's default StreamWriteConstraints / StreamReadConstraints nesting depth. */
+    private static final int MAX_NESTING = 1000;
+
+    /** {@code depth} arrays, each holding the next. */
+    static Object nested(int depth) {
+        Object value = List.of();
+        for (int i = 1; i < depth; i++) {
+            value = List.of(value);
+        }
+        return value;
     }
 
     @ParameterizedTest(name = "{0}")
@@ -84,6 +108,15 @@ class EnqueueValidationIT {
         String atLimit = "é".repeat(499); // 998 bytes plus two quotes
         assertThat(queue.enqueue(NewJob.of("q", atLimit)).block(TIMEOUT)).isInstanceOf(EnqueueResult.Enqueued.class);
         assertThat(db.count("SELECT octet_length(payload::text) FROM {schema}.jobs")).isEqualTo(LIMIT);
+    }
+
+    @Test
+    void acceptsNestingUpToTheMappersLimitAndReadsItBack() {
+        PgQueue roomy = db.queueBuilder().build();
+        assertThat(roomy.enqueue(NewJob.of("q", nested(MAX_NESTING))).block(TIMEOUT))
+                .isInstanceOf(EnqueueResult.Enqueued.class);
+        assertThat(roomy.jobs("q").next().block(TIMEOUT).job().payload().at("/0".repeat(MAX_NESTING - 1)).isArray())
+                .isTrue();
     }
 
     @Test

@@ -10,7 +10,8 @@ import java.time.Duration;
  * Checks a {@link NewJob} and serializes its payload. Rejects, with a message naming the field,
  * everything PostgreSQL would reject later or that would make a poor job: a blank queue, a
  * negative delay, fewer than one attempt, over-long names and keys, a payload that cannot be serialized or is over the size
- * limit, and NUL characters (which neither {@code text} nor {@code jsonb} can store).
+ * limit, NUL characters (which neither {@code text} nor {@code jsonb} can store) and unpaired
+ * UTF-16 surrogates (which UTF-8 cannot encode: the driver would store '?' in their place).
  */
 public final class JobEncoder {
     /** Longest queue name, in UTF-8 bytes. */
@@ -74,6 +75,10 @@ public final class JobEncoder {
             throw new InvalidJobException("Payload contains a NUL character (\\u0000), which PostgreSQL's jsonb "
                     + "cannot store: " + job);
         }
+        if (Utf8.unpairedSurrogate(json) >= 0) {
+            throw new InvalidJobException("Payload contains an unpaired UTF-16 surrogate, which UTF-8 cannot encode "
+                    + "(it would be stored as '?'): " + job);
+        }
         return json;
     }
 
@@ -94,6 +99,11 @@ public final class JobEncoder {
         }
         if (value.indexOf('\0') >= 0) {
             throw new InvalidJobException("The " + field + " contains a NUL character, which PostgreSQL cannot store");
+        }
+        int surrogate = Utf8.unpairedSurrogate(value);
+        if (surrogate >= 0) {
+            throw new InvalidJobException("The " + field + " contains an unpaired UTF-16 surrogate at index " + surrogate
+                    + ", which UTF-8 cannot encode (it would be stored as '?')");
         }
         long bytes = Utf8.length(value);
         if (bytes > maxBytes) {
