@@ -7,6 +7,7 @@ import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.math.BigDecimal;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -164,6 +165,59 @@ class BadInputIT {
         Map<String, Object> dead = awaitDead(bad);
         assertThat(dead.get("status")).isEqualTo("failed");
         assertThat((String) dead.get("last_error")).contains("cannot be read");
+        assertANormalJobStillRuns();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // outcomes with times beyond PostgreSQL's range fail no other job's outcome
+
+    static Stream<Arguments> outOfRangeOutcomes() {
+        Instant farFuture = Instant.parse("+300000-01-01T00:00:00Z");
+        Instant farPast = Instant.parse("-300000-01-01T00:00:00Z");
+        return Stream.of(
+                Arguments.of("retryAt far future", Outcome.retryAt(farFuture), true),
+                Arguments.of("retryAt Instant.MAX", Outcome.retryAt(Instant.MAX), true),
+                Arguments.of("rescheduleAt far future", Outcome.rescheduleAt(farFuture), true),
+                Arguments.of("retryAfter a million years", Outcome.retryAfter(Duration.ofDays(365L * 1_000_000)), true),
+                Arguments.of("rescheduleAfter the longest Duration",
+                        Outcome.rescheduleAfter(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999)), true),
+                Arguments.of("retryAt far past", Outcome.retryAt(farPast), false),
+                Arguments.of("rescheduleAt Instant.MIN", Outcome.rescheduleAt(Instant.MIN), false));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("outOfRangeOutcomes")
+    void anOutcomeTimeBeyondPostgresqlsRangeIsWrittenAndFailsNoOtherOutcome(String what, Outcome outcome,
+                                                                            boolean future) {
+        String queue = "far-" + UUID.randomUUID();
+        PgQueue other = db.queueBuilder().pollInterval(Duration.ofMillis(50))
+                .completionFlushInterval(Duration.ofMillis(200)) // one batch with the normal jobs' outcomes
+                .handler(ReactiveHandler.of(queue, job -> Mono.just(
+                        job.payload().asBoolean() && job.attempt() == 1 && job.reprocessCount() == 0 ? outcome
+                                : Outcome.success())), QueueOptions.defaults().backoff(Backoff.linear(Duration.ZERO)))
+                .build();
+        List<NewJob> jobs = new ArrayList<>();
+        jobs.add(NewJob.of(queue, true));
+        for (int i = 0; i < 5; i++) {
+            jobs.add(NewJob.of(queue, false));
+        }
+        UUID special = other.enqueueAll(jobs).block(TIMEOUT).get(0).id();
+        try {
+            other.start().block(TIMEOUT);
+            await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs_archive WHERE queue = $1 "
+                    + "AND id <> $2", queue, special) == 5);
+            if (future) {
+                // waits far ahead, never 'infinity' (which would never run)
+                await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE id = $1 "
+                        + "AND status = 'pending' AND run_at > now() + interval '99 years' AND run_at < 'infinity'",
+                        special) == 1);
+            } else {
+                // a time in the past is now: it runs again at once
+                awaitArchived(special);
+            }
+        } finally {
+            other.close().block(TIMEOUT);
+        }
         assertANormalJobStillRuns();
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.InvalidJobException;
 import io.github.reactivepgqueue.NewJob;
 import java.time.Duration;
+import java.time.Instant;
 
 /**
  * Checks a {@link NewJob} and serializes its payload. Rejects, with a message naming the field,
@@ -18,6 +19,10 @@ public final class JobEncoder {
     public static final int MAX_QUEUE_BYTES = 255;
     /** Longest unique key or fingerprint, in UTF-8 bytes; both are indexed, and index rows are limited. */
     public static final int MAX_KEY_BYTES = 1024;
+    /** The earliest time PostgreSQL's {@code timestamptz} holds (4713 BC). */
+    public static final Instant MIN_RUN_AT = Instant.parse("-4713-11-24T00:00:00Z");
+    /** The latest time PostgreSQL's {@code timestamptz} holds (294276 AD). */
+    public static final Instant MAX_RUN_AT = Instant.parse("+294276-12-31T23:59:59.999999Z");
 
     private final ObjectMapper mapper;
     private final int maxPayloadBytes;
@@ -51,7 +56,13 @@ public final class JobEncoder {
         if (maxAttempts < 1) {
             throw new InvalidJobException("maxAttempts must be at least 1 but was " + maxAttempts + ": " + job);
         }
-        Long delayMicros = job.runAt().isPresent() ? null : micros(job.delay().orElse(Duration.ZERO), job);
+        Instant runAt = job.runAt().orElse(null);
+        if (runAt != null && (runAt.isBefore(MIN_RUN_AT) || runAt.isAfter(MAX_RUN_AT))) {
+            // the driver would store Instant.MAX as 'infinity' (a job that never runs) or fail the statement
+            throw new InvalidJobException("runAt " + runAt + " is outside PostgreSQL's timestamp range (" + MIN_RUN_AT
+                    + " to " + MAX_RUN_AT + "): " + job);
+        }
+        Long delayMicros = runAt != null ? null : micros(job.delay().orElse(Duration.ZERO), job);
         String payload = serialize(job);
         return new EncodedJob(UuidV7.next(), queue, payload, job.priority(), uniqueKey, fingerprint, maxAttempts,
                 job.runAt().orElse(null), delayMicros);
@@ -86,11 +97,13 @@ public final class JobEncoder {
         if (delay.isNegative()) {
             throw new InvalidJobException("delay must not be negative but was " + delay + ": " + job);
         }
-        try {
-            return Math.addExact(Math.multiplyExact(delay.getSeconds(), 1_000_000L), delay.getNano() / 1_000L);
-        } catch (ArithmeticException e) {
-            throw new InvalidJobException("delay " + delay + " is too large: " + job, e);
+        // The database adds the delay to its own clock; the client clock only tells whether the
+        // result would pass PostgreSQL's timestamp range, hundreds of thousands of years ahead.
+        if (delay.compareTo(Duration.between(Instant.now(), MAX_RUN_AT)) > 0) {
+            throw new InvalidJobException("delay " + delay + " is too large: it ends after " + MAX_RUN_AT
+                    + ", the end of PostgreSQL's timestamp range: " + job);
         }
+        return Math.addExact(Math.multiplyExact(delay.getSeconds(), 1_000_000L), delay.getNano() / 1_000L);
     }
 
     private static void requireStorable(String field, String value, int maxBytes) {
