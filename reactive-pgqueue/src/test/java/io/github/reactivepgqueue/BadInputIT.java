@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -250,6 +251,32 @@ class BadInputIT {
     void aQueueNameOfTheLongestAllowedLengthIsServed() {
         String longest = "ü".repeat(127) + "x"; // 255 bytes
         anyQueueNameIsStoredAndServedAsPlainData(longest);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // schema names: the unsafe ones are rejected at build() (PgQueueBuilderTest); reserved words
+    // pass the allow-list and work because the schema is always quoted
+
+    @ParameterizedTest
+    @ValueSource(strings = {"select", "user"})
+    void aReservedWordAsTheSchemaWorksEndToEnd(String schema) {
+        AtomicInteger ran = new AtomicInteger();
+        PgQueue reserved = PgQueue.builder(db.connectionFactory()).schema(schema).pollInterval(Duration.ofMillis(50))
+                .handler(ReactiveHandler.of("q", job -> {
+                    ran.incrementAndGet();
+                    return Mono.just(Outcome.success());
+                }))
+                .build();
+        try {
+            reserved.migrate().block(TIMEOUT);
+            reserved.start().block(TIMEOUT);
+            reserved.enqueue(NewJob.of("q", 1)).block(TIMEOUT);
+            await().atMost(TIMEOUT).until(() -> ran.get() == 1);
+            assertThat(db.count("SELECT count(*) FROM pg_namespace WHERE nspname = $1", schema)).isEqualTo(1);
+        } finally {
+            reserved.close().block(TIMEOUT);
+            db.execute("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -106,22 +106,42 @@ public final class JobEncoder {
         return Math.addExact(Math.multiplyExact(delay.getSeconds(), 1_000_000L), delay.getNano() / 1_000L);
     }
 
+    /**
+     * What is wrong with a queue name (blank, a NUL, an unpaired surrogate, over
+     * {@value #MAX_QUEUE_BYTES} bytes), or null if nothing is. For the names of handlers and
+     * {@code jobs()} streams too: the claim binds them, and one the database rejects would fail
+     * every claim of the node.
+     */
+    public static String queueNameProblem(String queue) {
+        if (queue == null || queue.isBlank()) {
+            return "Queue name must not be blank";
+        }
+        return storableProblem("queue name", queue, MAX_QUEUE_BYTES);
+    }
+
     private static void requireStorable(String field, String value, int maxBytes) {
+        String problem = storableProblem(field, value, maxBytes);
+        if (problem != null) {
+            throw new InvalidJobException(problem);
+        }
+    }
+
+    private static String storableProblem(String field, String value, int maxBytes) {
         if (value == null) {
-            return;
+            return null;
         }
         if (value.indexOf('\0') >= 0) {
-            throw new InvalidJobException("The " + field + " contains a NUL character, which PostgreSQL cannot store");
+            return "The " + field + " contains a NUL character, which PostgreSQL cannot store";
         }
         int surrogate = Utf8.unpairedSurrogate(value);
         if (surrogate >= 0) {
-            throw new InvalidJobException("The " + field + " contains an unpaired UTF-16 surrogate at index " + surrogate
-                    + ", which UTF-8 cannot encode (it would be stored as '?')");
+            return "The " + field + " contains an unpaired UTF-16 surrogate at index " + surrogate
+                    + ", which UTF-8 cannot encode (it would be stored as '?')";
         }
         long bytes = Utf8.length(value);
         if (bytes > maxBytes) {
-            throw new InvalidJobException("The " + field + " is " + bytes + " bytes long; at most " + maxBytes
-                    + " are allowed (it is indexed)");
+            return "The " + field + " is " + bytes + " bytes long; at most " + maxBytes + " are allowed (it is indexed)";
         }
+        return null;
     }
 }
