@@ -119,6 +119,8 @@ class LoadIT {
         assertThat(db.rows("jobs_dead")).isZero();
         assertThat(db.rows("jobs")).isZero();
         assertThat(node.staleWrites()).isZero();
+        assertThat(mostFinishedInLiveTable.get()).as("finished rows never pile up in the live table")
+                .isLessThan(JOBS / 10);
         System.out.println("[LoadIT] drained and archived " + JOBS + " jobs in "
                 + Duration.ofNanos(System.nanoTime() - started).toMillis() + " ms; most completed rows seen in the "
                 + "live table meanwhile: " + mostFinishedInLiveTable.get());
