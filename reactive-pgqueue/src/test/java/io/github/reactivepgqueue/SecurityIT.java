@@ -35,7 +35,8 @@ import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 
 /**
- * Least privilege, as docs/security.md prescribes it: an owner role migrates, a runtime role with
+ * Least privilege, with the grants of docs/operations.md and the enqueue-only role of
+ * docs/security.md: an owner role migrates, a runtime role with
  * DML rights only runs a whole node (enqueue, claim, complete, fail, janitor, reaper, admin), and an
  * enqueue-only role can enqueue but neither claim nor read payloads. Also: payloads and passwords
  * never reach the log, and no user data ever reaches SQL text.
@@ -71,7 +72,7 @@ class SecurityIT {
         String ownerPassword = password();
         String workerPassword = password();
         String producerPassword = password();
-        // as the DBA (docs/security.md, "Roles")
+        // as the DBA (docs/operations.md, "Roles and privileges")
         db.execute("CREATE ROLE " + owner + " LOGIN PASSWORD '" + ownerPassword + "'");
         db.execute("CREATE ROLE " + worker + " LOGIN PASSWORD '" + workerPassword + "'");
         db.execute("CREATE ROLE " + producer + " LOGIN PASSWORD '" + producerPassword + "'");
@@ -80,7 +81,7 @@ class SecurityIT {
         workerPool = pool(worker, workerPassword);
         producerPool = pool(producer, producerPassword);
 
-        // as the owner: migrate, then grant (docs/security.md, "Grants")
+        // as the owner: migrate, then grant
         MigrationResult migrated = PgQueue.builder(ownerPool).schema(schema).build().migrate().block(TIMEOUT);
         assertThat(migrated.changed()).isTrue();
         for (String grant : grants(schema, owner, worker, producer)) {
@@ -88,7 +89,7 @@ class SecurityIT {
         }
     }
 
-    /** The statements of docs/security.md, "Grants", for these names. */
+    /** The grants of docs/operations.md, with the enqueue-only producer of docs/security.md. */
     static List<String> grants(String schema, String owner, String worker, String producer) {
         return List.of(
                 "REVOKE ALL ON SCHEMA " + schema + " FROM PUBLIC",
