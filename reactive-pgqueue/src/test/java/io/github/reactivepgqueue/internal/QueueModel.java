@@ -20,8 +20,8 @@ final class QueueModel {
     static final long TICK = 20;
     /** The reaper's stall timeout, in minutes: rescued after three ticks without a beat, never after two. */
     static final long STALL = 50;
-    /** Reschedules and rescues that make a job poison. */
-    static final int REPROCESS_LIMIT = 3;
+    /** Reschedules and rescues that make a job poison (low, so that short histories reach it). */
+    static final int REPROCESS_LIMIT = 2;
 
     private final List<ModelJob> jobs = new ArrayList<>();
     private final Map<UUID, ModelJob> byId = new HashMap<>();

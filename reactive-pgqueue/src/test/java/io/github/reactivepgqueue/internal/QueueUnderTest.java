@@ -160,10 +160,10 @@ final class QueueUnderTest implements AutoCloseable {
         return admin.admin().requeue(id).block(TIMEOUT);
     }
 
-    /** Time passes: every timestamp that drives scheduling and stall detection moves one tick back. */
-    void advanceClock() {
+    /** Time passes: every timestamp that drives scheduling and stall detection moves {@code ticks} ticks back. */
+    void advanceClock(int ticks) {
         schema.execute("UPDATE {schema}.jobs SET run_at = run_at - $1 * interval '1 minute', "
-                + "heartbeat_at = heartbeat_at - $1 * interval '1 minute'", (int) QueueModel.TICK);
+                + "heartbeat_at = heartbeat_at - $1 * interval '1 minute'", (int) QueueModel.TICK * ticks);
     }
 
     /**
