@@ -247,12 +247,15 @@ final class History {
         }
     }
 
+    /** Requeues the {@code pick}-th dead-lettered job; any job (not requeued then) when none is dead. */
     void requeue(int pick) {
         if (model.jobs().isEmpty()) {
             log("nothing to requeue");
             return;
         }
-        ModelJob job = model.jobs().get(pick % model.jobs().size());
+        List<ModelJob> dead = model.jobs().stream().filter(j -> j.location == ModelJob.Location.DEAD).toList();
+        List<ModelJob> candidates = dead.isEmpty() ? model.jobs() : dead;
+        ModelJob job = candidates.get(pick % candidates.size());
         String before = describe(job);
         boolean requeued = queue.requeue(job.id);
         boolean expected = model.requeue(job);

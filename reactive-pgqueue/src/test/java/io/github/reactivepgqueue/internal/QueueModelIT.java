@@ -78,12 +78,12 @@ class QueueModelIT {
                 .withAction(3, just("time passes " + QueueModel.TICK + " min", h -> h.advanceClock(1)))
                 .withAction(2, just("a long pause: time passes " + 3 * QueueModel.TICK + " min", h -> h.advanceClock(3)))
                 .withAction(3, just("reaper", History::reap))
-                .withAction(1, just("janitor", History::janitor))
+                .withAction(2, just("janitor", History::janitor))
                 .withAction(1, just("retention", History::retention))
                 .withAction(1, step(worker, w -> "W" + (w + 1) + " crashes", History::crash))
                 .withAction(1, just("database restart", History::restartDatabase))
                 .withAction(1, step(pick, i -> "admin cancels job #" + i, History::cancel))
-                .withAction(1, step(pick, i -> "admin requeues job #" + i, History::requeue))
+                .withAction(1, step(pick, i -> "admin requeues dead job #" + i, History::requeue))
                 .withMaxTransformations(MAX_STEPS);
     }
 

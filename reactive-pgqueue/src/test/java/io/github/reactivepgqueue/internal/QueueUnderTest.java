@@ -36,7 +36,9 @@ final class QueueUnderTest implements AutoCloseable {
     private static final int MAINTENANCE_BATCH = 2;
 
     private final TestSchema schema;
+    /** The application name of the library's sessions: this prefix, then the pool's generation. */
     private final String applicationName;
+    private int generation;
     private final SwappablePool pool;
     private final PgQueue admin;
     private final Db db;
@@ -89,7 +91,7 @@ final class QueueUnderTest implements AutoCloseable {
 
     private ConnectionPool newPool() {
         return new ConnectionPool(ConnectionPoolConfiguration.builder(
-                        schema.coordinates().connectionFactory(applicationName))
+                        schema.coordinates().connectionFactory(applicationName + "-" + generation))
                 .initialSize(0).maxSize(4).maxAcquireTime(TIMEOUT).build());
     }
 
@@ -167,21 +169,27 @@ final class QueueUnderTest implements AutoCloseable {
     }
 
     /**
-     * The stand-in for a database restart: every session of the library's pool is terminated
-     * (their server processes gone), then the pool is replaced, as a pool does once it has found
-     * its connections dead. The data stays; what lived in sessions is lost.
+     * The stand-in for a database restart: the pool is replaced (as a pool does once it has found
+     * its connections dead) and every session of the old one is terminated, its server process
+     * gone. The data stays; what lived in sessions is lost.
      */
     void restartDatabase() {
-        schema.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-                applicationName);
-        await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2)).until(() -> schema.count(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", applicationName) == 0);
-        pool.swap(newPool());
+        String dying = applicationName + "-" + generation;
+        generation++;
+        ConnectionPool old = pool.swap(newPool());
+        // Killed until none is left: a signal sent in the background may still open a session on
+        // the old pool after the first round.
+        await().atMost(TIMEOUT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2)).until(() -> {
+            schema.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", dying);
+            return schema.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", dying) == 0;
+        });
+        // closing a connection whose server process is gone fails; it is gone either way
+        old.disposeLater().onErrorResume(e -> Mono.empty()).block(TIMEOUT);
     }
 
     /** Sessions of the library's pool that sit inside a transaction. */
     long sessionsInTransaction() {
-        return schema.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 "
+        return schema.count("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1 || '-%' "
                 + "AND state LIKE 'idle in transaction%'", applicationName);
     }
 
@@ -221,11 +229,11 @@ final class QueueUnderTest implements AutoCloseable {
             this.current = pool;
         }
 
-        void swap(ConnectionPool next) {
+        /** Replaces the pool; returns the old one, for the caller to dispose of. */
+        ConnectionPool swap(ConnectionPool next) {
             ConnectionPool old = current;
             current = next;
-            // closing a connection whose server process is gone fails; it is gone either way
-            old.disposeLater().onErrorResume(e -> Mono.empty()).block(TIMEOUT);
+            return old;
         }
 
         @Override
