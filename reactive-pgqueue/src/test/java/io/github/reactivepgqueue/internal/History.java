@@ -145,7 +145,7 @@ final class History {
         if (current) {
             expect(stale == 0, what + ": the lease is current, yet the write was counted stale");
             outcome.apply(model, job);
-            expect(model.settle(job, row.lease(), outcome == ModelOutcome.SUCCESS),
+            expect(model.settle(job, row.lease(), job.status == JobStatus.COMPLETED),
                     what + ": a second accepted outcome for one claim");
             log(what + ": accepted, now " + describe(job));
             if (leases == null) {

@@ -12,6 +12,8 @@ import java.time.Duration;
  */
 enum ModelOutcome {
     SUCCESS,
+    /** Success written by a node whose janitor is on: the row moves to the archive in the same statement. */
+    SUCCESS_ARCHIVED,
     /** Outcome.retry() with no backoff: due at once. */
     RETRY_NOW,
     /** Outcome.retry() under a 10-minute backoff. */
@@ -36,7 +38,7 @@ enum ModelOutcome {
 
     OutcomeWrite write(ClaimedRow job) {
         return switch (this) {
-            case SUCCESS -> OutcomeWrite.of(job, Outcome.success(), NONE);
+            case SUCCESS, SUCCESS_ARCHIVED -> OutcomeWrite.of(job, Outcome.success(), NONE);
             case RETRY_NOW -> OutcomeWrite.of(job, Outcome.retry("model: retry"), NONE);
             case RETRY_BACKOFF -> OutcomeWrite.of(job, Outcome.retry("model: retry"), TEN_MINUTES);
             case RETRY_AFTER -> OutcomeWrite.of(job, Outcome.retryAfter(Duration.ofMinutes(RETRY_AFTER_MINUTES)), NONE);
@@ -55,6 +57,7 @@ enum ModelOutcome {
     void apply(QueueModel model, ModelJob job) {
         switch (this) {
             case SUCCESS -> model.finish(job, JobStatus.COMPLETED);
+            case SUCCESS_ARCHIVED -> model.completeToArchive(job);
             case RETRY_NOW -> model.retry(job, 0);
             case RETRY_BACKOFF, HANDLER_ERROR -> model.retry(job, BACKOFF_MINUTES);
             case RETRY_AFTER -> model.retry(job, RETRY_AFTER_MINUTES);

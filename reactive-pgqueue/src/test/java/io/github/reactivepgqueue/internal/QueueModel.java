@@ -114,6 +114,12 @@ final class QueueModel {
         job.lease = null;
     }
 
+    /** Success from a node whose janitor is on: completed and in the archive at once. */
+    void completeToArchive(ModelJob job) {
+        finish(job, JobStatus.COMPLETED);
+        job.location = ModelJob.Location.ARCHIVE;
+    }
+
     /** A failed attempt: pending after {@code waitMinutes}, or failed when the attempts are spent. */
     void retry(ModelJob job, long waitMinutes) {
         job.lease = null;

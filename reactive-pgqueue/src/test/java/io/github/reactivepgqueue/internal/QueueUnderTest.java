@@ -46,7 +46,9 @@ final class QueueUnderTest implements AutoCloseable {
     private final Signals signals;
     private final JobInserter inserter;
     private final JobClaimer claimer;
+    /** The outcome writer of a node with the janitor off, and of one with it on (successes archived at once). */
     private final Completer completer;
+    private final Completer archivingCompleter;
     private final Maintenance maintenance;
     private final Scheduler timer = Schedulers.parallel();
     private final List<Worker> workers = new ArrayList<>();
@@ -80,7 +82,10 @@ final class QueueUnderTest implements AutoCloseable {
         this.signals = new Signals(db, sql);
         this.inserter = new JobInserter(db, sql, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null);
         this.claimer = new JobClaimer(db, sql, admin.objectMapper());
-        this.completer = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, 1, Duration.ofMillis(1), timer);
+        this.completer = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, false, 1, Duration.ofMillis(1),
+                timer);
+        this.archivingCompleter = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, true, 1,
+                Duration.ofMillis(1), timer);
         this.maintenance = new Maintenance(db, sql, signals, new Maintenance.Settings(
                 Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT, Duration.ofHours(1), false,
                 Duration.ofHours(1), MAINTENANCE_BATCH, Duration.ZERO, Duration.ZERO), timer);
@@ -131,15 +136,16 @@ final class QueueUnderTest implements AutoCloseable {
      * zombie). Returns how many writes the completer counted stale.
      */
     long write(Leases leases, ClaimedRow job, ModelOutcome outcome) {
-        long staleBefore = completer.staleWrites();
+        Completer writer = outcome == ModelOutcome.SUCCESS_ARCHIVED ? archivingCompleter : completer;
+        long staleBefore = writer.staleWrites();
         if (leases != null) {
             leases.finishing(job);
         }
-        completer.write(outcome.write(job)).block(TIMEOUT);
+        writer.write(outcome.write(job)).block(TIMEOUT);
         if (leases != null) {
             leases.drop(job);
         }
-        return completer.staleWrites() - staleBefore;
+        return writer.staleWrites() - staleBefore;
     }
 
     Maintenance.Rescued reap() {
@@ -216,6 +222,7 @@ final class QueueUnderTest implements AutoCloseable {
     @Override
     public void close() {
         completer.close().block(TIMEOUT);
+        archivingCompleter.close().block(TIMEOUT);
         signals.close();
         admin.close().block(TIMEOUT);
         pool.current.disposeLater().block(TIMEOUT);
