@@ -200,8 +200,8 @@ final class FloorLoops {
             row.get("reprocess_count", Integer.class);
             row.get("fingerprint", String.class);
             row.get("unique_key", String.class);
-            row.get("created_at", Instant.class);
-            row.get("run_at", Instant.class);
+            row.get("created_at_us", Long.class);
+            row.get("run_at_us", Long.class);
         }
         try {
             checksum.add(mapper.readTree(row.get("payload", String.class)).get("n").asLong());
