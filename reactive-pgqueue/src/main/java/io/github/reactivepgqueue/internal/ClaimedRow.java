@@ -11,10 +11,15 @@ import java.time.OffsetDateTime;
 import java.util.Optional;
 import java.util.UUID;
 
-/** A job as claimed, with the lease token that fences every write about this attempt. */
+/**
+ * A job as claimed, with the lease token that fences every write about this attempt, and when it
+ * was claimed: {@code claimedAt} on the database clock (comparable with {@code runAt}),
+ * {@code claimedNanos} on this JVM's monotonic clock ({@link System#nanoTime()}) when the row was read.
+ */
 public record ClaimedRow(UUID id, String queue, JsonNode payload, int attempt, int maxAttempts, int priority,
                          int reprocessCount, String fingerprintValue, String uniqueKeyValue, Instant createdAt,
-                         Instant runAt, UUID lease, ObjectMapper mapper) implements Job {
+                         Instant runAt, UUID lease, ObjectMapper mapper, Instant claimedAt, long claimedNanos)
+        implements Job {
 
     /** Maps a row returned by {@link SqlName#JobClaim}. */
     static ClaimedRow from(Row row, ObjectMapper mapper) {
@@ -30,7 +35,8 @@ public record ClaimedRow(UUID id, String queue, JsonNode payload, int attempt, i
                 row.get("priority", Integer.class), row.get("reprocess_count", Integer.class),
                 row.get("fingerprint", String.class), row.get("unique_key", String.class),
                 row.get("created_at", OffsetDateTime.class).toInstant(),
-                row.get("run_at", OffsetDateTime.class).toInstant(), row.get("lease", UUID.class), mapper);
+                row.get("run_at", OffsetDateTime.class).toInstant(), row.get("lease", UUID.class), mapper,
+                row.get("claimed_at", OffsetDateTime.class).toInstant(), System.nanoTime());
     }
 
     @Override

@@ -10,11 +10,13 @@ public final class JobClaimer {
     private final Db db;
     private final Sql sql;
     private final ObjectMapper mapper;
+    private final QueueMetrics metrics;
 
-    public JobClaimer(Db db, Sql sql, ObjectMapper mapper) {
+    public JobClaimer(Db db, Sql sql, ObjectMapper mapper, QueueMetrics metrics) {
         this.db = db;
         this.sql = sql;
         this.mapper = mapper;
+        this.metrics = metrics;
     }
 
     /**
@@ -28,7 +30,8 @@ public final class JobClaimer {
         return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
                                 .bind("$1", queues).bind("$2", counts).bind("$3", total),
                         row -> ClaimedRow.from(row, mapper)))
-                .collectList();
+                .collectList()
+                .doOnNext(metrics::claimed);
     }
 
     /**

@@ -73,7 +73,7 @@ WHERE j.id = ANY (ARRAY(
     ORDER BY c.priority, c.run_at, c.id
     LIMIT $3))
 RETURNING j.id, j.queue, j.payload::text AS payload, j.attempt, j.max_attempts, j.priority, j.reprocess_count,
-          j.fingerprint, j.unique_key, j.created_at, j.run_at, j.lease;
+          j.fingerprint, j.unique_key, j.created_at, j.run_at, j.lease, now() AS claimed_at;
 
 -- name: JobCompleteMany
 -- Success. Fenced: only rows still running under the given lease change.
