@@ -121,7 +121,7 @@ public final class PgQueue {
                         builder.listenerCheckTimeout, timer)
                 : null;
         this.received = listener != null ? listener.notices() : Flux.never();
-        this.completer = new Completer(db, sql, signals, builder.reprocessLimit,
+        this.completer = new Completer(db, sql, signals, builder.reprocessLimit, builder.janitor,
                 builder.completionBatchSize, builder.completionFlushInterval, timer, metrics);
         List<QueueRuntime> runtimes = builder.queueRuntimes();
         this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));

@@ -305,7 +305,9 @@ public final class PgQueueBuilder {
     /**
      * Whether started nodes run the janitor (default true): it moves finished jobs out of the live
      * table (completed ones to the archive, dead ones to the dead-letter table) and deletes them
-     * after their retention. Switched off, finished jobs stay in the live table until someone calls
+     * after their retention. While it is on, a job that succeeds moves to the archive in the
+     * statement that records its success, so completed jobs never wait in the live table. Switched
+     * off, finished jobs stay in the live table until someone calls
      * {@link QueueAdmin#moveFinishedJobs()}.
      */
     public PgQueueBuilder janitor(boolean janitor) {

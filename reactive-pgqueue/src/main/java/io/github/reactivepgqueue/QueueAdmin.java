@@ -10,6 +10,7 @@ import io.github.reactivepgqueue.internal.Signals;
 import io.github.reactivepgqueue.internal.Sql;
 import io.github.reactivepgqueue.internal.SqlName;
 import io.r2dbc.spi.Statement;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.UUID;
 import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.retry.Retry;
 
 /**
  * Operating a queue's jobs: find, list and count them, cancel, requeue dead ones, delete and
@@ -106,6 +108,9 @@ public final class QueueAdmin {
             return bindNullable(s, "$3", fingerprint, String.class);
         }, row -> row.get("previous", String.class))
                 .collectList()
+                // a cancel of several running jobs may meet their outcome writes in the other lock order
+                .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).filter(R2dbc::isDeadlock)
+                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
                 .flatMap(previous -> {
                     Set<Signal> signal = EnumSet.noneOf(Signal.class);
                     if (!previous.isEmpty()) {

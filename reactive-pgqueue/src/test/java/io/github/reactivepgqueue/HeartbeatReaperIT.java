@@ -211,6 +211,50 @@ class HeartbeatReaperIT {
     }
 
     @Test
+    void aRowLockedElsewhereNeitherStallsTheHeartbeatNorCostsItsJobTheLease() {
+        Sinks.Empty<Void> release = release();
+        PgQueue queue = queue(PgQueue.builder(pool(4)).schema(db.name()).janitor(false)
+                .heartbeatInterval(Duration.ofMillis(200))
+                .rescueAfterMissedHeartbeats(1000) // only the heartbeat is under test
+                .lockTimeout(Duration.ofMillis(150)) // a beat that waited for the lock would fail
+                .handler(ReactiveHandler.of("locked", job -> release.asMono().thenReturn(Outcome.success()))));
+        UUID locked = queue.enqueue(NewJob.of("locked", 1)).block(TIMEOUT).id();
+        UUID free = queue.enqueue(NewJob.of("locked", 2)).block(TIMEOUT).id();
+        queue.start().block(TIMEOUT);
+        waiting().until(() -> count("status = 'running'") == 2);
+
+        Sinks.Empty<Void> unlock = Sinks.empty();
+        AtomicInteger lockHeld = new AtomicInteger();
+        Flux.usingWhen(db.connectionFactory().create(),
+                        conn -> Flux.from(conn.beginTransaction())
+                                .thenMany(Flux.from(conn.createStatement("SELECT id FROM \"" + db.name()
+                                        + "\".jobs WHERE id = $1 FOR UPDATE").bind("$1", locked).execute()))
+                                .flatMap(r -> r.map((row, meta) -> row.get(0)))
+                                .doOnNext(x -> lockHeld.incrementAndGet())
+                                .thenMany(unlock.asMono()),
+                        Connection::close)
+                .subscribe();
+        try {
+            waiting().until(() -> lockHeld.get() == 1);
+            OffsetDateTime lockedBeat = (OffsetDateTime) row(locked).get("heartbeat_at");
+            OffsetDateTime freeBeat = (OffsetDateTime) row(free).get("heartbeat_at");
+            // the other job keeps beating while the row stays locked
+            waiting().until(() -> ((OffsetDateTime) row(free).get("heartbeat_at")).isAfter(freeBeat));
+            holding(Duration.ofMillis(600)).until(() -> queue.jobsInFlight() == 2
+                    && "running".equals(row(locked).get("status")));
+            assertThat(row(locked).get("heartbeat_at")).as("the locked row is skipped").isEqualTo(lockedBeat);
+        } finally {
+            unlock.tryEmitEmpty();
+        }
+        // once the lock is gone the skipped job beats again, and both finish normally
+        OffsetDateTime before = (OffsetDateTime) row(locked).get("heartbeat_at");
+        waiting().until(() -> ((OffsetDateTime) row(locked).get("heartbeat_at")).isAfter(before));
+        release.tryEmitEmpty();
+        waiting().until(() -> count("status = 'completed'") == 2);
+        assertThat(queue.staleWrites()).isZero();
+    }
+
+    @Test
     void aJobWhoseHeartbeatBeatsIsNotRescued() {
         Sinks.Empty<Void> release = release();
         AtomicInteger started = new AtomicInteger();
@@ -431,7 +475,8 @@ class HeartbeatReaperIT {
         // A quiet queue: a few running jobs, statistics that say so (as autovacuum leaves them), and
         // reaper passes that find nothing stalled.
         for (int i = 0; i < 3; i++) {
-            insertRunning(1, 5, 0, "now()");
+            // beating in the future: however slow the machine, they never stall during the test
+            insertRunning(1, 5, 0, "now() + interval '1 hour'");
         }
         db.execute("ANALYZE {schema}.jobs");
         for (int pass = 0; pass < 10; pass++) {

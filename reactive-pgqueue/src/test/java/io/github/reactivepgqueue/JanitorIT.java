@@ -100,6 +100,41 @@ class JanitorIT {
     }
 
     @Test
+    void withTheJanitorOnACompletedJobGoesStraightToTheArchiveAsItCompletes() {
+        // the janitor's own loop would not run within this test: only the completion can move the rows
+        PgQueue queue = PgQueue.builder(db.connectionFactory()).schema(db.name())
+                .janitorInterval(Duration.ofHours(1)).pollInterval(POLL)
+                .handler(ReactiveHandler.of("archived", job -> Mono.just(Outcome.success())))
+                .build();
+        started.add(queue);
+        List<UUID> ids = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            ids.add(queue.enqueue(NewJob.of("archived", Map.of("n", i)).uniqueKey("k" + i).priority(i % 3))
+                    .block(TIMEOUT).id());
+        }
+        queue.start().block(TIMEOUT);
+        await().atMost(TIMEOUT).pollInterval(POLL).until(() -> db.rows("jobs_archive") == ids.size());
+
+        assertThat(db.rows("jobs")).as("no completed row left in the live table").isZero();
+        for (UUID id : ids) {
+            JobInfo info = queue.admin().find(id).block(TIMEOUT);
+            assertThat(info.location()).isEqualTo(JobLocation.ARCHIVE);
+            assertThat(info.status()).isEqualTo(JobStatus.COMPLETED);
+            assertThat(info.attempt()).isEqualTo(1);
+            assertThat(info.completedAt()).isPresent();
+            assertThat(queue.awaitCompletion(id).block(TIMEOUT).status()).isEqualTo(JobStatus.COMPLETED);
+        }
+        Map<String, Object> first = db.query("SELECT payload::text AS payload, unique_key, priority, "
+                + "archived_at >= completed_at AS in_order FROM {schema}.jobs_archive WHERE id = $1", ids.get(1)).get(0);
+        assertThat(first).containsEntry("payload", "{\"n\": 1}").containsEntry("unique_key", "k1")
+                .containsEntry("priority", 1).containsEntry("in_order", true);
+        // the unique keys are free again
+        assertThat(queue.enqueue(NewJob.of("archived", 1).uniqueKey("k1")).block(TIMEOUT))
+                .isInstanceOf(EnqueueResult.Enqueued.class);
+        assertThat(queue.staleWrites()).isZero();
+    }
+
+    @Test
     void oneCallMovesEverythingInBoundedBatches() {
         db.execute("INSERT INTO {schema}.jobs (id, queue, status, payload, max_attempts, attempt, completed_at) "
                 + "SELECT gen_random_uuid(), 'batch', CASE WHEN i % 4 = 0 THEN 'failed' ELSE 'completed' END, "

@@ -4,7 +4,10 @@ import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * The PostgreSQL server the demo and the benchmark talk to: the one named by the first program
@@ -63,6 +66,28 @@ public final class DemoDatabase implements AutoCloseable {
             configuration.password(url.password());
         }
         return new PostgresqlConnectionFactory(configuration.build());
+    }
+
+    /**
+     * The server and database as an R2DBC URL without credentials, e.g.
+     * {@code r2dbc:postgresql://localhost:5432/postgres} (for frameworks configured by URL, such as
+     * Spring Boot's {@code spring.r2dbc.url}); the user and password come from {@link #user()} and
+     * {@link #password()}.
+     */
+    public String r2dbcUrl() {
+        String shownHost = url.host().contains(":") ? "[" + url.host() + "]" : url.host();
+        String database = URLEncoder.encode(url.database(), StandardCharsets.UTF_8).replace("+", "%20");
+        return "r2dbc:postgresql://" + shownHost + ":" + url.port() + "/" + database;
+    }
+
+    /** The user to log in as. */
+    public String user() {
+        return url.user();
+    }
+
+    /** The password, if one was given. */
+    public Optional<String> password() {
+        return Optional.ofNullable(url.password());
     }
 
     /** Stops the embedded server, if this demo started one. */

@@ -4,6 +4,7 @@ import io.r2dbc.spi.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -30,10 +31,13 @@ import reactor.util.retry.Retry;
 public final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
 
+    private static final String FINISHED_PAYLOAD = Signal.encode(EnumSet.of(Signal.FINISHED));
+
     private final Db db;
     private final Sql sql;
     private final Signals signals;
     private final int reprocessLimit;
+    private final boolean archiveCompleted;
     private final int batchSize;
     private final Duration flushInterval;
     private final Scheduler scheduler;
@@ -44,12 +48,17 @@ public final class Completer {
     private final IncidentLog incidents = new IncidentLog(log, "Writing job outcomes");
     private final Disposable loop;
 
-    public Completer(Db db, Sql sql, Signals signals, int reprocessLimit, int batchSize,
+    /**
+     * @param archiveCompleted whether a successful job moves to the archive as it completes (the
+     *                         janitor is on) instead of staying in the live table as completed
+     */
+    public Completer(Db db, Sql sql, Signals signals, int reprocessLimit, boolean archiveCompleted, int batchSize,
                      Duration flushInterval, Scheduler scheduler, QueueMetrics metrics) {
         this.db = db;
         this.sql = sql;
         this.signals = signals;
         this.reprocessLimit = reprocessLimit;
+        this.archiveCompleted = archiveCompleted;
         this.batchSize = batchSize;
         this.flushInterval = flushInterval;
         this.scheduler = scheduler;
@@ -106,7 +115,9 @@ public final class Completer {
     }
 
     private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
-        return db.withConnection(conn -> R2dbc.query(bind(conn.createStatement(sql.get(kind.statement)), kind, rows),
+        SqlName statement = kind == OutcomeWrite.Kind.COMPLETE && archiveCompleted
+                ? SqlName.JobCompleteArchiveMany : kind.statement;
+        return db.withConnection(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement)), kind, rows),
                         row -> new Written(row.get("id", UUID.class), row.get("status", String.class))))
                 .collectList()
                 .doOnNext(written -> incidents.succeeded())
@@ -120,8 +131,8 @@ public final class Completer {
                         ids.add(w.id());
                         finished |= !w.status().equals("pending");
                     }
-                    if (finished) {
-                        signals.post(Signal.FINISHED);
+                    if (finished && kind != OutcomeWrite.Kind.COMPLETE) {
+                        signals.post(Signal.FINISHED); // a completion notifies in its own statement
                     }
                     if (kind == OutcomeWrite.Kind.RELEASE) {
                         // released jobs are due at once: another node may take them now
@@ -130,7 +141,8 @@ public final class Completer {
                     }
                     countStale(kind, rows, ids);
                     MetricHooks.written(metrics, kind, rows, written);
-                    rows.forEach(w -> w.done().tryEmitEmpty());
+                    // one wake-up of the fetcher for the whole batch, after every permit is back
+                    Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
                 })
                 .then();
     }
@@ -192,7 +204,8 @@ public final class Completer {
                 }
                 statement.bind("$3", status).bind("$4", error);
             }
-            case COMPLETE, RELEASE -> {
+            case COMPLETE -> statement.bind("$3", signals.channel()).bind("$4", FINISHED_PAYLOAD);
+            case RELEASE -> {
                 // ids and leases only
             }
         }

@@ -60,6 +60,10 @@ final class QueueLimiter {
         if (free.incrementAndGet() > limit) {
             throw new IllegalStateException("Queue " + queue + " released more permits than it took");
         }
+        Bursts.signal(released, this::signalReleased);
+    }
+
+    private void signalReleased() {
         synchronized (released) {
             // A wake-up that cannot be delivered is dropped on purpose: wake-ups coalesce.
             released.tryEmitNext(queue);

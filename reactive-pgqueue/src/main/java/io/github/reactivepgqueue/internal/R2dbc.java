@@ -47,4 +47,9 @@ public final class R2dbc {
     public static Mono<Long> queryLong(Statement statement, String column) {
         return query(statement, row -> ((Number) row.get(column)).longValue()).single();
     }
+
+    /** Whether {@code error} is PostgreSQL breaking a deadlock (SQLSTATE 40P01); the transaction was rolled back. */
+    public static boolean isDeadlock(Throwable error) {
+        return error instanceof io.r2dbc.spi.R2dbcException e && "40P01".equals(e.getSqlState());
+    }
 }

@@ -16,6 +16,7 @@ public enum SqlName {
     JobInsertMany("job.sql"),
     JobClaim("job.sql"),
     JobCompleteMany("job.sql"),
+    JobCompleteArchiveMany("job.sql"),
     JobRetryMany("job.sql"),
     JobRescheduleMany("job.sql"),
     JobFinishMany("job.sql"),

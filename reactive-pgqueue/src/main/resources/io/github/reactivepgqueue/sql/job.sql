@@ -1,10 +1,13 @@
 -- Statements on the jobs table. /*schema*/ is replaced by the validated, quoted schema name;
 -- everything else is bound.
 --
--- The statements that change running jobs by id (outcome writes, heartbeat, cancel) first lock
--- them in id order (ARRAY(... ORDER BY id FOR UPDATE), run once, before the update touches a
--- row): they may meet on the same rows, and statements that lock rows in different orders
--- deadlock. Claims use SKIP LOCKED and never wait.
+-- Row locks: claims, the heartbeat and the reaper never wait for a row lock (SKIP LOCKED). Outcome
+-- writes lock the rows of their own leases in whatever order their plan reads them; the only
+-- statements that may wait on those rows are the rare writes of other sessions (cancel, admin,
+-- the stale write of a node whose lease was taken over), so a lock-order deadlock needs two such
+-- writes at once, and PostgreSQL breaks it: outcome writes are retried, cancel retries too. An
+-- earlier version locked every outcome write's rows in id order first (ARRAY(SELECT ... ORDER BY
+-- id FOR UPDATE)); that second pass over the rows cost more than the update itself.
 
 -- name: JobInsertMany
 -- Inserts a batch of jobs in one statement. A job whose unique key is held by a live job (or by
@@ -76,13 +79,48 @@ RETURNING j.id, j.queue, j.payload::text AS payload, j.attempt, j.max_attempts, 
           j.fingerprint, j.unique_key, j.created_at, j.run_at, j.lease, now() AS claimed_at;
 
 -- name: JobCompleteMany
--- Success. Fenced: only rows still running under the given lease change.
-UPDATE /*schema*/.jobs j
-SET status = 'completed', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
-FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
-WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
-RETURNING j.id, j.status;
+-- Success. Fenced: only rows still running under the given lease change. Unless $3 (the signal
+-- channel) is null, tells awaiting nodes that jobs finished ($4, the FINISHED payload), once, at
+-- commit: no statement of its own is needed for it.
+WITH done AS (
+    UPDATE /*schema*/.jobs j
+    SET status = 'completed', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
+    FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+    WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+    RETURNING j.id, j.status
+),
+notified AS (
+    SELECT count(pg_notify($3, $4)) AS n
+    FROM (SELECT 1 FROM done LIMIT 1) d
+    WHERE $3::text IS NOT NULL
+)
+SELECT id, status FROM done CROSS JOIN notified;
+
+-- name: JobCompleteArchiveMany
+-- Success when the janitor is on: the row leaves the live table for the archive in this statement,
+-- written once instead of updated here and moved by the janitor later. Fenced and signalled as
+-- JobCompleteMany.
+WITH done AS (
+    DELETE FROM /*schema*/.jobs j
+    USING unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+    WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
+    RETURNING j.id, j.queue, j.priority, j.payload, j.unique_key, j.fingerprint, j.attempt, j.max_attempts,
+              j.reprocess_count, j.created_at, j.run_at, j.last_error
+),
+archived AS (
+    INSERT INTO /*schema*/.jobs_archive (id, queue, status, priority, payload, unique_key, fingerprint, attempt,
+                                         max_attempts, reprocess_count, created_at, run_at, updated_at,
+                                         completed_at, last_error)
+    SELECT id, queue, 'completed', priority, payload, unique_key, fingerprint, attempt, max_attempts,
+           reprocess_count, created_at, run_at, now(), now(), last_error
+    FROM done
+),
+notified AS (
+    SELECT count(pg_notify($3, $4)) AS n
+    FROM (SELECT 1 FROM done LIMIT 1) d
+    WHERE $3::text IS NOT NULL
+)
+SELECT id, 'completed' AS status FROM done CROSS JOIN notified;
 
 -- name: JobRetryMany
 -- A failed attempt: pending again no sooner than the backoff ($3, microseconds) allows and no
@@ -98,7 +136,6 @@ SET status = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'pending' 
 FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[], $5::bigint[], $6::text[])
      AS t(id, lease, backoff_us, at, after_us, error)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobRescheduleMany
@@ -115,7 +152,6 @@ SET status = CASE WHEN j.reprocess_count + 1 >= $5 THEN 'bad_job' ELSE 'pending'
     updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bigint[]) AS t(id, lease, at, after_us)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobFinishMany
@@ -125,7 +161,6 @@ SET status = t.status, completed_at = now(), last_error = coalesce(t.error, j.la
     updated_at = now(), lease = NULL, heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS t(id, lease, status, error)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobReleaseMany
@@ -135,18 +170,34 @@ SET status = 'pending', attempt = greatest(j.attempt - 1, 0), updated_at = now()
     heartbeat_at = NULL
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
 WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
 RETURNING j.id, j.status;
 
 -- name: JobHeartbeat
--- Refreshes the heartbeat of every job this node holds, in one statement. Fenced: a job whose
--- lease is gone (rescued, cancelled, deleted) is not touched and not returned.
-UPDATE /*schema*/.jobs j
-SET heartbeat_at = now()
+-- Refreshes the heartbeat of every job this node holds, in one statement, and returns the ids of
+-- those still held. Fenced: a job whose lease is gone (rescued, cancelled, deleted) is not touched
+-- and not returned. It never waits for a row lock: a row locked by another statement (most often
+-- this node's own outcome write) is skipped this time and returned as held if, as of the
+-- statement's snapshot, it still runs under its lease; its next beat catches up.
+WITH locked AS MATERIALIZED (
+    SELECT l.id
+    FROM /*schema*/.jobs l
+    WHERE l.id = ANY ($1::uuid[]) AND l.status = 'running'
+    ORDER BY l.id
+    FOR UPDATE SKIP LOCKED
+),
+beat AS (
+    UPDATE /*schema*/.jobs j
+    SET heartbeat_at = now()
+    FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease), locked
+    WHERE j.id = t.id AND j.id = locked.id AND j.lease = t.lease AND j.status = 'running'
+    RETURNING j.id
+)
+SELECT id FROM beat
+UNION ALL
+SELECT t.id
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
-WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'running'
-  AND j.id = ANY (ARRAY(SELECT l.id FROM /*schema*/.jobs l WHERE l.id = ANY ($1::uuid[]) ORDER BY l.id FOR UPDATE))
-RETURNING j.id;
+JOIN /*schema*/.jobs s ON s.id = t.id AND s.lease = t.lease AND s.status = 'running'
+WHERE NOT EXISTS (SELECT 1 FROM locked WHERE locked.id = t.id);
 
 -- name: JobCancel
 -- Cancels the live jobs with id $1, unique key $2 or fingerprint $3 (the other two are null).

@@ -221,9 +221,14 @@ final class FloorLoops {
         String statement = switch (shape) {
             case MINIMAL_UPDATE -> sql.minimalComplete();
             case MINIMAL_DELETE -> sql.minimalDelete();
-            case LIBRARY -> sql.library("JobCompleteMany");
+            case LIBRARY -> sql.library("JobCompleteArchiveMany"); // what the library sends with the janitor on
         };
-        return Flux.from(conn.createStatement(statement).bind("$1", ids).bind("$2", leases).execute())
+        Statement complete = conn.createStatement(statement).bind("$1", ids).bind("$2", leases);
+        if (shape == CompleteShape.LIBRARY) {
+            // as the library sends it: one notification for awaiting nodes (nobody listens here)
+            complete.bind("$3", "pgqueue_floor").bind("$4", "f");
+        }
+        return Flux.from(complete.execute())
                 .concatMap(FloorLoops::drainResult)
                 .reduce(0L, Long::sum);
     }

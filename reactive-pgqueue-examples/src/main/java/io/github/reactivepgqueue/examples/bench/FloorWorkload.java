@@ -112,7 +112,7 @@ final class FloorWorkload implements Workload {
                     "complete", switch (drain.complete()) {
                         case MINIMAL_UPDATE -> "minimal fenced UPDATE";
                         case MINIMAL_DELETE -> "minimal fenced DELETE";
-                        case LIBRARY -> "the library's JobCompleteMany";
+                        case LIBRARY -> "the library's JobCompleteArchiveMany (janitor on)";
                     },
                     "transactions", drain.transactions().begin == null ? "none (auto-commit)" : drain.transactions().begin,
                     "claims_in_flight", drain.claimers(),
