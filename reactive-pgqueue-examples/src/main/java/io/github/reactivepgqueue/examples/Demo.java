@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.examples;
 
-import io.github.reactivepgqueue.EnqueueResult;
+import io.github.reactivepgqueue.JobCount;
+import io.github.reactivepgqueue.JobLocation;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.PgQueue;
@@ -11,18 +12,26 @@ import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.function.Function;
 import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
- * A tour of the producer side of reactive-pgqueue: it migrates a schema, enqueues a few thousand
- * jobs in several queues, shows unique-key duplicate detection and an enqueue inside a
- * transaction that is rolled back, and prints what the {@code jobs} table then holds. No worker
- * runs, so every job stays pending.
+ * The demo: a small online shop's job queue at work. It enqueues a few thousand jobs into five
+ * queues while workers run them, redraws a progress table every second, and ends with a summary:
+ * <ul>
+ *   <li>emails: fast;</li>
+ *   <li>webhooks: flaky endpoints, so deliveries fail at random and are retried after a short
+ *       backoff; one endpoint is down for good, so its deliveries use up their attempts and land
+ *       in the dead-letter table;</li>
+ *   <li>thumbnails: slow;</li>
+ *   <li>invoices: the few without a billing country are unprocessable and go straight to the
+ *       dead-letter table;</li>
+ *   <li>reports: scheduled a few seconds into the future.</li>
+ * </ul>
+ * Before the workers start it shows a unique key turning a second enqueue into a duplicate, and
+ * an enqueue inside a transaction that is rolled back and leaves nothing. See {@link ShopJobs} and
+ * {@link ShopHandlers}.
  *
  * <p>Run it from the repository root with
  * <pre>
@@ -32,31 +41,42 @@ import reactor.core.publisher.Mono;
  * The database is the one named by the first argument or by the environment variable
  * {@code PGQUEUE_DATABASE_URL} ({@code postgresql://}, {@code postgres://},
  * {@code jdbc:postgresql://} or {@code r2dbc:postgresql://}); without either, an embedded
- * PostgreSQL is started and stopped again. The demo works in the schema {@value #SCHEMA} and first
- * deletes the jobs an earlier run left there; it touches nothing else.
+ * PostgreSQL is started and stopped again. The demo works in the schema {@value #SCHEMA}, which
+ * it drops and creates afresh at the start, and leaves there for you to look at; it touches
+ * nothing else.
  *
- * <p>All work is one Reactor pipeline; the {@code main} method is the only place that blocks.
+ * <p>Everything is composed as Reactor pipelines; the {@code main} method is the only place that
+ * blocks.
  */
 public final class Demo {
     /** The schema the demo creates and fills. */
     public static final String SCHEMA = "pgqueue_demo";
+    /** Jobs the producer enqueues (besides the two of the unique-key demonstration). */
+    static final int JOBS = 3000;
 
     private static final String APPLICATION_NAME = "pgqueue-demo";
-    private static final int POOL_SIZE = 4;
+    private static final int POOL_SIZE = 10;
     private static final Duration MAX_ACQUIRE_TIME = Duration.ofSeconds(10);
-    private static final int BULK_JOBS = 4000;
-    private static final int JOBS_PER_CALL = 1000;
-    private static final Duration RUN_TIMEOUT = Duration.ofSeconds(45);
+    private static final int JOBS_PER_BATCH = 250;
+    private static final Duration BATCH_PAUSE = Duration.ofMillis(200);
+    private static final Duration TICK = Duration.ofSeconds(1);
+    private static final Duration DRAIN_LIMIT = Duration.ofSeconds(40);
+    private static final Duration RUN_TIMEOUT = Duration.ofSeconds(55);
     private static final Duration DISPOSE_TIMEOUT = Duration.ofSeconds(10);
 
-    private final PgQueue queue;
     private final ConnectionFactory connections;
-    private final JobTable jobTable;
+    private final DemoTally tally = new DemoTally(ShopJobs.QUEUES);
+    private final Screen screen;
+    private final PgQueue queue;
 
-    private Demo(ConnectionFactory connections) {
+    private Demo(ConnectionFactory connections, String schema, Screen screen) {
         this.connections = connections;
-        this.queue = PgQueue.builder(connections).schema(SCHEMA).build();
-        this.jobTable = new JobTable(connections, queue.schema());
+        this.screen = screen;
+        this.queue = new ShopHandlers(tally).registerOn(PgQueue.builder(connections).schema(schema))
+                .pollInterval(Duration.ofMillis(200))      // due retries and scheduled jobs start promptly
+                .janitorInterval(Duration.ofMillis(500))   // finished jobs move to the archive or the DLQ
+                .stopGracePeriod(Duration.ofSeconds(5))
+                .build();
     }
 
     /**
@@ -65,13 +85,15 @@ public final class Demo {
      * @param args optionally the database URL; see the class description
      */
     public static void main(String[] args) {
+        long start = System.nanoTime();
         try (DemoDatabase database = DemoDatabase.open(args)) {
-            say("database: %s", database.description());
+            System.out.println("database: " + database.description());
             ConnectionPool pool = createPool(database);
             try {
-                runOn(pool).block(RUN_TIMEOUT);
+                runOn(pool, SCHEMA).block(RUN_TIMEOUT);
             } finally {
                 pool.disposeLater().block(DISPOSE_TIMEOUT);
+                System.out.println("connection pool closed");
             }
         } catch (Exception | Error e) {
             Throwable failure = Exceptions.unwrap(e);
@@ -79,7 +101,7 @@ public final class Demo {
             failure.printStackTrace();
             System.exit(1);
         }
-        say("demo finished");
+        System.out.printf("demo finished in %.1f s%n", (System.nanoTime() - start) / 1e9);
     }
 
     private static ConnectionPool createPool(DemoDatabase database) {
@@ -93,156 +115,103 @@ public final class Demo {
                 .build());
     }
 
-    /** The whole demo on {@code connections}, as one pipeline (used by {@code main} and the demo's test). */
-    static Mono<Void> runOn(ConnectionFactory connections) {
-        return new Demo(connections).run();
+    /**
+     * The whole demo on {@code connections} in {@code schema}, as one pipeline: used by
+     * {@code main} and by the demo's test. The queue is closed whether it succeeds, fails or is
+     * cancelled; the connections are the caller's to close.
+     */
+    static Mono<DemoSummary> runOn(ConnectionFactory connections, String schema) {
+        return Mono.defer(() -> new Demo(connections, schema, Screen.standardOutput()).run());
     }
 
-    /** The whole demo, step by step. */
-    private Mono<Void> run() {
-        return queue.migrate()
-                .doOnNext(Demo::printMigration)
-                .then(deleteEarlierRun())
-                .then(enqueueInBulk())
-                .then(showDuplicateDetection())
-                .then(showRolledBackEnqueue())
-                .then(printSummary());
+    private Mono<DemoSummary> run() {
+        return dropEarlierRun()
+                .then(Mono.usingWhen(Mono.just(queue), q -> work(), q -> close(), (q, error) -> close(), q -> close()))
+                .flatMap(this::summary)
+                .flatMap(summary -> screen.lines(summary.lines(queue.schema())).thenReturn(summary));
     }
 
-    private static void printMigration(MigrationResult result) {
-        say("migrate(): %s", result);
-        if (result.changed()) {
-            say("  schema %s migrated from version %d to %d", SCHEMA, result.fromVersion(), result.toVersion());
-        } else {
-            say("  schema %s already at version %d", SCHEMA, result.toVersion());
-        }
-    }
-
-    private Mono<Void> deleteEarlierRun() {
-        return jobTable.deleteAll()
-                .filter(deleted -> deleted > 0)
-                .doOnNext(deleted -> say("deleted %d jobs an earlier run left in %s", deleted, SCHEMA))
-                .then();
-    }
-
-    // --- bulk enqueue -------------------------------------------------------------------------
-
-    private Mono<EnqueueTally> enqueueInBulk() {
-        return Mono.defer(() -> {
-            List<List<NewJob>> calls = chunks(new SampleJobs().next(BULK_JOBS), JOBS_PER_CALL);
-            say("enqueueing %d jobs in %d enqueueAll calls of %d", BULK_JOBS, calls.size(), JOBS_PER_CALL);
-            long start = System.nanoTime();
-            return Flux.fromIterable(calls)
-                    .concatMap(queue::enqueueAll)
-                    .scan(EnqueueTally.NONE, EnqueueTally::plus)
-                    .skip(1)
-                    .doOnNext(tally -> printProgress(tally, start))
-                    .last(EnqueueTally.NONE);
-        }).doOnNext(Demo::printBulkTotals);
-    }
-
-    private static void printProgress(EnqueueTally tally, long startNanos) {
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
-        say("  enqueued %4d/%d (%d new, %d duplicates) in %.2f s: %.0f jobs/s",
-                tally.requested(), BULK_JOBS, tally.stored(), tally.duplicates(), seconds, tally.requested() / seconds);
-    }
-
-    private static void printBulkTotals(EnqueueTally tally) {
-        say("bulk enqueue done: %d stored, %d duplicates (their unique key is held by a live job, maybe one"
-                + " earlier in the same call)", tally.stored(), tally.duplicates());
-    }
-
-    private static <T> List<List<T>> chunks(List<T> items, int size) {
-        List<List<T>> chunks = new ArrayList<>();
-        for (int from = 0; from < items.size(); from += size) {
-            chunks.add(items.subList(from, Math.min(items.size(), from + size)));
-        }
-        return chunks;
-    }
-
-    // --- unique keys --------------------------------------------------------------------------
-
-    private Mono<Void> showDuplicateDetection() {
-        NewJob invoice = SampleJobs.invoicePdf();
-        return queue.enqueue(invoice)
-                .zipWhen(first -> queue.enqueue(invoice))
-                .flatMap(results -> checkDuplicate(invoice, results.getT1(), results.getT2()));
-    }
-
-    private static Mono<Void> checkDuplicate(NewJob job, EnqueueResult first, EnqueueResult second) {
-        String key = job.uniqueKey().orElseThrow();
-        say("unique key %s", key);
-        say("  1st enqueue: %s", first);
-        if (first instanceof EnqueueResult.Enqueued
-                && second instanceof EnqueueResult.Duplicate duplicate && duplicate.id().equals(first.id())) {
-            say("  2nd enqueue: %s", second);
-            say("  -> the 2nd is a Duplicate held by job %s, the 1st one; nothing was stored", duplicate.id());
-            return Mono.empty();
-        }
-        return Mono.error(new IllegalStateException("Expected the 2nd enqueue of " + key
-                + " to be a duplicate of the 1st, but got " + first + " then " + second));
-    }
-
-    // --- transactional enqueue ----------------------------------------------------------------
-
-    private Mono<Void> showRolledBackEnqueue() {
-        NewJob welcome = SampleJobs.welcomeEmailOfFailedSignUp();
-        String key = welcome.uniqueKey().orElseThrow();
-        return Mono.fromRunnable(() -> say("sign-up transaction: enqueue the welcome email on the caller's own connection"))
-                .then(inTransactionRolledBack(conn -> queue.enqueue(conn, welcome)
-                        .flatMap(result -> jobTable.countByIdOrKey(conn, result.id(), key)
-                                .doOnNext(seen -> say("  enqueued %s; inside the transaction %d job(s) with that id or"
-                                        + " key %s", result.id(), seen, key))
-                                .thenReturn(result))))
-                .doOnNext(result -> say("  the sign-up failed: transaction rolled back"))
-                .flatMap(result -> jobTable.countByIdOrKey(result.id(), key))
-                .flatMap(left -> checkNothingLeft(left, key));
-    }
-
-    /** Runs {@code work} in a transaction on a pooled connection and rolls it back whatever happens. */
-    private <T> Mono<T> inTransactionRolledBack(Function<Connection, Mono<T>> work) {
+    /** Drops the schema with whatever an earlier run left; the queue's builder has validated its name. */
+    private Mono<Void> dropEarlierRun() {
+        String drop = "DROP SCHEMA IF EXISTS \"" + queue.schema() + "\" CASCADE";
         return Mono.usingWhen(connections.create(),
-                conn -> Mono.usingWhen(Mono.from(conn.beginTransaction()).thenReturn(conn), work,
-                        Connection::rollbackTransaction),
+                conn -> Flux.from(conn.createStatement(drop).execute()).flatMap(result -> result.getRowsUpdated()).then(),
                 Connection::close);
     }
 
-    private static Mono<Void> checkNothingLeft(long left, String key) {
-        if (left == 0) {
-            say("  after the rollback: 0 jobs with that id or key: nothing left behind, %s is free", key);
-            return Mono.empty();
-        }
-        return Mono.error(new IllegalStateException(left + " job(s) survived the rollback"));
+    /** Migrates, shows the producer features, starts the workers, and runs until every job has finished. */
+    private Mono<Progress> work() {
+        return queue.migrate()
+                .flatMap(this::sayMigrated)
+                .then(new ProducerTour(queue, connections, tally, screen).run())
+                .then(queue.start())
+                .then(screen.say("queue started: handlers for %s; enqueueing %,d jobs in batches of %d",
+                        String.join(", ", ShopJobs.QUEUES), JOBS, JOBS_PER_BATCH))
+                .then(screen.say("progress every second from queue.admin().counts() (retried: failed attempts run"
+                        + " again after a backoff; dead: ended without success, bound for the dead-letter table)"))
+                .then(Mono.defer(() -> {
+                    long start = System.nanoTime();
+                    return Mono.zip(produce().thenReturn(true), watch(start), (produced, last) -> last);
+                }));
     }
 
-    // --- summary ------------------------------------------------------------------------------
+    private Mono<Void> sayMigrated(MigrationResult result) {
+        return screen.say("schema %s: migrated from version %d to %d", queue.schema(), result.fromVersion(),
+                result.toVersion());
+    }
 
-    private Mono<Void> printSummary() {
-        return jobTable.pendingByQueue()
+    /** Enqueues the jobs in batches, a short pause before each, as traffic would bring them. */
+    private Mono<Void> produce() {
+        return Flux.fromIterable(batches(new ShopJobs().next(JOBS)))
+                .delayElements(BATCH_PAUSE)
+                .concatMap(batch -> queue.enqueueAll(batch).doOnNext(results -> tally.enqueued(batch, results)))
+                .then(Mono.fromRunnable(tally::producerDone));
+    }
+
+    private static List<List<NewJob>> batches(List<NewJob> jobs) {
+        List<List<NewJob>> batches = new ArrayList<>();
+        for (int from = 0; from < jobs.size(); from += JOBS_PER_BATCH) {
+            batches.add(jobs.subList(from, Math.min(jobs.size(), from + JOBS_PER_BATCH)));
+        }
+        return batches;
+    }
+
+    /** Every second, the counts as a table, until every stored job has finished and left the live table. */
+    private Mono<Progress> watch(long startNanos) {
+        return Flux.interval(TICK, TICK)
+                .onBackpressureDrop()
+                .concatMap(tick -> queue.admin().counts()
+                        .map(counts -> Progress.of(since(startNanos), ShopJobs.QUEUES, counts, tally)))
+                .scan((previous, next) -> next.since(previous))
+                .concatMap(progress -> screen.table(ProgressTable.lines(progress)).thenReturn(progress))
+                .takeUntil(Progress::drained)
+                .last()
+                .timeout(DRAIN_LIMIT, Mono.error(() -> new IllegalStateException(
+                        "The jobs did not all finish within " + DRAIN_LIMIT.toSeconds() + " s")));
+    }
+
+    private static Duration since(long startNanos) {
+        return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    private Mono<Void> close() {
+        return queue.close()
+                .then(screen.say("queue closed: claiming stopped, no handler running, every outcome written"));
+    }
+
+    /** The final counts, and one sample of each kind of dead letter. */
+    private Mono<DemoSummary> summary(Progress drained) {
+        return queue.admin().counts().flatMap(counts -> Flux.fromIterable(counts)
+                .filter(count -> count.location() == JobLocation.DEAD)
+                .concatMap(this::deadLetters)
                 .collectList()
-                .doOnNext(Demo::printQueueStats)
-                .then(jobTable.sampleRow())
-                .doOnNext(Demo::printSampleRow)
-                .then();
+                .map(dead -> new DemoSummary(Progress.of(drained.elapsed(), ShopJobs.QUEUES, counts, tally),
+                        drained.peakJobsPerSecond(), dead)));
     }
 
-    private static void printQueueStats(List<JobTable.QueueStats> queues) {
-        say("summary of %s.jobs:", SCHEMA);
-        say("  %-12s %8s %10s %9s %9s", "queue", "pending", "scheduled", "min prio", "max prio");
-        for (JobTable.QueueStats stats : queues) {
-            say("  %-12s %8d %10d %9d %9d", stats.queue(), stats.pending(), stats.scheduled(),
-                    stats.minPriority(), stats.maxPriority());
-        }
-        say("  %-12s %8d %10d", "total", queues.stream().mapToLong(JobTable.QueueStats::pending).sum(),
-                queues.stream().mapToLong(JobTable.QueueStats::scheduled).sum());
-    }
-
-    private static void printSampleRow(Map<String, Object> row) {
-        say("a sample row:");
-        row.forEach((column, value) -> say("  %-12s = %s", column, value));
-    }
-
-    private static void say(String format, Object... args) {
-        System.out.println(String.format(Locale.ROOT, format, args));
+    private Mono<DemoSummary.DeadLetters> deadLetters(JobCount count) {
+        return queue.admin().list(count.queue(), count.status(), null, 1)
+                .next()
+                .map(sample -> new DemoSummary.DeadLetters(count.queue(), count.status(), count.jobs(), sample));
     }
 }

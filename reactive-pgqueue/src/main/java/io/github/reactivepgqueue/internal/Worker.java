@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,8 +18,9 @@ import reactor.core.scheduler.Scheduler;
 /**
  * The worker pipeline of one node. Wake-ups (the poll interval, freed permits, a claim that came
  * back full) trigger claims; each claim asks for no more jobs than there are free permits, globally
- * and per queue, in one statement; claimed jobs run through {@code flatMap} bounded by the global
- * concurrency, and each job holds its permits until its outcome is written.
+ * and per queue, in one statement; each claimed batch runs as one inner of a {@code flatMap}
+ * bounded by the global concurrency, and each job holds its global and queue permits until its
+ * outcome is written (so the jobs in flight never exceed the global concurrency).
  *
  * <p>Stopping: claiming stops at once; running jobs may finish within the grace period; then the
  * handlers still running are cancelled and their jobs released unrun.
@@ -77,13 +79,8 @@ public final class Worker {
         Disposable d = ticks.onBackpressureLatest()
                 // several claims may be in flight: one claim's round trips overlap another's
                 .flatMap(tick -> claimOnce(), claimsInFlight, 1)
-                .flatMap(job -> runner.run(queues.get(job.queue()), leases.hold(job), abort.asMono())
-                        .onErrorResume(e -> {
-                            // Only a closed outcome writer gets here; the job stays running until rescued.
-                            log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
-                            return Mono.empty();
-                        })
-                        .doFinally(signal -> finished(job)), Math.max(1, globalConcurrency), 1)
+                // each claimed batch holds at least one global permit, so this bound is never the tighter one
+                .flatMap(this::runAll, Math.max(1, globalConcurrency), 1)
                 .subscribe(null, e -> {
                     log.error("The worker pipeline stopped unexpectedly", e);
                     terminated.tryEmitEmpty();
@@ -126,7 +123,27 @@ public final class Worker {
         return claimed.get();
     }
 
-    private Flux<ClaimedRow> claimOnce() {
+    /**
+     * Runs a claimed batch: the batch is one inner of the pipeline's {@code flatMap}, each of its
+     * jobs one source of a {@code Mono.when}. A {@code flatMap} over the jobs themselves scans all
+     * its active inners whenever one completes; with 2,000 jobs in flight that scan took a third of
+     * the node's CPU in a drain, while {@code Mono.when} counts a completion in constant time.
+     */
+    private Mono<Void> runAll(List<ClaimedRow> batch) {
+        List<Mono<Void>> runs = new ArrayList<>(batch.size());
+        for (ClaimedRow job : batch) {
+            runs.add(runner.run(queues.get(job.queue()), leases.hold(job), abort.asMono())
+                    .onErrorResume(e -> {
+                        // Only a closed outcome writer gets here; the job stays running until rescued.
+                        log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
+                        return Mono.empty();
+                    })
+                    .doFinally(signal -> finished(job)));
+        }
+        return Mono.when(runs);
+    }
+
+    private Mono<List<ClaimedRow>> claimOnce() {
         return Mono.defer(() -> {
             Reservation reservation = reservePermits();
             if (reservation == null) {
@@ -144,7 +161,7 @@ public final class Worker {
                         returnUnused(reservation, List.of());
                     })
                     .onErrorResume(e -> retryLater());
-        }).flatMapIterable(jobs -> jobs);
+        });
     }
 
     /**

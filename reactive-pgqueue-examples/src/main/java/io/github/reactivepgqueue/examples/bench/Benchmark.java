@@ -16,7 +16,7 @@ import reactor.core.Exceptions;
  * results; progress and logs go to stderr. See {@code docs/performance.md}.
  *
  * <pre>
- * mvn -q -pl reactive-pgqueue-examples -am test-compile exec:java \
+ * mvn -q -pl reactive-pgqueue-examples -am compile exec:java \
  *     -Dexec.mainClass=io.github.reactivepgqueue.examples.bench.Benchmark \
  *     -Dexec.args="postgresql://postgres@127.0.0.1:5432/test --workloads floor,drain --runs 3"
  * </pre>
