@@ -161,6 +161,36 @@ class MetricsIT {
     }
 
     @Test
+    void handlersCancelledByAStopPastItsGracePeriodAreAbortedAndTheirJobsReleased() {
+        PgQueue queue = db.queueBuilder().meterRegistry(registry).pollInterval(POLL)
+                .stopGracePeriod(Duration.ofMillis(100))
+                .handler(ReactiveHandler.of("stuck", job -> Mono.never()))
+                .build();
+        queue.enqueueAll(List.of(NewJob.of("stuck", 1), NewJob.of("stuck", 2))).block(TIMEOUT);
+        queue.start().block(TIMEOUT);
+        await().atMost(TIMEOUT).until(() -> gauge("pgqueue.jobs.in.flight") == 2);
+        queue.close().block(TIMEOUT);
+
+        assertThat(handled("stuck", "aborted")).isEqualTo(2);
+        assertThat(count("pgqueue.jobs.released", "stuck")).isEqualTo(2);
+        assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'pending' AND attempt = 0")).isEqualTo(2);
+    }
+
+    @Test
+    void theReaperCountsTheJobsItRescues() {
+        PgQueue queue = db.queueBuilder().meterRegistry(registry).build();
+        db.execute("INSERT INTO {schema}.jobs (id, queue, payload, status, attempt, max_attempts, lease, heartbeat_at) "
+                + "VALUES (gen_random_uuid(), 'stalled', '{}', 'running', 1, 5, gen_random_uuid(), now() - interval '1 hour'), "
+                + "(gen_random_uuid(), 'stalled', '{}', 'running', 5, 5, gen_random_uuid(), now() - interval '1 hour')");
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isEqualTo(2);
+        assertThat(registry.get("pgqueue.jobs.rescued").tags("queue", "stalled", "status", "pending").counter().count())
+                .isEqualTo(1);
+        assertThat(registry.get("pgqueue.jobs.rescued").tags("queue", "stalled", "status", "failed").counter().count())
+                .isEqualTo(1);
+        queue.close().block(TIMEOUT);
+    }
+
+    @Test
     void aQueueThatDoesNotListenHasNoListenerGauge() {
         PgQueue queue = db.queueBuilder().meterRegistry(registry).listen(false).build();
         assertThat(registry.find("pgqueue.listener.connected").gauge()).isNull();
