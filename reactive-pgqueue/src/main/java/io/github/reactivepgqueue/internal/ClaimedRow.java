@@ -12,17 +12,18 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * A job as claimed, with the lease token that fences every write about this attempt, and when it
- * was claimed: {@code claimedAt} on the database clock (comparable with {@code runAt}),
- * {@code claimedNanos} on this JVM's monotonic clock ({@link System#nanoTime()}) when the row was read.
+ * A job as claimed, with the lease token that fences every write about this attempt, and, when
+ * metrics are on, when it was claimed: {@code claimedAt} on the database clock (comparable with
+ * {@code runAt}; null when metrics are off), {@code claimedNanos} on this JVM's monotonic clock
+ * ({@link System#nanoTime()}) when the row was read.
  */
 public record ClaimedRow(UUID id, String queue, JsonNode payload, int attempt, int maxAttempts, int priority,
                          int reprocessCount, String fingerprintValue, String uniqueKeyValue, Instant createdAt,
                          Instant runAt, UUID lease, ObjectMapper mapper, Instant claimedAt, long claimedNanos)
         implements Job {
 
-    /** Maps a row returned by {@link SqlName#JobClaim}. */
-    static ClaimedRow from(Row row, ObjectMapper mapper) {
+    /** Maps a row returned by {@link SqlName#JobClaim}; reads the claim time only when {@code timed}. */
+    static ClaimedRow from(Row row, ObjectMapper mapper, boolean timed) {
         String payload = row.get("payload", String.class);
         JsonNode tree;
         try {
@@ -36,7 +37,7 @@ public record ClaimedRow(UUID id, String queue, JsonNode payload, int attempt, i
                 row.get("fingerprint", String.class), row.get("unique_key", String.class),
                 row.get("created_at", OffsetDateTime.class).toInstant(),
                 row.get("run_at", OffsetDateTime.class).toInstant(), row.get("lease", UUID.class), mapper,
-                row.get("claimed_at", OffsetDateTime.class).toInstant(), System.nanoTime());
+                timed ? row.get("claimed_at", OffsetDateTime.class).toInstant() : null, timed ? System.nanoTime() : 0);
     }
 
     @Override

@@ -29,7 +29,7 @@ public final class JobClaimer {
         Integer[] counts = limits.values().toArray(Integer[]::new);
         return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
                                 .bind("$1", queues).bind("$2", counts).bind("$3", total),
-                        row -> ClaimedRow.from(row, mapper)))
+                        row -> ClaimedRow.from(row, mapper, metrics != QueueMetrics.NONE)))
                 .collectList()
                 .doOnNext(metrics::claimed);
     }
