@@ -25,7 +25,7 @@ public enum JobStatus {
     FAILED("failed"),
     /** Cancelled by the handler, a permit denial, or an operator. */
     CANCELLED("cancelled"),
-    /** The handler reported a critical error, or no handler exists for the job. */
+    /** The handler reported a critical error. */
     CRITICAL("critical"),
     /** The handler reported that the job can never be processed. */
     UNPROCESSABLE("unprocessable"),

@@ -114,6 +114,23 @@ class OutcomeIT {
     }
 
     @Test
+    void aBackoffThatFailsFallsBackToTheDefaultBackoffInsteadOfLeavingTheJobRunning() {
+        Map<String, Object> negative = runOne("backoff-negative",
+                QueueOptions.defaults().backoff(Backoff.custom(attempt -> Duration.ofSeconds(-1))),
+                job -> Mono.just(Outcome.retry("try again")));
+        assertPendingAfterRetry(negative, 1);
+        assertThat(negative.get("last_error")).isEqualTo("try again");
+        assertThat(runsInSeconds(negative)).isCloseTo(PgQueueBuilder.DEFAULT_BACKOFF_DELAY.toSeconds(),
+                within(SLACK_SECONDS));
+
+        Map<String, Object> nulls = runOne("backoff-null",
+                QueueOptions.defaults().backoff(Backoff.custom(attempt -> null)),
+                job -> Mono.error(new IllegalStateException("handler failed")));
+        assertPendingAfterRetry(nulls, 1);
+        assertThat((String) nulls.get("last_error")).contains("handler failed");
+    }
+
+    @Test
     void retryAfterShorterThanTheBackoffWaitsForTheBackoff() {
         Map<String, Object> row = runOne("retry-after-short", QueueOptions.defaults().backoff(ONE_HOUR),
                 job -> Mono.just(Outcome.retryAfter(Duration.ofSeconds(10))));

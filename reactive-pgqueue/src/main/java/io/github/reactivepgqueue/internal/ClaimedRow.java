@@ -7,7 +7,7 @@ import io.github.reactivepgqueue.Job;
 import io.r2dbc.spi.Row;
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -35,9 +35,13 @@ public record ClaimedRow(UUID id, String queue, JsonNode payload, int attempt, i
                 row.get("attempt", Integer.class), row.get("max_attempts", Integer.class),
                 row.get("priority", Integer.class), row.get("reprocess_count", Integer.class),
                 row.get("fingerprint", String.class), row.get("unique_key", String.class),
-                row.get("created_at", OffsetDateTime.class).toInstant(),
-                row.get("run_at", OffsetDateTime.class).toInstant(), row.get("lease", UUID.class), mapper,
-                timed ? row.get("claimed_at", OffsetDateTime.class).toInstant() : null, timed ? System.nanoTime() : 0);
+                instant(row.get("created_at_us", Long.class)), instant(row.get("run_at_us", Long.class)),
+                row.get("lease", UUID.class), mapper,
+                timed ? instant(row.get("claimed_at_us", Long.class)) : null, timed ? System.nanoTime() : 0);
+    }
+
+    private static Instant instant(long epochMicros) {
+        return Instant.EPOCH.plus(epochMicros, ChronoUnit.MICROS);
     }
 
     @Override

@@ -2,8 +2,11 @@ package io.github.reactivepgqueue.internal;
 
 import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.Outcome;
+import io.github.reactivepgqueue.PgQueueBuilder;
 import java.time.Duration;
 import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Sinks;
 
 /**
@@ -33,7 +36,7 @@ record OutcomeWrite(ClaimedRow job, Kind kind, long backoffMicros, Instant at, L
             return new OutcomeWrite(job, Kind.COMPLETE, 0, null, null, null, null, Sinks.one());
         }
         if (outcome instanceof Outcome.Retry r) {
-            return new OutcomeWrite(job, Kind.RETRY, micros(backoff.delay(job.attempt())), r.at(),
+            return new OutcomeWrite(job, Kind.RETRY, backoffMicros(backoff, job), r.at(),
                     r.after() == null ? null : micros(r.after()), null, ErrorText.truncate(r.reason()), Sinks.one());
         }
         if (outcome instanceof Outcome.Reschedule r) {
@@ -47,7 +50,7 @@ record OutcomeWrite(ClaimedRow job, Kind kind, long backoffMicros, Instant at, L
 
     /** A failed attempt: retried after the backoff, with the error recorded. */
     static OutcomeWrite failure(ClaimedRow job, Throwable error, Backoff backoff) {
-        return new OutcomeWrite(job, Kind.RETRY, micros(backoff.delay(job.attempt())), null, null, null,
+        return new OutcomeWrite(job, Kind.RETRY, backoffMicros(backoff, job), null, null, null,
                 ErrorText.of(error), Sinks.one());
     }
 
@@ -55,6 +58,24 @@ record OutcomeWrite(ClaimedRow job, Kind kind, long backoffMicros, Instant at, L
     static OutcomeWrite release(ClaimedRow job) {
         return new OutcomeWrite(job, Kind.RELEASE, 0, null, null, null, null, Sinks.one());
     }
+
+    /**
+     * The backoff after this attempt. A backoff that fails (a custom function returning null or a
+     * negative duration, or throwing) must not leave the outcome unwritten and the job running
+     * until the reaper comes: the job waits the default backoff instead, and the error is logged.
+     */
+    static long backoffMicros(Backoff backoff, ClaimedRow job) {
+        try {
+            return micros(backoff.delay(job.attempt()));
+        } catch (RuntimeException e) {
+            LOG.warn("The backoff of queue {} failed for attempt {} of {}; using the default backoff of {}: {}",
+                    job.queue(), job.attempt(), job.id(), DEFAULT_BACKOFF, ErrorText.summary(e));
+            return micros(DEFAULT_BACKOFF);
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(OutcomeWrite.class);
+    private static final Duration DEFAULT_BACKOFF = PgQueueBuilder.DEFAULT_BACKOFF_DELAY;
 
     /** Waits are capped at about a century, well inside PostgreSQL's interval and timestamp ranges. */
     static final long MAX_MICROS = 100L * 365 * 24 * 3600 * 1_000_000L;

@@ -1,0 +1,148 @@
+package io.github.reactivepgqueue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.github.reactivepgqueue.testing.DatabaseCoordinates;
+import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.Rows;
+import io.github.reactivepgqueue.testing.TestSchema;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Mono;
+
+/**
+ * The roles and GRANTs of docs/operations.md are enough: an owner role migrates, a runtime role
+ * with DML rights only runs workers, the reaper, the janitor and the admin API, and a producer
+ * role with SELECT and INSERT on the jobs table enqueues (alone, in bulk, in its own transaction)
+ * and awaits, but cannot change jobs.
+ */
+@ExtendWith(PostgresExtension.class)
+class PrivilegesIT {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final String PASSWORD = "pgqueue-roles-test";
+
+    private final TestSchema db;
+    private final String suffix = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36)
+            .toLowerCase(Locale.ROOT);
+    private final String owner = "pgq_owner_" + suffix;
+    private final String runtime = "pgq_runtime_" + suffix;
+    private final String producer = "pgq_producer_" + suffix;
+    private String schema;
+    private PgQueue runtimeQueue;
+    private PgQueue producerQueue;
+
+    PrivilegesIT(TestSchema db) {
+        this.db = db;
+    }
+
+    @BeforeEach
+    void createRolesAndSchema() {
+        schema = db.name() + "_roles";
+        for (String role : List.of(owner, runtime, producer)) {
+            db.execute("CREATE ROLE " + role + " LOGIN PASSWORD '" + PASSWORD + "'");
+        }
+        db.execute("CREATE SCHEMA " + schema + " AUTHORIZATION " + owner);
+    }
+
+    @AfterEach
+    void dropRolesAndSchema() {
+        for (PgQueue queue : new PgQueue[] {runtimeQueue, producerQueue}) {
+            if (queue != null) {
+                queue.close().block(TIMEOUT);
+            }
+        }
+        db.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        for (String role : List.of(producer, runtime, owner)) {
+            db.execute("DROP OWNED BY " + role);
+            db.execute("DROP ROLE " + role);
+        }
+    }
+
+    private ConnectionFactory as(String role) {
+        DatabaseCoordinates c = db.coordinates();
+        return new DatabaseCoordinates(c.host(), c.port(), c.database(), role, PASSWORD, c.source())
+                .connectionFactory("pgqueue-roles-test");
+    }
+
+    /** The GRANTs as docs/operations.md gives them, for this schema and these roles. */
+    private void grantAsDocumented() {
+        String s = schema;
+        db.execute("GRANT USAGE ON SCHEMA " + s + " TO " + runtime);
+        db.execute("GRANT SELECT ON " + s + ".schema_version TO " + runtime);
+        db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON " + s + ".jobs, " + s + ".jobs_archive, " + s
+                + ".jobs_dead, " + s + ".paused_queues TO " + runtime);
+        db.execute("GRANT USAGE ON SCHEMA " + s + " TO " + producer);
+        db.execute("GRANT SELECT, INSERT ON " + s + ".jobs TO " + producer);
+        db.execute("GRANT SELECT ON " + s + ".jobs_archive, " + s + ".jobs_dead TO " + producer);
+    }
+
+    @Test
+    void eachRoleCanDoItsPartWithTheDocumentedGrants() {
+        PgQueue ownerQueue = PgQueue.builder(as(owner)).schema(schema).listen(false).build();
+        assertThat(ownerQueue.migrate().block(TIMEOUT).changed()).isTrue();
+        grantAsDocumented();
+
+        runtimeQueue = PgQueue.builder(as(runtime)).schema(schema)
+                .handler(ReactiveHandler.of("ok", job -> Mono.just(Outcome.success())))
+                .handler(ReactiveHandler.of("bad", job -> Mono.just(Outcome.unprocessable().withReason("no"))))
+                .pollInterval(Duration.ofMillis(100))
+                .janitorInterval(Duration.ofMillis(100))
+                .reaperInterval(Duration.ofMillis(100))
+                .build();
+        runtimeQueue.start().block(TIMEOUT);
+
+        producerQueue = PgQueue.builder(as(producer)).schema(schema).pollInterval(Duration.ofMillis(100)).build();
+        // alone, with a unique key, a duplicate, in bulk, and in the producer's own transaction
+        EnqueueResult first = producerQueue.enqueue(NewJob.of("ok", Map.of("n", 1)).uniqueKey("k")).block(TIMEOUT);
+        assertThat(producerQueue.enqueue(NewJob.of("ok", Map.of("n", 2)).uniqueKey("k")).block(TIMEOUT))
+                .satisfiesAnyOf(r -> assertThat(r.isDuplicate()).isTrue(),
+                        r -> assertThat(r.id()).isNotEqualTo(first.id())); // the first may have finished already
+        assertThat(producerQueue.enqueueAll(List.of(NewJob.of("ok", 3), NewJob.of("ok", 4))).block(TIMEOUT)).hasSize(2);
+        ConnectionFactory producerConnections = as(producer);
+        EnqueueResult inTx = Mono.usingWhen(producerConnections.create(),
+                conn -> Mono.from(conn.beginTransaction())
+                        .then(producerQueue.enqueue(conn, NewJob.of("ok", 5)))
+                        .flatMap(r -> Mono.from(conn.commitTransaction()).thenReturn(r)),
+                Connection::close).block(TIMEOUT);
+        UUID bad = producerQueue.enqueue(NewJob.of("bad", 6)).block(TIMEOUT).id();
+
+        // the runtime role runs them, the janitor moves them, the producer awaits them
+        assertThat(producerQueue.awaitCompletion(inTx.id()).block(TIMEOUT).status()).isEqualTo(JobStatus.COMPLETED);
+        JobInfo dead = producerQueue.awaitCompletion(bad).block(TIMEOUT);
+        assertThat(dead.status()).isEqualTo(JobStatus.UNPROCESSABLE);
+        QueueAdmin admin = runtimeQueue.admin();
+        org.awaitility.Awaitility.await().atMost(TIMEOUT)
+                .until(() -> admin.find(bad).block(TIMEOUT).location() == JobLocation.DEAD);
+
+        // the admin API and maintenance with the runtime role
+        assertThat(admin.requeue(bad).block(TIMEOUT)).isTrue();
+        admin.pause("ok").block(TIMEOUT);
+        assertThat(admin.pausedQueues().block(TIMEOUT)).containsExactly("ok");
+        admin.resume("ok").block(TIMEOUT);
+        assertThat(admin.counts().block(TIMEOUT)).isNotEmpty();
+        assertThat(admin.list(null, null, null, 100).collectList().block(TIMEOUT)).isNotEmpty();
+        admin.rescueStalledJobs().block(TIMEOUT);
+        admin.moveFinishedJobs().block(TIMEOUT);
+        admin.deleteExpiredJobs().block(TIMEOUT);
+        UUID pending = producerQueue.enqueue(NewJob.of("nobody", 7)).block(TIMEOUT).id();
+        assertThat(admin.cancel(pending).block(TIMEOUT)).isEqualTo(1);
+        assertThat(admin.delete(pending).block(TIMEOUT)).isTrue();
+        admin.purge("nobody").block(TIMEOUT);
+        assertThat(runtimeQueue.schemaVersion().block(TIMEOUT)).isEqualTo(runtimeQueue.latestSchemaVersion());
+
+        // the producer can enqueue, not claim (a jobs() stream would keep retrying its failed claims)
+        assertThatThrownBy(() -> Rows.query(as(producer), "UPDATE " + schema + ".jobs SET status = 'running'"))
+                .hasMessageContaining("permission denied");
+    }
+}
