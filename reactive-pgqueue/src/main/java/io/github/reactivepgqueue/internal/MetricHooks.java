@@ -39,7 +39,10 @@ final class MetricHooks {
             if (s == null) {
                 metrics.staleWrite(row.job().queue());
             } else {
-                metrics.written(row.job().queue(), WrittenOutcome.of(kind, s));
+                WrittenOutcome outcome = WrittenOutcome.of(kind, s);
+                if (outcome != null) {
+                    metrics.written(row.job().queue(), outcome);
+                }
             }
         }
     }

@@ -6,9 +6,17 @@ import io.github.reactivepgqueue.JobStatus;
 public enum WrittenOutcome {
     COMPLETED, RETRIED, RESCHEDULED, RELEASED, FAILED, CANCELLED, CRITICAL, UNPROCESSABLE, BAD_JOB;
 
-    /** A job written by {@code kind} that now has {@code status} (as the write statement returned it). */
+    /**
+     * A job written by {@code kind} that now has {@code status} (as the write statement returned it);
+     * null for a status no write leaves (never thrown: metrics must not fail an outcome write).
+     */
     static WrittenOutcome of(OutcomeWrite.Kind kind, String status) {
-        JobStatus s = JobStatus.fromDatabase(status);
+        JobStatus s;
+        try {
+            s = JobStatus.fromDatabase(status);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
         if (s == JobStatus.PENDING) {
             return switch (kind) {
                 case RETRY -> RETRIED;
@@ -23,7 +31,7 @@ public enum WrittenOutcome {
             case CRITICAL -> CRITICAL;
             case UNPROCESSABLE -> UNPROCESSABLE;
             case BAD_JOB -> BAD_JOB;
-            default -> throw new IllegalArgumentException("An outcome write cannot leave a job " + status);
+            default -> null;
         };
     }
 }
