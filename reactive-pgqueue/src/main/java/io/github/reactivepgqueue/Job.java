@@ -19,13 +19,21 @@ public interface Job {
     /** The queue. */
     String queue();
 
-    /** The payload as a JSON tree. */
+    /**
+     * The payload as a JSON tree.
+     *
+     * @throws IllegalArgumentException if the queue's {@code ObjectMapper} cannot read the stored
+     *     payload (it is beyond the mapper's {@code StreamReadConstraints}, e.g. a number that
+     *     jsonb prints with over 1,000 digits); thrown inside a handler it fails the attempt like
+     *     any other error, and the claim of other jobs is not affected
+     */
     JsonNode payload();
 
     /**
      * The payload converted to {@code type} with the queue's {@code ObjectMapper}.
      *
-     * @throws IllegalArgumentException if the payload does not fit {@code type}; thrown inside a
+     * @throws IllegalArgumentException if the payload does not fit {@code type} or cannot be read
+     *     (see {@link #payload()}); thrown inside a
      *     handler it fails the attempt like any other error
      */
     <T> T payload(Class<T> type);

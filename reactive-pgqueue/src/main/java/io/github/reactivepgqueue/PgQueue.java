@@ -399,6 +399,10 @@ public final class PgQueue {
             if (q == null || q.isBlank()) {
                 throw new IllegalArgumentException("Queue names must not be blank");
             }
+            String problem = JobEncoder.queueNameProblem(q);
+            if (problem != null) {
+                throw new IllegalArgumentException(problem);
+            }
         }
         List<String> names = List.of(queues);
         return Flux.usingWhen(

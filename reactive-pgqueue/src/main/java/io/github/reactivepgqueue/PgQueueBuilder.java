@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.internal.JobEncoder;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.github.reactivepgqueue.internal.Maintenance;
@@ -178,6 +179,10 @@ public final class PgQueueBuilder {
         String queue = handler.queue();
         if (queue == null || queue.isBlank()) {
             throw new IllegalArgumentException("Handler " + handler.getClass().getName() + " names a blank queue");
+        }
+        String problem = JobEncoder.queueNameProblem(queue);
+        if (problem != null) {
+            throw new IllegalArgumentException("Handler " + handler.getClass().getName() + ": " + problem);
         }
         if (handlers.putIfAbsent(queue, new Registration(handler, options)) != null) {
             throw new IllegalArgumentException("Queue '" + queue + "' already has a handler");

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
+import io.github.reactivepgqueue.proof.Invariants;
+import io.github.reactivepgqueue.proof.MemoryLedger;
+import io.github.reactivepgqueue.proof.RunKey;
 import io.github.reactivepgqueue.testing.OwnedPostgres;
 import io.github.reactivepgqueue.testing.Rows;
 import io.r2dbc.pool.ConnectionPool;
@@ -14,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,9 +24,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.awaitility.core.ConditionTimeoutException;
@@ -45,12 +45,14 @@ import reactor.core.publisher.Mono;
  * afterwards. Jobs the node held through an outage are not rescued from it once the database is
  * back, so their handlers do not run again.
  *
- * <p>Each handler run is recorded in a ledger under its run key (job id, attempt, reprocess count).
+ * <p>Each handler run is recorded in a ledger ({@link MemoryLedger}) under its run key (job id,
+ * attempt, reprocess count).
  * A claim whose reply was lost with its connection leaves the row running until the reaper rescues
  * it, and the rescue restores the attempt but raises the reprocess count: so a key seen twice means
  * one claim ran twice, and the jobs run with a reprocess count above zero must be exactly the
  * rescued ones. A killed connection cannot cause a deadlock, so the database must count none among
- * the node's statements either.
+ * the node's statements either. Each test ends with the invariant check of reliability.md §4
+ * ({@link Invariants}).
  */
 class DatabaseFaultsIT {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -120,9 +122,9 @@ class DatabaseFaultsIT {
         int rounds = 5;
         int progressBetweenKills = 400;
         long deadlocksBefore = deadlocks();
-        Ledger ledger = new Ledger();
+        MemoryLedger ledger = new MemoryLedger();
         PgQueue queue = node(Duration.ofSeconds(1), ledger);
-        enqueue(queue, jobs);
+        List<UUID> ids = enqueue(queue, jobs);
         queue.start().block(TIMEOUT);
 
         List<Long> poolKills = new ArrayList<>();
@@ -151,12 +153,15 @@ class DatabaseFaultsIT {
 
         // the node still picks up new work promptly
         UUID id = queue.enqueue(NewJob.of(QUEUE, "after the storm")).block(TIMEOUT).id();
+        ids.add(id);
         JobInfo after = queue.awaitCompletion(id).block(Duration.ofSeconds(5));
         assertThat(after.status()).isEqualTo(JobStatus.COMPLETED);
         assertThat(ledger.runsOf(id)).containsExactly(new RunKey(id, 1, 0));
 
         closeNodes();
         assertThat(deadlocks() - deadlocksBefore).as("deadlocks among the node's statements").isZero();
+        // a claim whose lease was lost with its connection may have run its handler before the rescue
+        invariants(ids, ledger).rerunsAllowed().check();
     }
 
     @Test
@@ -164,9 +169,9 @@ class DatabaseFaultsIT {
         int jobs = 3_000;
         Duration outage = Duration.ofSeconds(10);
         long deadlocksBefore = deadlocks();
-        Ledger ledger = new Ledger();
+        MemoryLedger ledger = new MemoryLedger();
         PgQueue queue = node(NOTIFY_ONLY_POLL, ledger);
-        enqueue(queue, jobs);
+        List<UUID> ids = enqueue(queue, jobs);
         queue.start().block(TIMEOUT);
 
         await("first runs").atMost(TIMEOUT).pollInterval(Duration.ofMillis(5)).until(() -> ledger.runs() >= 300);
@@ -205,6 +210,7 @@ class DatabaseFaultsIT {
         List<Long> latencies = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             UUID id = queue.enqueue(NewJob.of(QUEUE, "pickup " + i)).block(TIMEOUT).id();
+            ids.add(id);
             long enqueued = System.nanoTime();
             awaitOrDiagnose(queue, "pickup " + i + " after the outage", Duration.ofSeconds(5), Duration.ofMillis(5),
                     () -> ledger.firstStart(id) != null);
@@ -221,12 +227,13 @@ class DatabaseFaultsIT {
         // heartbeat time to catch up once the database is back, else their handlers run again.
         assertThat(summary.ranMoreThanOnce()).as("jobs rescued from this live node after their handler had run")
                 .isEmpty();
+        invariants(ids, ledger).check();
     }
 
     @Test
     void startWithTheDatabaseDown() {
         postgres.stop();
-        Ledger ledger = new Ledger();
+        MemoryLedger ledger = new MemoryLedger();
         PgQueue queue = node(Duration.ofSeconds(1), ledger);
         CompletableFuture<Void> started = queue.start().toFuture();
 
@@ -245,10 +252,12 @@ class DatabaseFaultsIT {
         assertThat(done.status()).isEqualTo(JobStatus.COMPLETED);
         assertThat(ledger.runsOf(id)).containsExactly(new RunKey(id, 1, 0));
         assertThat(count("SELECT count(*) FROM " + SCHEMA + ".jobs")).as("nothing stored while down").isEqualTo(1);
+        closeNodes();
+        invariants(List.of(id), ledger).check();
     }
 
     /** A node (not started yet) on a pool of its own; its listener connects under a name of its own. */
-    private PgQueue node(Duration pollInterval, Ledger ledger) {
+    private PgQueue node(Duration pollInterval, MemoryLedger ledger) {
         ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration
                 .builder(postgres.coordinates().connectionFactory(POOL_APP))
                 .initialSize(0).maxSize(10).acquireRetry(1).maxAcquireTime(Duration.ofSeconds(5)).build());
@@ -260,7 +269,9 @@ class DatabaseFaultsIT {
                 .heartbeatInterval(Duration.ofMillis(300)) // so a lost claim is rescued within a second
                 .connectionAcquireTimeout(ACQUIRE_TIMEOUT)
                 .stopGracePeriod(Duration.ofSeconds(2))
-                .handler(ReactiveHandler.of(QUEUE, ledger::run))
+                .handler(ledger.handler(QUEUE, POOL_APP, job -> Mono
+                        .delay(Duration.ofMillis(ThreadLocalRandom.current().nextInt(2, 6)))
+                        .thenReturn(Outcome.success())))
                 .build();
         queues.add(queue);
         return queue;
@@ -305,9 +316,17 @@ class DatabaseFaultsIT {
         }
     }
 
-    private static void enqueue(PgQueue queue, int n) {
+    private static List<UUID> enqueue(PgQueue queue, int n) {
         List<NewJob> jobs = IntStream.range(0, n).mapToObj(i -> NewJob.of(QUEUE, Map.of("n", i))).toList();
-        assertThat(queue.enqueueAll(jobs).block(TIMEOUT)).hasSize(n);
+        List<EnqueueResult> results = queue.enqueueAll(jobs).block(TIMEOUT);
+        assertThat(results).hasSize(n);
+        return new ArrayList<>(results.stream().map(EnqueueResult::id).toList());
+    }
+
+    /** The invariants of reliability.md §4 over the schema, the ledger and the node's sessions (closed by now). */
+    private static Invariants invariants(List<UUID> enqueued, MemoryLedger ledger) {
+        return Invariants.of(checks, SCHEMA).enqueued(enqueued).ledger(ledger).allCompleted()
+                .applications(POOL_APP, LISTENER_APP).closed();
     }
 
     /** The call fails with one of {@code types} within the acquire timeout plus a margin. */
@@ -330,7 +349,7 @@ class DatabaseFaultsIT {
      * twice; each job's last run had the reprocess count stored on it; the jobs that ran with a
      * reprocess count above zero are exactly the rescued ones.
      */
-    private static Summary verifyAllCompletedOnce(Ledger ledger, int jobs) {
+    private static Summary verifyAllCompletedOnce(MemoryLedger ledger, int jobs) {
         List<Map<String, Object>> rows = query("SELECT id, status, attempt, reprocess_count, lease FROM "
                 + SCHEMA + ".jobs");
         Map<Object, Long> byStatus = rows.stream()
@@ -339,11 +358,11 @@ class DatabaseFaultsIT {
         assertThat(rows).as("completed on the first attempt, lease cleared")
                 .allMatch(r -> Integer.valueOf(1).equals(r.get("attempt")) && r.get("lease") == null);
 
-        Map<RunKey, Integer> twice = ledger.snapshot().entrySet().stream().filter(e -> e.getValue() > 1)
+        Map<RunKey, Integer> twice = ledger.startsByKey().entrySet().stream().filter(e -> e.getValue() > 1)
                 .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
         assertThat(twice).as("run keys (id, attempt, reprocess count) that ran more than once").isEmpty();
 
-        Map<UUID, List<RunKey>> runsById = ledger.snapshot().keySet().stream()
+        Map<UUID, List<RunKey>> runsById = ledger.startsByKey().keySet().stream()
                 .collect(Collectors.groupingBy(RunKey::id));
         Set<UUID> rescued = new HashSet<>();
         List<String> mismatches = new ArrayList<>();
@@ -378,44 +397,6 @@ class DatabaseFaultsIT {
         public String toString() {
             return jobs + " jobs, " + runs + " handler runs, " + rescued + " rescued by the reaper, "
                     + ranMoreThanOnce.size() + " of them run twice (a run whose lease was lost)";
-        }
-    }
-
-    /** One handler run of one claim. */
-    private record RunKey(UUID id, int attempt, int reprocessCount) {
-    }
-
-    /** Every handler run, by run key, and when each job first started. */
-    private static final class Ledger {
-        private final Map<RunKey, AtomicInteger> runs = new ConcurrentHashMap<>();
-        private final Map<UUID, Long> firstStart = new ConcurrentHashMap<>();
-        private final AtomicInteger total = new AtomicInteger();
-
-        Mono<Outcome> run(Job job) {
-            firstStart.putIfAbsent(job.id(), System.nanoTime());
-            runs.computeIfAbsent(new RunKey(job.id(), job.attempt(), job.reprocessCount()), k -> new AtomicInteger())
-                    .incrementAndGet();
-            total.incrementAndGet();
-            return Mono.delay(Duration.ofMillis(ThreadLocalRandom.current().nextInt(2, 6)))
-                    .thenReturn(Outcome.success());
-        }
-
-        int runs() {
-            return total.get();
-        }
-
-        Long firstStart(UUID id) {
-            return firstStart.get(id);
-        }
-
-        List<RunKey> runsOf(UUID id) {
-            return runs.keySet().stream().filter(k -> k.id().equals(id)).toList();
-        }
-
-        Map<RunKey, Integer> snapshot() {
-            Map<RunKey, Integer> copy = new LinkedHashMap<>();
-            runs.forEach((k, v) -> copy.put(k, v.get()));
-            return copy;
         }
     }
 

@@ -3,6 +3,9 @@ package io.github.reactivepgqueue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.reactivepgqueue.proof.Invariants;
+import io.github.reactivepgqueue.proof.MemoryLedger;
+import io.github.reactivepgqueue.proof.RunKey;
 import io.github.reactivepgqueue.testing.OwnedPostgres;
 import io.github.reactivepgqueue.testing.Rows;
 import io.github.reactivepgqueue.testing.TcpProxy;
@@ -15,11 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -51,16 +50,9 @@ class ListenerFaultsIT {
     private static ConnectionPool producerPool;
     private static PgQueue producer;
 
-    private final Map<UUID, Long> firstStartNanos = new ConcurrentHashMap<>();
-    private final Set<Run> runs = ConcurrentHashMap.newKeySet();
-    private final List<Run> repeatedRuns = new CopyOnWriteArrayList<>();
-    private final AtomicInteger handled = new AtomicInteger();
+    private final MemoryLedger ledger = new MemoryLedger();
     private final List<AutoCloseable> cleanups = new ArrayList<>();
     private PgQueue node;
-
-    /** One attempt as a handler saw it; a claimed attempt must never run twice. */
-    private record Run(UUID id, int attempt, int reprocessCount) {
-    }
 
     @BeforeAll
     static void startServer() {
@@ -94,7 +86,10 @@ class ListenerFaultsIT {
         try {
             if (node != null) {
                 node.close().block(TIMEOUT);
+                node = null;
             }
+            // every job the test enqueued ran to completion, no claim twice (reliability.md §4)
+            Invariants.of(admin, SCHEMA).ledger(ledger).allCompleted().check();
         } finally {
             for (int i = cleanups.size() - 1; i >= 0; i--) {
                 cleanups.get(i).close();
@@ -127,8 +122,8 @@ class ListenerFaultsIT {
             enqueued.put(producer.enqueue(NewJob.of(QUEUE, i)).block(TIMEOUT).id(), at);
         }
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> firstStartNanos.keySet().containsAll(enqueued.keySet()));
-        enqueued.forEach((id, at) -> assertThat(Duration.ofNanos(firstStartNanos.get(id) - at))
+        await().atMost(Duration.ofSeconds(10)).until(() -> enqueued.keySet().stream().allMatch(ledger::started));
+        enqueued.forEach((id, at) -> assertThat(Duration.ofNanos(ledger.firstStart(id) - at))
                 .as("from enqueue to handler start of %s", id).isLessThan(Duration.ofSeconds(2)));
         assertThat(awaitListening("lf-listener", killed)).isNotEqualTo(killed);
         awaitAllCompleted(10);
@@ -152,7 +147,7 @@ class ListenerFaultsIT {
             lost.add(producer.enqueue(NewJob.of(QUEUE, i)).block(TIMEOUT).id());
         }
         // their notification went into the black hole, and the next poll is 30 s away
-        await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(1)).until(firstStartNanos::isEmpty);
+        await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(1)).until(() -> ledger.jobsStarted() == 0);
         assertThat(countJobs("pending")).isEqualTo(3);
         // new connections would be swallowed too: come back before the listener can try one
         long acceptedWhileBlackholed = proxy.acceptedCount();
@@ -160,9 +155,9 @@ class ListenerFaultsIT {
         assertThat(acceptedWhileBlackholed).as("no reconnection was tried into the black hole").isEqualTo(1);
 
         // the silent connection fails its check (interval + timeout) and is replaced after the backoff
-        await().atMost(Duration.ofSeconds(10)).until(() -> firstStartNanos.keySet().containsAll(lost));
+        await().atMost(Duration.ofSeconds(10)).until(() -> lost.stream().allMatch(ledger::started));
         for (UUID id : lost) {
-            assertThat(Duration.ofNanos(firstStartNanos.get(id) - blackholedAt))
+            assertThat(Duration.ofNanos(ledger.firstStart(id) - blackholedAt))
                     .as("from the black hole to handler start of %s", id).isLessThan(Duration.ofSeconds(3));
         }
         assertThat(awaitListening("lf-listener-proxied", silenced)).isNotEqualTo(silenced);
@@ -191,8 +186,8 @@ class ListenerFaultsIT {
         // a connection attempt that never answers must be given up like a connection that never
         // answers its check, so the listener is back within a few seconds, not at the next poll
         await("the listener is back and claims the job enqueued during the partition")
-                .atMost(Duration.ofSeconds(8)).until(() -> firstStartNanos.containsKey(lost));
-        assertThat(Duration.ofNanos(firstStartNanos.get(lost) - healedAt)).isLessThan(Duration.ofSeconds(5));
+                .atMost(Duration.ofSeconds(8)).until(() -> ledger.started(lost));
+        assertThat(Duration.ofNanos(ledger.firstStart(lost) - healedAt)).isLessThan(Duration.ofSeconds(5));
         assertThat(awaitListening("lf-listener-proxied", silenced)).isNotEqualTo(silenced);
         awaitAllCompleted(1);
 
@@ -219,9 +214,9 @@ class ListenerFaultsIT {
                 .until(() -> count("SELECT reprocess_count FROM {schema}.jobs WHERE id = $1", id) == 1);
         // ...and a node must then claim it, not leave it to the poll 30 s away
         await("the rescued job is claimed").atMost(Duration.ofSeconds(5))
-                .until(() -> firstStartNanos.containsKey(id));
-        assertThat(runs).containsExactly(new Run(id, 1, 1));
-        assertThat(Duration.ofNanos(firstStartNanos.get(id) - lostAt)).isLessThan(Duration.ofSeconds(3));
+                .until(() -> ledger.started(id));
+        assertThat(ledger.runsOf(id)).containsExactly(new RunKey(id, 1, 1));
+        assertThat(Duration.ofNanos(ledger.firstStart(id) - lostAt)).isLessThan(Duration.ofSeconds(3));
     }
 
     @Test
@@ -243,15 +238,15 @@ class ListenerFaultsIT {
 
         for (int reset = 1; reset <= 10; reset++) {
             int progress = reset * 180;
-            await().pollInterval(Duration.ofMillis(5)).atMost(TIMEOUT).until(() -> handled.get() >= progress);
+            await().pollInterval(Duration.ofMillis(5)).atMost(TIMEOUT).until(() -> ledger.runs() >= progress);
             assertThat(proxy.resetAll()).as("connections reset at %d handled", progress).isPositive();
         }
 
         await().atMost(Duration.ofSeconds(40)).until(() -> countJobs("completed") == jobs);
         assertThat(countJobs("running")).isZero();
         assertThat(countJobs("pending")).isZero();
-        assertThat(firstStartNanos).hasSize(jobs);
-        assertThat(repeatedRuns).as("claimed attempts that ran twice").isEmpty();
+        assertThat(ledger.jobsStarted()).isEqualTo(jobs);
+        assertThat(ledger.startsByKey().values()).as("claimed attempts that ran twice").allMatch(n -> n == 1);
         await().atMost(Duration.ofSeconds(10)).until(() -> pool.getMetrics().orElseThrow().acquiredSize() == 0);
 
         node.close().block(TIMEOUT);
@@ -266,15 +261,7 @@ class ListenerFaultsIT {
     private void startNode(ConnectionPool pool, UnaryOperator<PgQueueBuilder> configure) {
         PgQueueBuilder builder = PgQueue.builder(pool).schema(SCHEMA).janitor(false).pollInterval(POLL)
                 .stopGracePeriod(Duration.ofSeconds(2))
-                .handler(ReactiveHandler.of(QUEUE, job -> Mono.fromSupplier(() -> {
-                    firstStartNanos.putIfAbsent(job.id(), System.nanoTime());
-                    Run run = new Run(job.id(), job.attempt(), job.reprocessCount());
-                    if (!runs.add(run)) {
-                        repeatedRuns.add(run);
-                    }
-                    handled.incrementAndGet();
-                    return Outcome.success();
-                })));
+                .handler(ledger.handler(QUEUE, "node", job -> Mono.just(Outcome.success())));
         node = configure.apply(builder).build();
         node.start().block(TIMEOUT);
     }
@@ -306,8 +293,8 @@ class ListenerFaultsIT {
         for (Object payload : payloads) {
             long at = System.nanoTime();
             UUID id = producer.enqueue(NewJob.of(QUEUE, payload)).block(TIMEOUT).id();
-            await().atMost(limit.plusSeconds(4)).until(() -> firstStartNanos.containsKey(id));
-            assertThat(Duration.ofNanos(firstStartNanos.get(id) - at))
+            await().atMost(limit.plusSeconds(4)).until(() -> ledger.started(id));
+            assertThat(Duration.ofNanos(ledger.firstStart(id) - at))
                     .as("from enqueue to handler start of %s", payload).isLessThan(limit);
             await().atMost(TIMEOUT).until(() -> count("SELECT count(*) FROM {schema}.jobs WHERE id = $1"
                     + " AND status = 'completed'", id) == 1);

@@ -46,6 +46,35 @@ class PgQueueBuilderTest {
         assertThat(PgQueue.builder(UNUSED).schema(name).build().schema()).isEqualTo(name);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"nul\0", "unpaired \uD800 surrogate", "reversed \uDE80\uD83D pair"})
+    void rejectsHandlerAndStreamQueueNamesTheDatabaseCannotStore(String name) {
+        // the claim binds every served queue name: one the database rejects would fail every claim
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).handler(ReactiveHandler.of(name, job -> null)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageMatching("(?s).*(NUL|unpaired UTF-16 surrogate).*");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).build().jobs("fine", name))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageMatching("(?s).*(NUL|unpaired UTF-16 surrogate).*");
+    }
+
+    @Test
+    void rejectsHandlerAndStreamQueueNamesOver255Bytes() {
+        String name = "ü".repeat(128);
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).handler(ReactiveHandler.of(name, job -> null)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("256 bytes");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).build().jobs(name))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("256 bytes");
+        assertThat(PgQueue.builder(UNUSED).handler(ReactiveHandler.of(name.substring(1) + "x", job -> null)).build())
+                .isNotNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"select", "user", "order", "table", "public"})
+    void acceptsReservedWordsAsSchemaNamesBecauseTheyAreAlwaysQuoted(String name) {
+        assertThat(PgQueue.builder(UNUSED).schema(name).build().schema()).isEqualTo(name);
+    }
+
     @Test
     void usesTheDefaultSchema() {
         assertThat(PgQueue.builder(UNUSED).build().schema()).isEqualTo("pgqueue");

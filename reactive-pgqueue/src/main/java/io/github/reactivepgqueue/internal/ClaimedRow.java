@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Job;
 import io.r2dbc.spi.Row;
-import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Optional;
@@ -13,25 +12,39 @@ import java.util.UUID;
 
 /**
  * A job as claimed, with the lease token that fences every write about this attempt, and, when
- * metrics are on, when it was claimed: {@code claimedAt} on the database clock (comparable with
- * {@code runAt}; null when metrics are off), {@code claimedNanos} on this JVM's monotonic clock
- * ({@link System#nanoTime()}) when the row was read.
+ * metrics are on, when it was claimed.
+ *
+ * @param tree the payload, or null when the mapper could not read it
+ * @param unreadable why the payload could not be read, or null
+ * @param claimedAt when the claim statement ran, on the database clock (comparable with
+ *     {@code runAt}); null when metrics are off
+ * @param claimedNanos this JVM's {@link System#nanoTime()} when the row was read; 0 when metrics are off
  */
-public record ClaimedRow(UUID id, String queue, JsonNode payload, int attempt, int maxAttempts, int priority,
-                         int reprocessCount, String fingerprintValue, String uniqueKeyValue, Instant createdAt,
-                         Instant runAt, UUID lease, ObjectMapper mapper, Instant claimedAt, long claimedNanos)
-        implements Job {
+public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable, int attempt, int maxAttempts,
+                         int priority, int reprocessCount, String fingerprintValue, String uniqueKeyValue,
+                         Instant createdAt, Instant runAt, UUID lease, ObjectMapper mapper, Instant claimedAt,
+                         long claimedNanos) implements Job {
 
-    /** Maps a row returned by {@link SqlName#JobClaim}; reads the claim time only when {@code timed}. */
+    /**
+     * Maps a row returned by {@link SqlName#JobClaim}; reads the claim time only when {@code timed}.
+     * A payload that PostgreSQL stores but the mapper cannot read (beyond its {@code StreamReadConstraints}: a name over 50,000 characters,
+     * a number that jsonb prints with over 1,000 digits, nesting written by another producer) does
+     * not fail the claim, which would fail every job claimed with it, again at every claim: the
+     * job is claimed and {@link #payload()} throws, which fails that attempt like any handler error.
+     */
     static ClaimedRow from(Row row, ObjectMapper mapper, boolean timed) {
+        UUID id = row.get("id", UUID.class);
         String payload = row.get("payload", String.class);
-        JsonNode tree;
+        JsonNode tree = null;
+        String unreadable = null;
         try {
             tree = mapper.readTree(payload);
         } catch (JsonProcessingException e) {
-            throw new UncheckedIOException("Unreadable payload of job " + row.get("id", UUID.class), e);
+            // the original message only: the full one may quote the payload
+            unreadable = "Payload of job " + id + " cannot be read as JSON by the ObjectMapper: "
+                    + e.getOriginalMessage();
         }
-        return new ClaimedRow(row.get("id", UUID.class), row.get("queue", String.class), tree,
+        return new ClaimedRow(id, row.get("queue", String.class), tree, unreadable,
                 row.get("attempt", Integer.class), row.get("max_attempts", Integer.class),
                 row.get("priority", Integer.class), row.get("reprocess_count", Integer.class),
                 row.get("fingerprint", String.class), row.get("unique_key", String.class),
@@ -44,8 +57,22 @@ public record ClaimedRow(UUID id, String queue, JsonNode payload, int attempt, i
         return Instant.EPOCH.plus(epochMicros, ChronoUnit.MICROS);
     }
 
+    /**
+     * The payload as a JSON tree.
+     *
+     * @throws IllegalArgumentException if the mapper could not read the stored payload
+     */
+    @Override
+    public JsonNode payload() {
+        if (unreadable != null) {
+            throw new IllegalArgumentException(unreadable);
+        }
+        return tree;
+    }
+
     @Override
     public <T> T payload(Class<T> type) {
+        JsonNode payload = payload();
         try {
             return mapper.treeToValue(payload, type);
         } catch (JsonProcessingException e) {

@@ -36,11 +36,11 @@ record OutcomeWrite(ClaimedRow job, Kind kind, long backoffMicros, Instant at, L
             return new OutcomeWrite(job, Kind.COMPLETE, 0, null, null, null, null, Sinks.one());
         }
         if (outcome instanceof Outcome.Retry r) {
-            return new OutcomeWrite(job, Kind.RETRY, backoffMicros(backoff, job), r.at(),
+            return new OutcomeWrite(job, Kind.RETRY, backoffMicros(backoff, job), at(r.at()),
                     r.after() == null ? null : micros(r.after()), null, ErrorText.truncate(r.reason()), Sinks.one());
         }
         if (outcome instanceof Outcome.Reschedule r) {
-            return new OutcomeWrite(job, Kind.RESCHEDULE, 0, r.at(), r.after() == null ? null : micros(r.after()),
+            return new OutcomeWrite(job, Kind.RESCHEDULE, 0, at(r.at()), r.after() == null ? null : micros(r.after()),
                     null, null, Sinks.one());
         }
         Outcome.Finish f = (Outcome.Finish) outcome;
@@ -79,6 +79,22 @@ record OutcomeWrite(ClaimedRow job, Kind kind, long backoffMicros, Instant at, L
 
     /** Waits are capped at about a century, well inside PostgreSQL's interval and timestamp ranges. */
     static final long MAX_MICROS = 100L * 365 * 24 * 3600 * 1_000_000L;
+
+    /**
+     * A requested time within what PostgreSQL's timestamptz holds. Out of range, it failed the
+     * statement and with it every outcome of the batch, at every retry of the write; and
+     * {@code Instant.MAX} became 'infinity', a job that never runs. Any time in the past means
+     * "now", so the epoch stands for all of them.
+     */
+    static Instant at(Instant at) {
+        if (at == null) {
+            return null;
+        }
+        if (at.isAfter(JobEncoder.MAX_RUN_AT)) {
+            return JobEncoder.MAX_RUN_AT;
+        }
+        return at.isBefore(Instant.EPOCH) ? Instant.EPOCH : at;
+    }
 
     static long micros(Duration d) {
         if (d.getSeconds() >= MAX_MICROS / 1_000_000L) {
