@@ -15,7 +15,10 @@ import io.github.reactivepgqueue.internal.Signals;
 import io.github.reactivepgqueue.internal.JobClaimer;
 import io.github.reactivepgqueue.internal.JobEncoder;
 import io.github.reactivepgqueue.internal.JobStream;
+import io.github.reactivepgqueue.internal.QueueDepthSampler;
+import io.github.reactivepgqueue.internal.QueueMetrics;
 import io.github.reactivepgqueue.internal.QueueRuntime;
+import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
 import io.github.reactivepgqueue.internal.Worker;
 import io.github.reactivepgqueue.internal.JobInserter;
 import io.github.reactivepgqueue.internal.Migration;
@@ -80,6 +83,8 @@ public final class PgQueue {
     private final Maintenance maintenance;
     private final Awaiter awaiter;
     private final QueueAdmin admin;
+    private final QueueMetrics metrics;
+    private final QueueDepthSampler depthSampler;
     private final Map<String, QueueRuntime> queues;
     private final Backoff defaultBackoff;
     private final int claimBatchSize;
@@ -98,6 +103,9 @@ public final class PgQueue {
         this.schema = schema;
         this.objectMapper = objectMapper;
         this.sql = Sql.load(schema);
+        // MicrometerQueueMetrics (and Micrometer with it) is loaded only on this branch
+        this.metrics = builder.meterRegistry == null ? QueueMetrics.NONE
+                : MicrometerQueueMetrics.create(builder.meterRegistry, schema.name());
         Scheduler timer = Schedulers.parallel();
         this.db = new Db(connectionFactory, builder.connectionAcquireTimeout, builder.statementTimeout,
                 builder.lockTimeout, timer);
@@ -105,8 +113,8 @@ public final class PgQueue {
         this.signals = new Signals(db, sql);
         this.inserter = new JobInserter(db, sql,
                 new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
-                builder.enqueueBatchSize, builder.notifyOnEnqueue ? signals.channel() : null);
-        this.claimer = new JobClaimer(db, sql, objectMapper);
+                builder.enqueueBatchSize, builder.notifyOnEnqueue ? signals.channel() : null, metrics);
+        this.claimer = new JobClaimer(db, sql, objectMapper, metrics);
         this.listener = builder.listen
                 ? new Listener(builder.listenerConnectionFactory != null ? builder.listenerConnectionFactory
                         : connectionFactory, sql, signals.channel(), builder.listenerCheckInterval,
@@ -114,21 +122,24 @@ public final class PgQueue {
                 : null;
         this.received = listener != null ? listener.notices() : Flux.never();
         this.completer = new Completer(db, sql, signals, builder.reprocessLimit, builder.janitor,
-                builder.completionBatchSize, builder.completionFlushInterval, timer);
+                builder.completionBatchSize, builder.completionFlushInterval, timer, metrics);
         List<QueueRuntime> runtimes = builder.queueRuntimes();
         this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
         this.handlerScheduler = builder.resolvedHandlerScheduler();
         this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
         this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes,
-                builder.globalConcurrency, builder.claimBatchSize, builder.claimsInFlight, builder.pollInterval, timer);
+                builder.globalConcurrency, builder.claimBatchSize, builder.claimsInFlight, builder.pollInterval, timer, metrics);
         this.heartbeat = new Heartbeat(db, sql, leases, builder.heartbeatInterval, timer);
-        this.maintenance = new Maintenance(db, sql, signals, builder.maintenanceSettings(), timer);
+        this.maintenance = new Maintenance(db, sql, signals, builder.maintenanceSettings(), timer, metrics);
+        this.depthSampler = metrics == QueueMetrics.NONE ? null
+                : new QueueDepthSampler(db, sql, metrics, builder.queueDepthInterval, timer);
         this.awaiter = new Awaiter(db, sql, objectMapper, received, builder.pollInterval, timer);
         this.admin = new QueueAdmin(db, sql, objectMapper, signals, maintenance);
         this.defaultBackoff = builder.defaultBackoff;
         this.claimBatchSize = builder.claimBatchSize;
         this.pollInterval = builder.pollInterval;
         this.stopGracePeriod = builder.stopGracePeriod;
+        metrics.gauges(worker::inFlight, listener != null ? listener::connected : null);
     }
 
     /**
@@ -252,6 +263,9 @@ public final class PgQueue {
                             startHeartbeat();
                             worker.start(received.filter(n -> n.wakes(queues.keySet())));
                             maintenance.start();
+                            if (depthSampler != null) {
+                                depthSampler.start();
+                            }
                         }
                     }));
         });
@@ -266,7 +280,12 @@ public final class PgQueue {
     public Mono<Void> stop(Duration grace) {
         Objects.requireNonNull(grace, "grace");
         return Mono.defer(() -> {
-            Mono<Void> stop = worker.stop(grace).doFinally(signal -> maintenance.stop()).cache();
+            Mono<Void> stop = worker.stop(grace).doFinally(signal -> {
+                maintenance.stop();
+                if (depthSampler != null) {
+                    depthSampler.stop();
+                }
+            }).cache();
             if (stopping.compareAndSet(null, stop)) {
                 state.set(State.STOPPED);
             }
@@ -305,6 +324,7 @@ public final class PgQueue {
                     if (listener != null) {
                         listener.close();
                     }
+                    metrics.close();
                 }))
                 .then(disposeScheduler);
     }

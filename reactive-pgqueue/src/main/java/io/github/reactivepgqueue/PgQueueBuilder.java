@@ -76,6 +76,8 @@ public final class PgQueueBuilder {
     public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = Duration.ofSeconds(10);
     /** Default listener check timeout: 5 seconds. */
     public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = Duration.ofSeconds(5);
+    /** Default for {@link #queueDepthInterval(Duration)}: 15 seconds. */
+    public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = Duration.ofSeconds(15);
     /** Default dead-letter retention: 30 days. */
     public static final Duration DEFAULT_DEAD_LETTER_RETENTION = Duration.ofDays(30);
 
@@ -114,6 +116,12 @@ public final class PgQueueBuilder {
     Duration listenerCheckInterval = DEFAULT_LISTENER_CHECK_INTERVAL;
     Duration listenerCheckTimeout = DEFAULT_LISTENER_CHECK_TIMEOUT;
     ConnectionFactory listenerConnectionFactory;
+    /**
+     * A Micrometer {@code MeterRegistry}, or null. Typed Object: only the method that sets it names
+     * Micrometer's type, so the rest of the library never links to Micrometer when it is absent.
+     */
+    Object meterRegistry;
+    Duration queueDepthInterval = DEFAULT_QUEUE_DEPTH_INTERVAL;
 
     PgQueueBuilder(ConnectionFactory connectionFactory) {
         this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
@@ -414,6 +422,30 @@ public final class PgQueueBuilder {
     }
 
     /**
+     * Reports metrics to {@code meterRegistry} (default: none): jobs enqueued, claimed and finished
+     * per queue and outcome, handler durations, pickup latency, jobs in flight, sampled queue
+     * depths, the listener's connection and stale writes, all named {@code pgqueue.*}; see
+     * {@code docs/observability.md}. Needs {@code io.micrometer:micrometer-core} on the class path,
+     * an optional dependency of this library: without this call the library never loads it.
+     *
+     * @since 0.1.0
+     */
+    public PgQueueBuilder meterRegistry(io.micrometer.core.instrument.MeterRegistry meterRegistry) {
+        this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+        return this;
+    }
+
+    /**
+     * How often a started node with a {@link #meterRegistry meter registry} counts the pending jobs
+     * of every queue for the depth gauges (default 15 s): one grouped statement per interval,
+     * whatever the number of scrapes.
+     */
+    public PgQueueBuilder queueDepthInterval(Duration queueDepthInterval) {
+        this.queueDepthInterval = Objects.requireNonNull(queueDepthInterval, "queueDepthInterval");
+        return this;
+    }
+
+    /**
      * Validates the configuration and builds the queue. Reads the library's packaged SQL files,
      * so call it at start-up, not on a reactive thread. Touches no database.
      *
@@ -451,6 +483,7 @@ public final class PgQueueBuilder {
         requirePositive("listenerCheck interval", listenerCheckInterval);
         requirePositive("listenerCheck timeout", listenerCheckTimeout);
         requireNotNegative("stopGracePeriod", stopGracePeriod);
+        requirePositive("queueDepthInterval", queueDepthInterval);
         return new PgQueue(this, schemaName, objectMapper != null ? objectMapper : defaultObjectMapper());
     }
 

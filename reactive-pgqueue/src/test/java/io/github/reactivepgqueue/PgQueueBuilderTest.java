@@ -120,6 +120,14 @@ class PgQueueBuilderTest {
     }
 
     @Test
+    void rejectsInvalidMetricsOptions() {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).queueDepthInterval(java.time.Duration.ZERO).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("queueDepthInterval");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).meterRegistry(null))
+                .isInstanceOf(NullPointerException.class).hasMessageContaining("meterRegistry");
+    }
+
+    @Test
     void newJobIsImmutableAndLeavesThePayloadOutOfToString() {
         NewJob template = NewJob.of("q", "secret-payload");
         NewJob derived = template.uniqueKey("k").priority(3);

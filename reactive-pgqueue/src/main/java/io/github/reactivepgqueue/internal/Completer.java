@@ -41,6 +41,7 @@ public final class Completer {
     private final int batchSize;
     private final Duration flushInterval;
     private final Scheduler scheduler;
+    private final QueueMetrics metrics;
     private final Sinks.Many<OutcomeWrite> writes = Sinks.many().unicast().onBackpressureBuffer();
     private final Sinks.Empty<Void> drained = Sinks.empty();
     private final AtomicLong staleWrites = new AtomicLong();
@@ -52,7 +53,7 @@ public final class Completer {
      *                         janitor is on) instead of staying in the live table as completed
      */
     public Completer(Db db, Sql sql, Signals signals, int reprocessLimit, boolean archiveCompleted, int batchSize,
-                     Duration flushInterval, Scheduler scheduler) {
+                     Duration flushInterval, Scheduler scheduler, QueueMetrics metrics) {
         this.db = db;
         this.sql = sql;
         this.signals = signals;
@@ -61,6 +62,7 @@ public final class Completer {
         this.batchSize = batchSize;
         this.flushInterval = flushInterval;
         this.scheduler = scheduler;
+        this.metrics = metrics;
         // The loop only reacts to writes; it costs nothing while idle.
         this.loop = writes.asFlux()
                 .bufferTimeout(batchSize, flushInterval, scheduler, true) // true: honours backpressure
@@ -138,6 +140,7 @@ public final class Completer {
                                 .forEach(w -> signals.postDue(w.job().queue()));
                     }
                     countStale(kind, rows, ids);
+                    MetricHooks.written(metrics, kind, rows, written);
                     // one wake-up of the fetcher for the whole batch, after every permit is back
                     Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
                 })
@@ -145,7 +148,7 @@ public final class Completer {
     }
 
     /** A row a write changed, with its new status. */
-    private record Written(UUID id, String status) {
+    record Written(UUID id, String status) {
     }
 
     private void countStale(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, Set<UUID> written) {

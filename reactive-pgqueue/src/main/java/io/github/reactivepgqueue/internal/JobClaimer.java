@@ -10,11 +10,13 @@ public final class JobClaimer {
     private final Db db;
     private final Sql sql;
     private final ObjectMapper mapper;
+    private final QueueMetrics metrics;
 
-    public JobClaimer(Db db, Sql sql, ObjectMapper mapper) {
+    public JobClaimer(Db db, Sql sql, ObjectMapper mapper, QueueMetrics metrics) {
         this.db = db;
         this.sql = sql;
         this.mapper = mapper;
+        this.metrics = metrics;
     }
 
     /**
@@ -27,8 +29,9 @@ public final class JobClaimer {
         Integer[] counts = limits.values().toArray(Integer[]::new);
         return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
                                 .bind("$1", queues).bind("$2", counts).bind("$3", total),
-                        row -> ClaimedRow.from(row, mapper)))
-                .collectList();
+                        row -> ClaimedRow.from(row, mapper, metrics != QueueMetrics.NONE)))
+                .collectList()
+                .doOnNext(metrics::claimed);
     }
 
     /**

@@ -26,14 +26,17 @@ public final class JobInserter {
     private final JobEncoder encoder;
     private final int batchSize;
     private final String signalChannel;
+    private final QueueMetrics metrics;
 
     /** {@code signalChannel}: where enqueues notify the nodes; null to send no notifications. */
-    public JobInserter(Db db, Sql sql, JobEncoder encoder, int batchSize, String signalChannel) {
+    public JobInserter(Db db, Sql sql, JobEncoder encoder, int batchSize, String signalChannel,
+                       QueueMetrics metrics) {
         this.db = db;
         this.sql = sql;
         this.encoder = encoder;
         this.batchSize = batchSize;
         this.signalChannel = signalChannel;
+        this.metrics = metrics;
     }
 
     /**
@@ -44,13 +47,15 @@ public final class JobInserter {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
                 : (encoded.size() <= batchSize
                         ? db.withConnection(conn -> insertBatches(conn, encoded))
-                        : db.transaction(conn -> insertBatches(conn, encoded))).single());
+                        : db.transaction(conn -> insertBatches(conn, encoded))).single()
+                        .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
     }
 
     /** Enqueues {@code jobs} on the caller's connection, inside whatever transaction it has open. */
     public Mono<List<EnqueueResult>> enqueueAll(Connection connection, Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : insertBatches(connection, encoded));
+                : insertBatches(connection, encoded)
+                        .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
     }
 
     private Mono<List<EncodedJob>> encodeAll(Collection<NewJob> jobs) {

@@ -20,10 +20,12 @@ final class JobRunner {
 
     private final Completer completer;
     private final Scheduler handlerScheduler;
+    private final QueueMetrics metrics;
 
-    JobRunner(Completer completer, Scheduler handlerScheduler) {
+    JobRunner(Completer completer, Scheduler handlerScheduler, QueueMetrics metrics) {
         this.completer = completer;
         this.handlerScheduler = handlerScheduler;
+        this.metrics = metrics;
     }
 
     Mono<Void> run(QueueRuntime queue, Leases.Held held, Mono<Void> abort) {
@@ -65,17 +67,26 @@ final class JobRunner {
 
     private Mono<OutcomeWrite> invoke(QueueRuntime queue, ClaimedRow job) {
         Duration timeout = queue.timeout();
-        return Mono.defer(() -> queue.handler().handle(job))
-                .subscribeOn(handlerScheduler)
-                .timeout(timeout, Mono.error(() -> new TimeoutException("Handler of queue " + queue.queue()
-                        + " did not finish within " + timeout + "; its subscription was cancelled")))
-                .switchIfEmpty(Mono.error(() -> new IllegalStateException("Handler of queue " + queue.queue()
-                        + " completed without an outcome")))
-                .map(outcome -> OutcomeWrite.of(job, outcome, queue.backoff()))
-                .onErrorResume(e -> {
-                    log.debug("{} failed: {}", job, ErrorText.summary(e));
-                    return Mono.just(OutcomeWrite.failure(job, e, queue.backoff()));
-                });
+        return Mono.defer(() -> {
+            QueueMetrics.HandlerRun run = metrics.handlerStarted(job);
+            return Mono.defer(() -> queue.handler().handle(job))
+                    .subscribeOn(handlerScheduler)
+                    .timeout(timeout, Mono.error(() -> new TimeoutException("Handler of queue " + queue.queue()
+                            + " did not finish within " + timeout + "; its subscription was cancelled")))
+                    .switchIfEmpty(Mono.error(() -> new IllegalStateException("Handler of queue " + queue.queue()
+                            + " completed without an outcome")))
+                    .map(outcome -> {
+                        OutcomeWrite write = OutcomeWrite.of(job, outcome, queue.backoff());
+                        run.finished(HandlerResult.of(outcome));
+                        return write;
+                    })
+                    .onErrorResume(e -> {
+                        run.finished(HandlerResult.of(e));
+                        log.debug("{} failed: {}", job, ErrorText.summary(e));
+                        return Mono.just(OutcomeWrite.failure(job, e, queue.backoff()));
+                    })
+                    .doOnCancel(() -> run.finished(HandlerResult.ABORTED));
+        });
     }
 
     /** What came of asking for the handler's permit. */

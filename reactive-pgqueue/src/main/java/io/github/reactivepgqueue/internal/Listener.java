@@ -37,6 +37,8 @@ public final class Listener {
     private final IncidentLog incidents = new IncidentLog(log, "Listening for signals");
     private final Sinks.Empty<Void> closed = Sinks.empty();
     private final Flux<Notice> notices;
+    /** Whether a connection listens right now (between its LISTEN and its close). */
+    private volatile boolean connected;
 
     /**
      * @param checkInterval how often the connection proves it still listens
@@ -84,6 +86,11 @@ public final class Listener {
         return notices;
     }
 
+    /** Whether a connection listens right now: false before the first LISTEN, while reconnecting and once closed. */
+    public boolean connected() {
+        return connected;
+    }
+
     /** Closes the connection for good; later subscribers get nothing. */
     public void close() {
         closed.tryEmitEmpty();
@@ -107,6 +114,7 @@ public final class Listener {
                 .timeout(checkTimeout, timer)
                 .thenReturn(Notice.CONNECTED)
                 .doOnNext(s -> {
+                    connected = true;
                     incidents.succeeded();
                     log.debug("Listening on channel {}", channel);
                 });
@@ -121,6 +129,7 @@ public final class Listener {
 
     /** Closes a connection, not waiting long on one whose peer no longer answers. */
     private Mono<Void> close(Connection connection) {
+        connected = false;
         return Mono.from(connection.close()).timeout(checkTimeout, timer).onErrorResume(e -> Mono.empty());
     }
 

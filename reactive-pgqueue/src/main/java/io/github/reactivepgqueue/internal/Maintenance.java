@@ -50,12 +50,14 @@ public final class Maintenance {
     /** When the database answered again after a failure (System.nanoTime, a local delay only); 0: never. */
     private final AtomicLong backAt = new AtomicLong();
     private final RepeatingTask janitor;
+    private final QueueMetrics metrics;
 
-    public Maintenance(Db db, Sql sql, Signals signals, Settings settings, Scheduler timer) {
+    public Maintenance(Db db, Sql sql, Signals signals, Settings settings, Scheduler timer, QueueMetrics metrics) {
         this.db = db;
         this.sql = sql;
         this.signals = signals;
         this.settings = settings;
+        this.metrics = metrics;
         this.reaper = new RepeatingTask("Rescuing stalled jobs", settings.reaperInterval(), this::rescueUnlessJustBack,
                 log, timer);
         this.janitor = new RepeatingTask("Moving and deleting finished jobs", settings.janitorInterval(),
@@ -115,6 +117,7 @@ public final class Maintenance {
                     int pending = 0;
                     int failed = 0;
                     for (String[] row : rows) {
+                        metrics.rescued(row[1], row[0]);
                         if (row[0].equals("pending")) {
                             pending++;
                             dueQueues.add(row[1]);

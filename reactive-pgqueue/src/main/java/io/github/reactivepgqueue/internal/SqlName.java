@@ -41,7 +41,9 @@ public enum SqlName {
     AdminPaused("admin.sql"),
 
     SignalSend("signal.sql"),
-    SignalListening("signal.sql");
+    SignalListening("signal.sql"),
+
+    MetricsQueueDepth("metrics.sql");
 
     private final String file;
 

@@ -55,10 +55,10 @@ public final class Worker {
     public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
                   List<QueueRuntime> queues, int globalConcurrency, int claimBatchSize, int claimsInFlight,
                   Duration pollInterval,
-                  Scheduler timer) {
+                  Scheduler timer, QueueMetrics metrics) {
         this.claimer = claimer;
         this.leases = leases;
-        this.runner = new JobRunner(completer, handlerScheduler);
+        this.runner = new JobRunner(completer, handlerScheduler, metrics);
         this.queues = new LinkedHashMap<>();
         for (QueueRuntime q : queues) {
             this.queues.put(q.queue(), q);

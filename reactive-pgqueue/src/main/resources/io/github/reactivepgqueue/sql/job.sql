@@ -79,7 +79,8 @@ WHERE j.id = ANY (ARRAY(
     LIMIT $3))
 RETURNING j.id, j.queue, j.payload::text AS payload, j.attempt, j.max_attempts, j.priority, j.reprocess_count,
           j.fingerprint, j.unique_key, (extract(epoch FROM j.created_at) * 1000000)::bigint AS created_at_us,
-          (extract(epoch FROM j.run_at) * 1000000)::bigint AS run_at_us, j.lease;
+          (extract(epoch FROM j.run_at) * 1000000)::bigint AS run_at_us, j.lease,
+          (extract(epoch FROM now()) * 1000000)::bigint AS claimed_at_us;
 
 -- name: JobCompleteMany
 -- Success. Fenced: only rows still running under the given lease change. Unless $3 (the signal
