@@ -80,15 +80,16 @@ final class QueueUnderTest implements AutoCloseable {
         this.sql = Sql.load(SchemaName.of(schema.name()));
         this.db = new Db(pool, TIMEOUT, TIMEOUT, Duration.ofSeconds(5), timer);
         this.signals = new Signals(db, sql);
-        this.inserter = new JobInserter(db, sql, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null);
-        this.claimer = new JobClaimer(db, sql, admin.objectMapper());
+        this.inserter = new JobInserter(db, sql, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null,
+                QueueMetrics.NONE);
+        this.claimer = new JobClaimer(db, sql, admin.objectMapper(), QueueMetrics.NONE);
         this.completer = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, false, 1, Duration.ofMillis(1),
-                timer);
+                timer, QueueMetrics.NONE);
         this.archivingCompleter = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, true, 1,
-                Duration.ofMillis(1), timer);
+                Duration.ofMillis(1), timer, QueueMetrics.NONE);
         this.maintenance = new Maintenance(db, sql, signals, new Maintenance.Settings(
                 Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT, Duration.ofHours(1), false,
-                Duration.ofHours(1), MAINTENANCE_BATCH, Duration.ZERO, Duration.ZERO), timer);
+                Duration.ofHours(1), MAINTENANCE_BATCH, Duration.ZERO, Duration.ZERO), timer, QueueMetrics.NONE);
         for (int i = 0; i < WORKERS; i++) {
             workers.add(new Worker());
         }
