@@ -59,12 +59,12 @@ public final class Heartbeat {
                                     .bind("$1", ids).bind("$2", tokens),
                             row -> row.get("id", UUID.class)))
                     .collect(Collectors.toCollection(HashSet::new))
-                    .map(alive -> report(held, alive));
+                    .map(gone -> report(held, gone));
         });
     }
 
-    private int report(List<ClaimedRow> held, Set<UUID> alive) {
-        int lost = leases.markLost(held, alive);
+    private int report(List<ClaimedRow> held, Set<UUID> gone) {
+        int lost = leases.markLost(held, gone);
         if (lost > 0) {
             log.info("{} of {} running jobs lost their lease (cancelled, deleted or rescued elsewhere); "
                     + "their handlers are stopped", lost, held.size());

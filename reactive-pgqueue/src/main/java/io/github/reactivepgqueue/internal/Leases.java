@@ -78,15 +78,15 @@ public final class Leases {
     }
 
     /**
-     * Reports lost every job of {@code beaten} whose lease the heartbeat did not find
-     * ({@code alive} lacks it), unless it was dropped or began finishing meanwhile.
+     * Reports lost every job of {@code beaten} whose lease the heartbeat found gone (its id is in
+     * {@code gone}), unless it was dropped or began finishing meanwhile.
      *
      * @return how many leases were lost
      */
-    int markLost(List<ClaimedRow> beaten, Set<UUID> alive) {
+    int markLost(List<ClaimedRow> beaten, Set<UUID> gone) {
         int lost = 0;
         for (ClaimedRow job : beaten) {
-            if (alive.contains(job.id())) {
+            if (!gone.contains(job.id())) {
                 continue;
             }
             Held h = held.get(job.id());

@@ -178,30 +178,27 @@ RETURNING j.id, j.status;
 
 -- name: JobHeartbeat
 -- Refreshes the heartbeat of every job this node holds, in one statement, and returns the ids of
--- those still held. Fenced: a job whose lease is gone (rescued, cancelled, deleted) is not touched
--- and not returned. It never waits for a row lock: a row locked by another statement (most often
--- this node's own outcome write) is skipped this time and returned as held if, as of the
--- statement's snapshot, it still runs under its lease; its next beat catches up.
-WITH locked AS MATERIALIZED (
-    SELECT l.id
-    FROM /*schema*/.jobs l
-    WHERE l.id = ANY ($1::uuid[]) AND l.status = 'running'
-    ORDER BY l.id
-    FOR UPDATE SKIP LOCKED
-),
-beat AS (
+-- those whose lease is gone (rescued, cancelled, deleted): those are not touched. It never waits
+-- for a row lock: a row locked by another statement (most often this node's own outcome write)
+-- is skipped this time; as of the statement's snapshot it still runs under its lease, so it is
+-- not reported lost, and its next beat catches up. Both halves join the id list to the table; a
+-- form that tested each row against the whole id array (= ANY of a computed array) grew with the
+-- square of the jobs held: 0.3 to 2.8 s for 10,000.
+WITH beat AS (
     UPDATE /*schema*/.jobs j
     SET heartbeat_at = now()
-    FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease), locked
-    WHERE j.id = t.id AND j.id = locked.id AND j.lease = t.lease AND j.status = 'running'
+    FROM (SELECT l.id
+          FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+          JOIN /*schema*/.jobs l ON l.id = t.id AND l.lease = t.lease
+          WHERE l.status = 'running'
+          FOR UPDATE OF l SKIP LOCKED) AS held
+    WHERE j.id = held.id
     RETURNING j.id
 )
-SELECT id FROM beat
-UNION ALL
 SELECT t.id
 FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
-JOIN /*schema*/.jobs s ON s.id = t.id AND s.lease = t.lease AND s.status = 'running'
-WHERE NOT EXISTS (SELECT 1 FROM locked WHERE locked.id = t.id);
+WHERE NOT EXISTS (SELECT 1 FROM /*schema*/.jobs s
+                  WHERE s.id = t.id AND s.lease = t.lease AND s.status = 'running');
 
 -- name: JobCancel
 -- Cancels the live jobs with id $1, unique key $2 or fingerprint $3 (the other two are null).
