@@ -31,6 +31,8 @@ import reactor.util.retry.Retry;
 public final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
 
+    /** Outcome batches written at once. */
+    private static final int WRITERS = 4;
     private static final String FINISHED_PAYLOAD = Signal.encode(EnumSet.of(Signal.FINISHED));
 
     private final Db db;
@@ -66,7 +68,9 @@ public final class Completer {
         // The loop only reacts to writes; it costs nothing while idle.
         this.loop = writes.asFlux()
                 .bufferTimeout(batchSize, flushInterval, scheduler, true) // true: honours backpressure
-                .concatMap(this::flush)
+                // Batches are written a few at a time: one held back by a locked row or a failing
+                // statement does not stop the others.
+                .flatMap(this::flush, WRITERS)
                 .subscribe(null,
                         e -> log.error("The outcome writer stopped unexpectedly", e),
                         drained::tryEmitEmpty);
@@ -117,34 +121,45 @@ public final class Completer {
     private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
         SqlName statement = kind == OutcomeWrite.Kind.COMPLETE && archiveCompleted
                 ? SqlName.JobCompleteArchiveMany : kind.statement;
+        boolean splittable = rows.size() > 1;
         return db.withConnection(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement)), kind, rows),
                         row -> new Written(row.get("id", UUID.class), row.get("status", String.class))))
                 .collectList()
                 .doOnNext(written -> incidents.succeeded())
                 .doOnError(incidents::failed)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(1))
+                        .filter(e -> !(splittable && R2dbc.isLockTimeout(e)))
                         .scheduler(scheduler))
-                .doOnNext(written -> {
-                    Set<UUID> ids = new HashSet<>();
-                    boolean finished = false;
-                    for (Written w : written) {
-                        ids.add(w.id());
-                        finished |= !w.status().equals("pending");
-                    }
-                    if (finished && kind != OutcomeWrite.Kind.COMPLETE) {
-                        signals.post(Signal.FINISHED); // a completion notifies in its own statement
-                    }
-                    if (kind == OutcomeWrite.Kind.RELEASE) {
-                        // released jobs are due at once: another node may take them now
-                        rows.stream().filter(w -> ids.contains(w.job().id()))
-                                .forEach(w -> signals.postDue(w.job().queue()));
-                    }
-                    countStale(kind, rows, ids);
-                    MetricHooks.written(metrics, kind, rows, written);
-                    // one wake-up of the fetcher for the whole batch, after every permit is back
-                    Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
-                })
-                .then();
+                .doOnNext(written -> settled(kind, rows, written))
+                // A row locked elsewhere (a user's transaction, an operator) fails the whole batch
+                // after the lock timeout: the halves are written on their own, so only the rows
+                // that stay locked wait, and the rest of the batch is not held back with them.
+                .then()
+                .onErrorResume(e -> splittable && R2dbc.isLockTimeout(e), e -> Mono.when(
+                        writeKind(kind, rows.subList(0, rows.size() / 2)),
+                        writeKind(kind, rows.subList(rows.size() / 2, rows.size()))));
+    }
+
+    /** What follows a written batch: signals, stale-write counts, metrics, and the callers' Monos. */
+    private void settled(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, List<Written> written) {
+        Set<UUID> ids = new HashSet<>();
+        boolean finished = false;
+        for (Written w : written) {
+            ids.add(w.id());
+            finished |= !w.status().equals("pending");
+        }
+        if (finished && kind != OutcomeWrite.Kind.COMPLETE) {
+            signals.post(Signal.FINISHED); // a completion notifies in its own statement
+        }
+        if (kind == OutcomeWrite.Kind.RELEASE) {
+            // released jobs are due at once: another node may take them now
+            rows.stream().filter(w -> ids.contains(w.job().id()))
+                    .forEach(w -> signals.postDue(w.job().queue()));
+        }
+        countStale(kind, rows, ids);
+        MetricHooks.written(metrics, kind, rows, written);
+        // one wake-up of the fetcher for the whole batch, after every permit is back
+        Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
     }
 
     /** A row a write changed, with its new status. */

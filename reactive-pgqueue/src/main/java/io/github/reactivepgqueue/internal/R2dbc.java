@@ -52,4 +52,9 @@ public final class R2dbc {
     public static boolean isDeadlock(Throwable error) {
         return error instanceof io.r2dbc.spi.R2dbcException e && "40P01".equals(e.getSqlState());
     }
+
+    /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */
+    public static boolean isLockTimeout(Throwable error) {
+        return error instanceof io.r2dbc.spi.R2dbcException e && "55P03".equals(e.getSqlState());
+    }
 }

@@ -26,7 +26,6 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Flux;
@@ -127,14 +126,13 @@ class FaultProofIT {
     }
 
     /**
-     * T6, "no other job's latency is hurt": outcomes are written in batches, one batch at a time, and
-     * a batch that meets a locked row fails whole and is retried whole until the lock goes. So a user
-     * lock on a few running rows holds back every outcome the node writes meanwhile, and since a job
-     * keeps its concurrency permit until its outcome is written, the node stops claiming. Nothing is
-     * lost or run twice (the test above), but the node stands still for as long as the lock is held.
+     * T6, "no other job's latency is hurt": a batch of outcomes that meets a locked row fails after
+     * the lock timeout; its halves are then written on their own, down to the locked rows, and
+     * several batches are written at once. So a user lock on a few running rows holds back only
+     * those rows' outcomes: the node's other jobs complete, and it keeps claiming, while the lock is
+     * held.
      */
     @Test
-    @Disabled("library limitation, reported: a locked row holds back every outcome write of its node (Completer)")
     void otherJobsCompleteWhileRunningRowsAreLocked() {
         Sinks.Empty<Void> gate = Sinks.empty();
         startLockedRowsNode(gate);
