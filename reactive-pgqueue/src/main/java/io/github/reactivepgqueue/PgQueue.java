@@ -396,10 +396,7 @@ public final class PgQueue {
             throw new IllegalArgumentException("Name at least one queue");
         }
         for (String q : queues) {
-            if (q == null || q.isBlank()) {
-                throw new IllegalArgumentException("Queue names must not be blank");
-            }
-            String problem = JobEncoder.queueNameProblem(q);
+            String problem = JobEncoder.queueNameProblem(q); // blank names included
             if (problem != null) {
                 throw new IllegalArgumentException(problem);
             }

@@ -177,10 +177,7 @@ public final class PgQueueBuilder {
         Objects.requireNonNull(handler, "handler");
         Objects.requireNonNull(options, "options");
         String queue = handler.queue();
-        if (queue == null || queue.isBlank()) {
-            throw new IllegalArgumentException("Handler " + handler.getClass().getName() + " names a blank queue");
-        }
-        String problem = JobEncoder.queueNameProblem(queue);
+        String problem = JobEncoder.queueNameProblem(queue); // blank names included
         if (problem != null) {
             throw new IllegalArgumentException("Handler " + handler.getClass().getName() + ": " + problem);
         }

@@ -230,11 +230,11 @@ public final class QueueAdmin {
     }
 
     private <T> Flux<T> query(SqlName name, Function<Statement, Statement> binder, Function<io.r2dbc.spi.Row, T> mapper) {
-        return db.withConnection(conn -> R2dbc.query(binder.apply(conn.createStatement(sql.get(name))), mapper));
+        return db.transaction(conn -> R2dbc.query(binder.apply(conn.createStatement(sql.get(name))), mapper));
     }
 
     private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return db.withConnection(conn -> R2dbc.update(binder.apply(conn.createStatement(sql.get(name)))))
+        return db.transaction(conn -> R2dbc.update(binder.apply(conn.createStatement(sql.get(name)))))
                 .single();
     }
 

@@ -121,7 +121,7 @@ public final class Awaiter {
         if (ids.length == 0) {
             return Mono.empty();
         }
-        return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobFindMany))
+        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobFindMany))
                                 .bind("$1", ids).bind("$2", false),
                         row -> JobInfoRows.from(row, mapper)))
                 .collectList()

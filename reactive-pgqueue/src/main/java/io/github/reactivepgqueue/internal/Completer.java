@@ -122,7 +122,7 @@ public final class Completer {
         SqlName statement = kind == OutcomeWrite.Kind.COMPLETE && archiveCompleted
                 ? SqlName.JobCompleteArchiveMany : kind.statement;
         boolean splittable = rows.size() > 1;
-        return db.withConnection(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement)), kind, rows),
+        return db.transaction(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement)), kind, rows),
                         row -> new Written(row.get("id", UUID.class), row.get("status", String.class))))
                 .collectList()
                 .doOnNext(written -> incidents.succeeded())

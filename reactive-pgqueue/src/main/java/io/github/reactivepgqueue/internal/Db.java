@@ -54,11 +54,6 @@ public final class Db {
         return sql.toString();
     }
 
-    /** Runs {@code work} in a transaction of its own (see {@link #transaction}). */
-    public <T> Flux<T> withConnection(Function<Connection, Publisher<T>> work) {
-        return transaction(work);
-    }
-
     /**
      * Runs {@code work} in a transaction: committed when it completes, rolled back when it fails.
      * Shielded from cancellation: once subscribed, it runs to its end (commit or rollback, then

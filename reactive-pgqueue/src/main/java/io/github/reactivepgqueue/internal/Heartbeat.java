@@ -55,7 +55,7 @@ public final class Heartbeat {
             }
             UUID[] ids = held.stream().map(ClaimedRow::id).toArray(UUID[]::new);
             UUID[] tokens = held.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-            return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
+            return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
                                     .bind("$1", ids).bind("$2", tokens),
                             row -> row.get("id", UUID.class)))
                     .collect(Collectors.toCollection(HashSet::new))

@@ -40,14 +40,12 @@ public final class JobInserter {
     }
 
     /**
-     * Enqueues {@code jobs} on a connection of its own. One batch runs as a single auto-committed
-     * statement; several batches share one transaction, so the call stores all jobs or none.
+     * Enqueues {@code jobs} on a connection of its own, in one transaction (one statement per batch),
+     * so the call stores all jobs or none.
      */
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : (encoded.size() <= batchSize
-                        ? db.withConnection(conn -> insertBatches(conn, encoded))
-                        : db.transaction(conn -> insertBatches(conn, encoded))).single()
+                : db.transaction(conn -> insertBatches(conn, encoded)).single()
                         .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
     }
 

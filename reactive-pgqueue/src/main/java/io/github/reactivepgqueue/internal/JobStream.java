@@ -136,7 +136,7 @@ public final class JobStream {
         }
         UUID[] ids = jobs.stream().map(ClaimedRow::id).toArray(UUID[]::new);
         UUID[] tokens = jobs.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-        return db.withConnection(conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
+        return db.transaction(conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
                         .bind("$1", ids).bind("$2", tokens)))
                 .then()
                 .doOnSuccess(v -> {

@@ -85,7 +85,7 @@ public final class Maintenance {
      */
     private Mono<Rescued> rescueUnlessJustBack() {
         if (unreachable.get()) {
-            return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MaintenanceProbe)),
+            return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MaintenanceProbe)),
                             row -> Boolean.TRUE))
                     .then(Mono.fromSupplier(() -> {
                         backAt.set(System.nanoTime());
@@ -103,7 +103,7 @@ public final class Maintenance {
     /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
     public Mono<Rescued> rescueStalled() {
         long stallMicros = OutcomeWrite.micros(settings.stallTimeout());
-        Mono<List<String[]>> batch = db.withConnection(conn -> R2dbc.query(
+        Mono<List<String[]>> batch = db.transaction(conn -> R2dbc.query(
                         conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
                                 .bind("$1", stallMicros).bind("$2", settings.reprocessLimit())
                                 .bind("$3", settings.batchSize()),
@@ -139,7 +139,7 @@ public final class Maintenance {
 
     /** Moves every finished job out of the live table; emits how many were moved. */
     public Mono<Long> moveFinished() {
-        Mono<long[]> batch = db.withConnection(conn -> R2dbc.query(
+        Mono<long[]> batch = db.transaction(conn -> R2dbc.query(
                         conn.createStatement(sql.get(SqlName.MaintenanceMoveFinished)).bind("$1", settings.batchSize()),
                         row -> new long[] {row.get("archived", Long.class), row.get("dead", Long.class)}))
                 .single();
@@ -155,7 +155,7 @@ public final class Maintenance {
 
     private Mono<Long> deleteOlderThan(SqlName statement, Duration retention) {
         long micros = OutcomeWrite.micros(retention);
-        Supplier<Mono<Long>> batch = () -> db.withConnection(conn -> R2dbc.update(
+        Supplier<Mono<Long>> batch = () -> db.transaction(conn -> R2dbc.update(
                         bind(conn.createStatement(sql.get(statement)), micros)))
                 .single();
         return batch.get().expand(n -> n >= settings.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);

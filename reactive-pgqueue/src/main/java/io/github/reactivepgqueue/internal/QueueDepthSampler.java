@@ -38,7 +38,7 @@ public final class QueueDepthSampler {
 
     /** Takes one sample and hands it to the metrics. */
     public Mono<Void> sampleOnce() {
-        return db.withConnection(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MetricsQueueDepth)),
+        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MetricsQueueDepth)),
                         row -> new QueueMetrics.QueueDepth(row.get("queue", String.class),
                                 row.get("due", Long.class), row.get("scheduled", Long.class),
                                 row.get("oldest_due_seconds", Double.class))))

@@ -50,11 +50,15 @@ public final class R2dbc {
 
     /** Whether {@code error} is PostgreSQL breaking a deadlock (SQLSTATE 40P01); the transaction was rolled back. */
     public static boolean isDeadlock(Throwable error) {
-        return error instanceof io.r2dbc.spi.R2dbcException e && "40P01".equals(e.getSqlState());
+        return hasSqlState(error, "40P01");
     }
 
     /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */
     public static boolean isLockTimeout(Throwable error) {
-        return error instanceof io.r2dbc.spi.R2dbcException e && "55P03".equals(e.getSqlState());
+        return hasSqlState(error, "55P03");
+    }
+
+    private static boolean hasSqlState(Throwable error, String sqlState) {
+        return error instanceof io.r2dbc.spi.R2dbcException e && sqlState.equals(e.getSqlState());
     }
 }

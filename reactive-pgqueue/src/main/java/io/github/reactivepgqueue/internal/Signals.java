@@ -132,7 +132,7 @@ public final class Signals {
         if (payloads.isEmpty()) {
             return Mono.empty();
         }
-        return db.withConnection(conn -> conn.createStatement(sql.get(SqlName.SignalSend))
+        return db.transaction(conn -> conn.createStatement(sql.get(SqlName.SignalSend))
                         .bind("$1", channel).bind("$2", payloads.toArray(String[]::new)).execute())
                 .flatMap(result -> result.map((row, meta) -> Boolean.TRUE))
                 .then()
