@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.StatementCounter;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;
 import java.util.List;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
 
 @ExtendWith(PostgresExtension.class)
 class WorkerIT {
@@ -51,5 +53,32 @@ class WorkerIT {
         assertThat(seen).hasSize(2000);
         assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE attempt <> 1 OR lease IS NOT NULL")).isZero();
         assertThat(queue.staleWrites()).isZero();
+    }
+
+    @Test
+    void outcomesOfABatchWhoseHandlersFinishAtOnceAreWrittenTogether() {
+        // Handlers on the claiming thread finish a claimed batch in one go; handing the outcomes to
+        // the writer one by one took longer than its flush interval, so a batch of 1,000 went out
+        // as several completion statements.
+        StatementCounter counter = new StatementCounter(db.connectionFactory());
+        PgQueue queue = PgQueue.builder(counter).schema(db.name()).janitor(false)
+                .handlerScheduler(Schedulers.immediate())
+                .globalConcurrency(1000)
+                .claimBatchSize(1000)
+                .handler(ReactiveHandler.of("work", job -> Mono.just(Outcome.success())),
+                        QueueOptions.defaults().concurrency(1000))
+                .build();
+        queue.enqueueAll(IntStream.range(0, 1000).mapToObj(i -> NewJob.of("work", Map.of("n", i))).toList())
+                .block(TIMEOUT);
+        counter.reset();
+        queue.start().block(TIMEOUT);
+        await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'completed'") == 1000);
+        queue.close().block(TIMEOUT);
+
+        assertThat(completions(counter)).as("completion statements").isEqualTo(1);
+    }
+
+    private static long completions(StatementCounter counter) {
+        return counter.work().stream().filter(sql -> sql.contains("SET status = 'completed'")).count();
     }
 }

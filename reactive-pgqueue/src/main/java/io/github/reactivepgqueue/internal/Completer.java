@@ -3,6 +3,7 @@ package io.github.reactivepgqueue.internal;
 import io.r2dbc.spi.Statement;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashSet;
@@ -11,7 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -23,8 +23,9 @@ import reactor.util.retry.Retry;
 
 /**
  * Writes outcomes in batches: outcomes are buffered for at most {@code flushInterval} or until
- * {@code batchSize} are waiting, then each kind present is written with one statement whose rows
- * travel as arrays. Every row is fenced by its lease; a write whose lease is no longer current
+ * {@code batchSize} chunks are waiting (a chunk is one outcome, or all those a burst of handlers
+ * finished at once), then each kind present is written in statements of at most {@code batchSize}
+ * rows, which travel as arrays. Every row is fenced by its lease; a write whose lease is no longer current
  * changes nothing and is counted as stale. A failed statement is retried with backoff until it
  * succeeds: outcomes are never dropped. Callers wait for their own outcome's write.
  */
@@ -44,7 +45,8 @@ public final class Completer {
     private final Duration flushInterval;
     private final Scheduler scheduler;
     private final QueueMetrics metrics;
-    private final Sinks.Many<OutcomeWrite> writes = Sinks.many().unicast().onBackpressureBuffer();
+    /** Writes, in chunks: one per write, or all the writes of a burst (see {@link #write}). */
+    private final Sinks.Many<List<OutcomeWrite>> writes = Sinks.many().unicast().onBackpressureBuffer();
     private final Sinks.Empty<Void> drained = Sinks.empty();
     private final AtomicLong staleWrites = new AtomicLong();
     private final IncidentLog incidents = new IncidentLog(log, "Writing job outcomes");
@@ -67,6 +69,7 @@ public final class Completer {
         this.metrics = metrics;
         // The loop only reacts to writes; it costs nothing while idle.
         this.loop = writes.asFlux()
+                // a buffer holds up to batchSize chunks; flush cuts them into statements of batchSize
                 .bufferTimeout(batchSize, flushInterval, scheduler, true) // true: honours backpressure
                 // Batches are written a few at a time: one held back by a locked row or a failing
                 // statement does not stop the others.
@@ -76,17 +79,28 @@ public final class Completer {
                         drained::tryEmitEmpty);
     }
 
-    /** Queues {@code write}; the returned Mono completes once it is written. Cancelling it does not undo the write. */
+    /**
+     * Queues {@code write}; the returned Mono completes once it is written. Cancelling it does not
+     * undo the write. Writes made during a burst on one thread (a claimed batch whose handlers
+     * finished at once) are queued together at its end as one chunk, so the flush interval cannot
+     * cut them into several statements however long handing them over takes.
+     */
     Mono<Void> write(OutcomeWrite write) {
+        Bursts.collect(this, write, this::enqueue);
+        return write.done().asMono();
+    }
+
+    private void enqueue(List<OutcomeWrite> chunk) {
         Sinks.EmitResult result;
         synchronized (writes) {
-            result = writes.tryEmitNext(write);
+            result = writes.tryEmitNext(chunk);
         }
         if (result.isFailure()) {
-            return Mono.error(new IllegalStateException("The queue is closed; outcome of " + write.job() + " not written ("
-                    + result + ")"));
+            for (OutcomeWrite write : chunk) {
+                write.done().tryEmitError(new IllegalStateException("The queue is closed; outcome of " + write.job()
+                        + " not written (" + result + ")"));
+            }
         }
-        return write.done().asMono();
     }
 
     /** How many writes found their lease no longer current. */
@@ -109,13 +123,26 @@ public final class Completer {
         loop.dispose();
     }
 
-    private Mono<Void> flush(List<OutcomeWrite> batch) {
-        Map<OutcomeWrite.Kind, List<OutcomeWrite>> byKind = batch.stream()
-                .collect(Collectors.groupingBy(OutcomeWrite::kind, () -> new EnumMap<>(OutcomeWrite.Kind.class),
-                        Collectors.toList()));
+    /** Writes each kind present, the kinds at once, each in statements of at most batchSize rows. */
+    private Mono<Void> flush(List<List<OutcomeWrite>> chunks) {
+        Map<OutcomeWrite.Kind, List<OutcomeWrite>> byKind = new EnumMap<>(OutcomeWrite.Kind.class);
+        for (List<OutcomeWrite> chunk : chunks) {
+            for (OutcomeWrite write : chunk) {
+                byKind.computeIfAbsent(write.kind(), k -> new ArrayList<>()).add(write);
+            }
+        }
         return Flux.fromIterable(byKind.entrySet())
-                .flatMap(e -> writeKind(e.getKey(), e.getValue()))
+                .flatMap(e -> Flux.fromIterable(pieces(e.getValue()))
+                        .concatMap(piece -> writeKind(e.getKey(), piece)))
                 .then();
+    }
+
+    private List<List<OutcomeWrite>> pieces(List<OutcomeWrite> rows) {
+        List<List<OutcomeWrite>> pieces = new ArrayList<>((rows.size() + batchSize - 1) / batchSize);
+        for (int from = 0; from < rows.size(); from += batchSize) {
+            pieces.add(rows.subList(from, Math.min(rows.size(), from + batchSize)));
+        }
+        return pieces;
     }
 
     private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {

@@ -1,19 +1,23 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.Outcome;
 import io.github.reactivepgqueue.permit.Permit;
 import io.github.reactivepgqueue.permit.PermitDenied;
+import io.github.reactivepgqueue.permit.PermitStrategy;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Runs one claimed job: takes the handler's permit, subscribes the handler on the handler
  * scheduler with the queue's timeout, turns whatever happens into an outcome, has it written,
- * and only then releases the permit. When {@code abort} fires (a stop past its grace period) the
- * handler is cancelled and the job released unrun.
+ * and only then releases the permit. When the job is aborted (a stop past its grace period) the
+ * handler is cancelled and the job released unrun; when its lease is lost, the handler is
+ * cancelled and nothing is written.
  */
 final class JobRunner {
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
@@ -28,19 +32,23 @@ final class JobRunner {
         this.metrics = metrics;
     }
 
-    Mono<Void> run(QueueRuntime queue, Leases.Held held, Mono<Void> abort) {
+    Mono<Void> run(QueueRuntime queue, Leases.Held held) {
         ClaimedRow job = held.job();
-        Mono<OutcomeWrite> released = abort.then(Mono.fromSupplier(() -> OutcomeWrite.release(job)));
-        // The lease is gone (cancelled, deleted, rescued elsewhere): stop the handler, write nothing.
-        Mono<OutcomeWrite> lost = held.lost().then(Mono.fromRunnable(
-                () -> log.debug("{} lost its lease; its handler is cancelled", job)));
+        // Stopped before its outcome: released unrun when the node aborts, nothing written when
+        // the lease is gone (the handler is cancelled either way).
+        Mono<OutcomeWrite> stopped = held.stopped().flatMap(stop -> stop == Leases.Stop.ABORTED
+                ? Mono.just(OutcomeWrite.release(job))
+                : Mono.fromRunnable(() -> log.debug("{} lost its lease; its handler is cancelled", job)));
+        if (queue.permits() == PermitStrategy.ALWAYS) {
+            // no permit to ask for or give back: one stage less for every job
+            return invoke(queue, job).or(stopped).flatMap(w -> write(held, w));
+        }
         return Mono.defer(() -> queue.permits().acquire(job))
                 .switchIfEmpty(Mono.error(() -> new IllegalStateException("PermitStrategy of queue " + queue.queue()
                         + " completed without a permit")))
                 .<PermitResult>map(Granted::new)
                 .onErrorResume(e -> Mono.just(new Denied(e)))
-                .or(released.map(Aborted::new))
-                .or(lost.map(Aborted::new))
+                .or(stopped.map(Aborted::new))
                 .flatMap(result -> {
                     if (result instanceof Aborted a) {
                         return write(held, a.write());
@@ -51,7 +59,7 @@ final class JobRunner {
                                 : OutcomeWrite.failure(job, d.error(), queue.backoff()));
                     }
                     Permit permit = ((Granted) result).permit();
-                    return invoke(queue, job).or(released).or(lost)
+                    return invoke(queue, job).or(stopped)
                             .flatMap(w -> write(held, w))
                             .then(Mono.defer(permit::release).onErrorResume(e -> {
                                 log.warn("Releasing the permit of {} failed: {}", job, ErrorText.summary(e));
@@ -69,8 +77,11 @@ final class JobRunner {
         Duration timeout = queue.timeout();
         return Mono.defer(() -> {
             QueueMetrics.HandlerRun run = metrics.handlerStarted(job);
-            return Mono.defer(() -> queue.handler().handle(job))
-                    .subscribeOn(handlerScheduler)
+            Mono<Outcome> handled = Mono.defer(() -> queue.handler().handle(job));
+            if (handlerScheduler != Schedulers.immediate()) {
+                handled = handled.subscribeOn(handlerScheduler);
+            }
+            return handled
                     .timeout(timeout, Mono.error(() -> new TimeoutException("Handler of queue " + queue.queue()
                             + " did not finish within " + timeout + "; its subscription was cancelled")))
                     .switchIfEmpty(Mono.error(() -> new IllegalStateException("Handler of queue " + queue.queue()

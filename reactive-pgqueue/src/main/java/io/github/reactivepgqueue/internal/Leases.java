@@ -18,10 +18,18 @@ import reactor.core.publisher.Sinks;
 public final class Leases {
     private final Map<UUID, Held> held = new ConcurrentHashMap<>();
 
+    /** Why a held job's handler must stop before its outcome is written. */
+    enum Stop {
+        /** The lease is gone (cancelled, deleted, rescued elsewhere): write nothing. */
+        LOST,
+        /** The node stops past its grace period: release the job unrun. */
+        ABORTED
+    }
+
     /** One held job. */
     public static final class Held {
         private final ClaimedRow job;
-        private final Sinks.Empty<Void> lost = Sinks.empty();
+        private final Sinks.One<Stop> stop = Sinks.one();
         private volatile boolean finishing;
 
         private Held(ClaimedRow job) {
@@ -32,9 +40,17 @@ public final class Leases {
             return job;
         }
 
-        /** Completes when the lease is found gone; never once the outcome is being written. */
-        Mono<Void> lost() {
-            return lost.asMono();
+        /**
+         * Emits why the handler must stop: the lease was found gone (never once the outcome is
+         * being written), or the node aborted its jobs. The first reason wins.
+         */
+        Mono<Stop> stopped() {
+            return stop.asMono();
+        }
+
+        /** The node stops past its grace period: the job is to be released unrun. */
+        void abort() {
+            stop.tryEmitValue(Stop.ABORTED);
         }
 
         /** The outcome is being written: a lease that vanishes from now on was taken by that write. */
@@ -92,7 +108,7 @@ public final class Leases {
             Held h = held.get(job.id());
             if (h != null && h.job == job && !h.finishing) {
                 held.remove(job.id(), h);
-                h.lost.tryEmitEmpty();
+                h.stop.tryEmitValue(Stop.LOST);
                 lost++;
             }
         }

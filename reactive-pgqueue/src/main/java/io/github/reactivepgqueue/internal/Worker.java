@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -48,7 +50,9 @@ public final class Worker {
     private final AtomicInteger claimFailuresInARow = new AtomicInteger();
     private final IncidentLog claimIncidents = new IncidentLog(log, "Claiming jobs");
     private final Sinks.Empty<Void> stopClaiming = Sinks.empty();
-    private final Sinks.Empty<Void> abort = Sinks.empty();
+    /** The jobs this worker runs, so a stop past its grace period can abort them. */
+    private final Set<Leases.Held> running = ConcurrentHashMap.newKeySet();
+    private volatile boolean aborted;
     private final Sinks.Empty<Void> terminated = Sinks.empty();
     private final AtomicReference<Disposable> subscription = new AtomicReference<>();
 
@@ -103,7 +107,7 @@ public final class Worker {
                     .onErrorResume(java.util.concurrent.TimeoutException.class, e -> {
                         log.info("Stop: grace period of {} over with {} jobs running; releasing them", grace,
                                 claimed.get());
-                        abort.tryEmitEmpty();
+                        abortAll();
                         return terminated.asMono();
                     });
         });
@@ -132,15 +136,27 @@ public final class Worker {
     private Mono<Void> runAll(List<ClaimedRow> batch) {
         List<Mono<Void>> runs = new ArrayList<>(batch.size());
         for (ClaimedRow job : batch) {
-            runs.add(runner.run(queues.get(job.queue()), leases.hold(job), abort.asMono())
+            Leases.Held held = leases.hold(job);
+            running.add(held);
+            if (aborted) {
+                held.abort(); // claimed as the stop gave up waiting: released unrun at once
+            }
+            runs.add(runner.run(queues.get(job.queue()), held)
                     .onErrorResume(e -> {
                         // Only a closed outcome writer gets here; the job stays running until rescued.
                         log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
                         return Mono.empty();
                     })
-                    .doFinally(signal -> finished(job)));
+                    .doFinally(signal -> finished(held)));
         }
-        return Mono.when(runs);
+        // Handlers that finish at once hand over their outcomes together (see Bursts).
+        return Bursts.subscribedInBurst(Mono.when(runs));
+    }
+
+    /** The grace period is over: every job still running is released unrun. */
+    private void abortAll() {
+        aborted = true;
+        running.forEach(Leases.Held::abort);
     }
 
     private Mono<List<ClaimedRow>> claimOnce() {
@@ -228,7 +244,9 @@ public final class Worker {
         }
     }
 
-    private void finished(ClaimedRow job) {
+    private void finished(Leases.Held held) {
+        ClaimedRow job = held.job();
+        running.remove(held);
         leases.drop(job);
         claimed.decrementAndGet();
         inFlight.decrementAndGet();

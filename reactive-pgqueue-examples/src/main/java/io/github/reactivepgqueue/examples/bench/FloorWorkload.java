@@ -76,13 +76,13 @@ final class FloorWorkload implements Workload {
         int n = context.options().n();
         int warmUp = 0;
         if (context.firstTime("floor")) {
-            warmUp = context.smoke() ? 100 : Math.min(n, 20_000);
+            warmUp = context.smoke() ? 100 : Math.min(n, 50_000);
             Log.say("floor: warm-up, %,d jobs per variant (not reported)", warmUp);
             for (Insert insert : INSERTS) {
                 enqueue(context, insert, warmUp);
             }
             for (Drain drain : DRAINS) {
-                drain(context, drain, warmUp);
+                drain(context, drain, warmUp, new LinkedHashMap<>());
             }
         }
         Map<String, Object> enqueues = new LinkedHashMap<>();
@@ -103,11 +103,12 @@ final class FloorWorkload implements Workload {
         Map<String, Object> drains = new LinkedHashMap<>();
         Map<String, Long> rates = new LinkedHashMap<>();
         for (Drain drain : DRAINS) {
-            long nanos = drain(context, drain, n);
+            Map<String, Object> cpu = new LinkedHashMap<>();
+            long nanos = drain(context, drain, n, cpu);
             long rate = Fields.rate(n, nanos);
             rates.put(drain.name(), rate);
             Log.say("floor drain %s: %,d jobs/s", drain.name(), rate);
-            drains.put(drain.name(), Fields.of(
+            Map<String, Object> variant = Fields.of(
                     "claim", drain.claim() == MINIMAL_CLAIM ? "minimal" : "the library's JobClaim",
                     "complete", switch (drain.complete()) {
                         case MINIMAL_UPDATE -> "minimal fenced UPDATE";
@@ -116,7 +117,9 @@ final class FloorWorkload implements Workload {
                     },
                     "transactions", drain.transactions().begin == null ? "none (auto-commit)" : drain.transactions().begin,
                     "claims_in_flight", drain.claimers(),
-                    "seconds", Fields.seconds(nanos), "jobs_per_s", rate));
+                    "seconds", Fields.seconds(nanos), "jobs_per_s", rate);
+            variant.putAll(cpu);
+            drains.put(drain.name(), variant);
         }
         long floorDrain = rates.get("minimal");
         context.floor(run, new BenchContext.FloorNumbers(floorEnqueue, floorDrain, rates.get("minimal_delete")));
@@ -144,11 +147,18 @@ final class FloorWorkload implements Workload {
                 INSERT_CONNECTIONS), n, false);
     }
 
-    /** Fills a fresh table with {@code n} jobs (untimed), then times {@code drain}. */
-    private long drain(BenchContext context, Drain drain, int n) {
+    /**
+     * Fills a fresh table with {@code n} jobs (untimed), then times {@code drain}; puts the CPU
+     * the drain used into {@code cpu}.
+     */
+    private long drain(BenchContext context, Drain drain, int n, Map<String, Object> cpu) {
         return inFreshSchema(context, loops -> {
             loops.enqueue(FloorLoops.InsertShape.MINIMAL, n, FILL_BATCH, INSERT_CONNECTIONS);
-            return loops.drain(drain.claim(), drain.complete(), drain.transactions(), CLAIM_BATCH, drain.claimers());
+            CpuMeter meter = CpuMeter.start();
+            long nanos = loops.drain(drain.claim(), drain.complete(), drain.transactions(), CLAIM_BATCH,
+                    drain.claimers());
+            cpu.putAll(meter.per1000Jobs(n));
+            return nanos;
         }, n, true);
     }
 

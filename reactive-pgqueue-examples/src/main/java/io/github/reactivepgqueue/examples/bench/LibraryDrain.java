@@ -17,7 +17,7 @@ import reactor.core.publisher.Mono;
  */
 final class LibraryDrain {
     /** Jobs at once on the node. */
-    static final int CONCURRENCY = 2000;
+    static final int CONCURRENCY = 4000;
     /** Most jobs per claim statement. */
     static final int CLAIM_BATCH = 1000;
 
@@ -56,6 +56,7 @@ final class LibraryDrain {
             Duration limit = Duration.ofSeconds(Math.max(60, n / 1000));
 
             Map<String, Long> before = counting.snapshot();
+            CpuMeter meter = CpuMeter.start();
             long start = System.nanoTime();
             queue.start().block(Duration.ofMinutes(1));
             Waits.until(() -> handled.get() >= n, limit, n + " handlers");
@@ -63,10 +64,11 @@ final class LibraryDrain {
             Waits.untilNoLiveJobs(db, schema, limit);
             long drainNanos = System.nanoTime() - start;
             Map<String, Long> statements = counting.since(before);
+            Map<String, Object> cpu = meter.per1000Jobs(n);
 
             long claims = statements.getOrDefault("claim", 0L);
             long completes = statements.getOrDefault("complete", 0L);
-            return Fields.of(
+            Map<String, Object> results = Fields.of(
                     "jobs", n,
                     "enqueue_seconds", Fields.seconds(enqueueNanos),
                     "enqueue_jobs_per_s", Fields.rate(n, enqueueNanos),
@@ -76,6 +78,8 @@ final class LibraryDrain {
                     "statements_while_draining", statements,
                     "jobs_per_claim", claims == 0 ? null : Fields.round((double) n / claims, 1),
                     "jobs_per_complete", completes == 0 ? null : Fields.round((double) n / completes, 1));
+            results.putAll(cpu);
+            return results;
         } finally {
             BenchQueues.close(queue);
             pool.disposeLater().block(Duration.ofSeconds(30));
