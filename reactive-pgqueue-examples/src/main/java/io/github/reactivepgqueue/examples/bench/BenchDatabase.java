@@ -42,11 +42,14 @@ public final class BenchDatabase implements AutoCloseable {
         return raw;
     }
 
-    /** A pool of up to {@code size} connections over {@code base}; dispose it after use. */
+    /**
+     * A pool of {@code size} connections over {@code base}, all opened at its first use (as in a
+     * warm application, a drain does not open connections while it is timed); dispose it after use.
+     */
     public static ConnectionPool pool(ConnectionFactory base, int size) {
         return new ConnectionPool(ConnectionPoolConfiguration.builder(base)
                 .name(APPLICATION_NAME)
-                .initialSize(Math.min(2, size))
+                .initialSize(size)
                 .maxSize(size)
                 .acquireRetry(3)
                 .maxAcquireTime(Duration.ofSeconds(30))
