@@ -46,10 +46,21 @@ final class Bursts {
 
     /** {@code source} whose subscription (and all it does synchronously) runs as a burst. */
     static <T> Mono<T> subscribedInBurst(Mono<T> source) {
+        return subscribedInBurst(source, () -> { });
+    }
+
+    /**
+     * {@code source} whose subscription (and all it does synchronously) runs as a burst, then
+     * {@code afterSubscribing}, still within the burst.
+     */
+    static <T> Mono<T> subscribedInBurst(Mono<T> source, Runnable afterSubscribing) {
         return new Mono<>() {
             @Override
             public void subscribe(CoreSubscriber<? super T> actual) {
-                Bursts.run(() -> source.subscribe(actual));
+                Bursts.run(() -> {
+                    source.subscribe(actual);
+                    afterSubscribing.run();
+                });
             }
         };
     }

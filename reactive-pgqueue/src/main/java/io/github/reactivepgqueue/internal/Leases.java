@@ -23,7 +23,9 @@ public final class Leases {
         /** The lease is gone (cancelled, deleted, rescued elsewhere): write nothing. */
         LOST,
         /** The node stops past its grace period: release the job unrun. */
-        ABORTED
+        ABORTED,
+        /** The handler ran out of time: a failed attempt, as any handler timeout. */
+        TIMED_OUT
     }
 
     /** One held job. */
@@ -42,7 +44,8 @@ public final class Leases {
 
         /**
          * Emits why the handler must stop: the lease was found gone (never once the outcome is
-         * being written), or the node aborted its jobs. The first reason wins.
+         * being written), the node aborted its jobs, or the handler's time is up. The first
+         * reason wins; once the outcome is being written, nobody listens any more.
          */
         Mono<Stop> stopped() {
             return stop.asMono();
@@ -51,6 +54,11 @@ public final class Leases {
         /** The node stops past its grace period: the job is to be released unrun. */
         void abort() {
             stop.tryEmitValue(Stop.ABORTED);
+        }
+
+        /** The handler's time is up (for jobs timed with their batch; see {@code Worker}). */
+        void timeOut() {
+            stop.tryEmitValue(Stop.TIMED_OUT);
         }
 
         /** The outcome is being written: a lease that vanishes from now on was taken by that write. */

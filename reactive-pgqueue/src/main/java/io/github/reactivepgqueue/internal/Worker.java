@@ -2,16 +2,19 @@ package io.github.reactivepgqueue.internal;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -135,13 +138,18 @@ public final class Worker {
      */
     private Mono<Void> runAll(List<ClaimedRow> batch) {
         List<Mono<Void>> runs = new ArrayList<>(batch.size());
+        Map<QueueRuntime, List<Leases.Held>> timedWithBatch = new HashMap<>();
         for (ClaimedRow job : batch) {
             Leases.Held held = leases.hold(job);
             running.add(held);
             if (aborted) {
                 held.abort(); // claimed as the stop gave up waiting: released unrun at once
             }
-            runs.add(runner.run(queues.get(job.queue()), held)
+            QueueRuntime queue = queues.get(job.queue());
+            if (JobRunner.timedWithBatch(queue)) {
+                timedWithBatch.computeIfAbsent(queue, q -> new ArrayList<>()).add(held);
+            }
+            runs.add(runner.run(queue, held)
                     .onErrorResume(e -> {
                         // Only a closed outcome writer gets here; the job stays running until rescued.
                         log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
@@ -149,8 +157,32 @@ public final class Worker {
                     })
                     .doFinally(signal -> finished(held)));
         }
-        // Handlers that finish at once hand over their outcomes together (see Bursts).
-        return Bursts.subscribedInBurst(Mono.when(runs));
+        // Handlers that finish at once hand over their outcomes together (see Bursts). One timer
+        // per queue of the batch times its jobs, which all started as the batch was subscribed:
+        // started after them, it gives none less than its timeout; it is cancelled when the last
+        // of them finishes.
+        if (timedWithBatch.isEmpty()) {
+            return Bursts.subscribedInBurst(Mono.when(runs));
+        }
+        Disposable.Swap timers = Disposables.swap();
+        return Bursts.subscribedInBurst(Mono.when(runs).doFinally(signal -> timers.dispose()),
+                () -> timers.update(timeOutLater(timedWithBatch)));
+    }
+
+    /** Stops each queue's jobs with a timeout when the queue's timeout is up. */
+    private Disposable timeOutLater(Map<QueueRuntime, List<Leases.Held>> jobsByQueue) {
+        Disposable.Composite timers = Disposables.composite();
+        jobsByQueue.forEach((queue, jobs) -> timers.add(timer.schedule(() -> jobs.forEach(Leases.Held::timeOut),
+                nanos(queue.timeout()), TimeUnit.NANOSECONDS)));
+        return timers;
+    }
+
+    private static long nanos(Duration duration) {
+        try {
+            return duration.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE; // over 292 years: never, in practice
+        }
     }
 
     /** The grace period is over: every job still running is released unrun. */
