@@ -5,6 +5,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.reactivestreams.Publisher;
@@ -63,8 +64,24 @@ public final class Db {
      * BEGIN was still in flight. The work's rows are collected, so keep results small.
      */
     public <T> Flux<T> transaction(Function<Connection, Publisher<T>> work) {
-        return shielded(unshielded(conn -> Flux.usingWhen(begin(conn), work, Connection::commitTransaction,
-                (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
+        return shielded(unshielded(conn -> Flux.usingWhen(Mono.just(conn), c -> beginThen(c, work),
+                Connection::commitTransaction, (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
+    }
+
+    /**
+     * Opens the transaction and runs {@code work} in it, without waiting for the reply to the
+     * {@code BEGIN}: the driver sends each request as it is subscribed and matches the replies in
+     * order, so the {@code BEGIN} and the work's first statement travel together and a
+     * transaction costs one round trip less (a pickup's claim is one of three). Errors wait for
+     * the {@code BEGIN}'s reply, so the transaction state is known when it is rolled back; if
+     * the {@code BEGIN} fails, the statement after it fails too (an aborted transaction, or a
+     * closed connection), so nothing runs outside the transaction.
+     */
+    private <T> Flux<T> beginThen(Connection conn, Function<Connection, Publisher<T>> work) {
+        Flux<T> begin = Flux.from(conn.createStatement(beginWithTimeouts).execute())
+                .concatMap(Result::getRowsUpdated)
+                .thenMany(Flux.empty());
+        return Flux.mergeSequentialDelayError(List.of(begin, Flux.defer(() -> work.apply(conn))), 2, 32);
     }
 
     /**
@@ -86,12 +103,5 @@ public final class Db {
                 .onErrorMap(e -> new DatabaseUnavailableException(e instanceof TimeoutException
                         ? "No database connection within " + acquireTimeout + " (database down or pool exhausted)"
                         : "No database connection: " + ErrorText.summary(e), e));
-    }
-
-    private Mono<Connection> begin(Connection conn) {
-        // One round trip: without bound parameters the statements go as one simple query.
-        return Flux.from(conn.createStatement(beginWithTimeouts).execute())
-                .concatMap(Result::getRowsUpdated)
-                .then(Mono.just(conn));
     }
 }

@@ -59,7 +59,9 @@ final class BenchContext {
      * @param enqueue bulk insert rate of the minimal statement
      * @param drain drain rate of the minimal claim and fenced update (the reference)
      * @param drainDelete drain rate when the completion deletes the rows instead
+     * @param drainLibrarySql drain rate of the library's own statements, sent as the library sends
+     *     them, in three loops ({@code library_sql_tx}): the floor of the library's SQL
      */
-    record FloorNumbers(long enqueue, long drain, long drainDelete) {
+    record FloorNumbers(long enqueue, long drain, long drainDelete, long drainLibrarySql) {
     }
 }

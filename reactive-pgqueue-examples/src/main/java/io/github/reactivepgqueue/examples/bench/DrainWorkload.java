@@ -25,9 +25,12 @@ final class DrainWorkload implements Workload {
         if (floor != null) {
             results.put("ratio_to_floor", Fields.of(
                     "drain", Fields.ratio((Number) results.get("drain_jobs_per_s"), floor.drain()),
+                    "drain_vs_library_sql_floor", Fields.ratio((Number) results.get("drain_jobs_per_s"),
+                            floor.drainLibrarySql()),
                     "drain_vs_delete_floor", Fields.ratio((Number) results.get("drain_jobs_per_s"), floor.drainDelete()),
                     "enqueue", Fields.ratio((Number) results.get("enqueue_jobs_per_s"), floor.enqueue()),
                     "floor_drain_jobs_per_s", floor.drain(),
+                    "floor_drain_library_sql_jobs_per_s", floor.drainLibrarySql(),
                     "floor_enqueue_jobs_per_s", floor.enqueue()));
         }
         Map<String, Object> config = LibraryDrain.config();

@@ -122,12 +122,14 @@ final class FloorWorkload implements Workload {
             drains.put(drain.name(), variant);
         }
         long floorDrain = rates.get("minimal");
-        context.floor(run, new BenchContext.FloorNumbers(floorEnqueue, floorDrain, rates.get("minimal_delete")));
+        context.floor(run, new BenchContext.FloorNumbers(floorEnqueue, floorDrain, rates.get("minimal_delete"),
+                rates.get("library_sql_tx")));
 
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("floor_enqueue_jobs_per_s", floorEnqueue);
         results.put("floor_drain_jobs_per_s", floorDrain);
         results.put("floor_drain_delete_jobs_per_s", rates.get("minimal_delete"));
+        results.put("floor_drain_library_sql_jobs_per_s", rates.get("library_sql_tx"));
         results.put("enqueue", enqueues);
         results.put("drain", drains);
         Map<String, Object> config = Fields.of("jobs", n, "claim_batch", CLAIM_BATCH,

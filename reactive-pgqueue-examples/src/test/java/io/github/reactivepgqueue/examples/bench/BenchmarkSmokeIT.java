@@ -71,6 +71,9 @@ class BenchmarkSmokeIT {
         assertThat(drain.path("enqueue_jobs_per_s").asLong()).isPositive();
         assertThat(drain.path("statements_while_draining").path("claim").asLong()).isPositive();
         assertThat(drain.path("ratio_to_floor").path("drain").isNumber()).isTrue();
+        assertThat(drain.path("ratio_to_floor").path("drain_vs_library_sql_floor").isNumber()).isTrue();
+        assertThat(drain.path("client_cpu_ms_per_1000_jobs").isNumber()).isTrue();
+        assertThat(floor.path("drain").path("minimal").path("client_cpu_ms_per_1000_jobs").isNumber()).isTrue();
 
         JsonNode backlog = results(lines, "backlog");
         assertThat(backlog.path("drains")).hasSize(2);
