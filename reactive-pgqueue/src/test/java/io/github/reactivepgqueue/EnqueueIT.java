@@ -145,6 +145,27 @@ class EnqueueIT {
     }
 
     @Test
+    void aBatchWithoutUniqueKeysTakesThePlainInsertAndABatchWithOneTakesTheResolvingOne() {
+        StatementCounter counter = new StatementCounter(db.connectionFactory());
+        PgQueue counted = PgQueue.builder(counter).schema(db.name()).enqueueBatchSize(1000).build();
+        List<NewJob> jobs = IntStream.range(0, 2000)
+                .mapToObj(i -> NewJob.of("plain", Map.of("n", i)).uniqueKey(i == 1500 ? "only-key" : null))
+                .toList();
+
+        List<EnqueueResult> results = counted.enqueueAll(jobs).block(TIMEOUT);
+
+        List<String> inserts = counter.work();
+        assertThat(inserts).hasSize(2);
+        assertThat(inserts.get(0)).doesNotContain("ON CONFLICT"); // jobs 0..999: no key
+        assertThat(inserts.get(1)).contains("ON CONFLICT"); // jobs 1000..1999: one key
+        assertThat(results).hasSize(2000).allMatch(r -> r instanceof EnqueueResult.Enqueued);
+        assertThat(results.stream().map(EnqueueResult::id).distinct()).hasSize(2000);
+        assertThat(db.rows("jobs")).isEqualTo(2000);
+        UUID job700 = results.get(700).id();
+        assertThat(db.count("SELECT (payload->>'n')::int FROM {schema}.jobs WHERE id = $1", job700)).isEqualTo(700);
+    }
+
+    @Test
     void anInvalidJobInABatchFailsTheWholeCallAndWritesNothing() {
         List<NewJob> jobs = new ArrayList<>();
         for (int i = 0; i < 2500; i++) {

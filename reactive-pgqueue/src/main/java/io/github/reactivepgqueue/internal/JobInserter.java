@@ -15,7 +15,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * Writes new jobs: one {@code INSERT ... SELECT FROM unnest(...)} statement per batch, whatever the
- * number of jobs in it, with unique-key duplicates resolved in the same statement.
+ * number of jobs in it, with unique-key duplicates resolved in the same statement. A batch without
+ * unique keys takes a plainer statement that only inserts (it cannot meet a duplicate).
  */
 public final class JobInserter {
     /** How often rows whose key holder was not yet visible are retried before giving up. */
@@ -85,6 +86,9 @@ public final class JobInserter {
     }
 
     private Mono<List<EnqueueResult>> insertBatch(Connection conn, List<EncodedJob> batch, int retry) {
+        if (batch.stream().allMatch(job -> job.uniqueKey() == null)) {
+            return insertWithoutKeys(conn, batch);
+        }
         return R2dbc.query(bind(conn.createStatement(sql.get(SqlName.JobInsertMany)), batch),
                         row -> new InsertedRow(
                                 ((Number) row.get("ord")).intValue() - 1,
@@ -92,6 +96,23 @@ public final class JobInserter {
                                 row.get("holder_id", UUID.class)))
                 .collectList()
                 .flatMap(rows -> resolve(conn, batch, rows, retry));
+    }
+
+    /** A batch with no unique key: every job is inserted, so there is nothing to resolve. */
+    private Mono<List<EnqueueResult>> insertWithoutKeys(Connection conn, List<EncodedJob> batch) {
+        return R2dbc.query(bind(conn.createStatement(sql.get(SqlName.JobInsertManyNoKeys)), batch),
+                        row -> ((Number) row.get("inserted")).intValue())
+                .single()
+                .map(inserted -> {
+                    if (inserted != batch.size()) {
+                        throw new IllegalStateException("Inserted " + inserted + " of " + batch.size() + " jobs");
+                    }
+                    List<EnqueueResult> results = new ArrayList<>(batch.size());
+                    for (EncodedJob job : batch) {
+                        results.add(new EnqueueResult.Enqueued(job.id()));
+                    }
+                    return results;
+                });
     }
 
     private Mono<List<EnqueueResult>> resolve(Connection conn, List<EncodedJob> batch, List<InsertedRow> rows,

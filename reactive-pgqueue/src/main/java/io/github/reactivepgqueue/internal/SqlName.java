@@ -14,6 +14,7 @@ public enum SqlName {
     MigrationGetVersion("migration.sql"),
 
     JobInsertMany("job.sql"),
+    JobInsertManyNoKeys("job.sql"),
     JobClaim("job.sql"),
     JobCompleteMany("job.sql"),
     JobCompleteArchiveMany("job.sql"),

@@ -53,6 +53,26 @@ LEFT JOIN LATERAL (
 ) live ON true
 ORDER BY i.ord;
 
+-- name: JobInsertManyNoKeys
+-- JobInsertMany for a batch in which no job has a unique key, which is the common case: no row
+-- can be a duplicate, so every row is inserted and nothing is joined back to the input. Returns
+-- how many rows were inserted. Same parameters ($5 is all nulls) and notifications.
+WITH inserted AS (
+    INSERT INTO /*schema*/.jobs (id, queue, payload, priority, unique_key, fingerprint, max_attempts, run_at)
+    SELECT id, queue, payload::jsonb, priority, unique_key, fingerprint, max_attempts,
+           coalesce(run_at, now() + delay_us * interval '1 microsecond')
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[],
+                $7::integer[], $8::timestamptz[], $9::bigint[])
+         AS t(id, queue, payload, priority, unique_key, fingerprint, max_attempts, run_at, delay_us)
+    RETURNING queue, run_at <= now() AS due
+),
+notified AS (
+    SELECT count(pg_notify($10, CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END)) AS n
+    FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
+    WHERE $10::text IS NOT NULL
+)
+SELECT count(*) AS inserted FROM inserted CROSS JOIN notified;
+
 -- name: JobClaim
 -- Claims due pending jobs in one statement: at most $2[i] of queue $1[i], and at most $3 in all,
 -- in (priority, run_at, id) order. Each claimed row gets a fresh lease token (every later write

@@ -72,7 +72,8 @@ final class FloorLoops {
      * (auto-committed statements); returns the nanoseconds it took.
      */
     long enqueue(InsertShape shape, int n, int batch, int loops) {
-        String statement = shape == InsertShape.MINIMAL ? sql.minimalInsert() : sql.library("JobInsertMany");
+        // the library's insert: what it sends for jobs without unique keys
+        String statement = shape == InsertShape.MINIMAL ? sql.minimalInsert() : sql.library("JobInsertManyNoKeys");
         int batches = (n + batch - 1) / batch;
         AtomicInteger next = new AtomicInteger();
         long start = System.nanoTime();

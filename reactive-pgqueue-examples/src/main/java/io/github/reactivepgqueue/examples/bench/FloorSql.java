@@ -19,7 +19,8 @@ final class FloorSql {
     private static final String LIBRARY_SQL = "/io/github/reactivepgqueue/sql/job.sql";
     private static final Pattern HEADER = Pattern.compile("(?m)^-- name: (\\w+)\\s*$");
     /** The library's statements the floor uses. */
-    static final List<String> LIBRARY_STATEMENTS = List.of("JobInsertMany", "JobClaim", "JobCompleteArchiveMany", "JobHeartbeat");
+    static final List<String> LIBRARY_STATEMENTS =
+            List.of("JobInsertManyNoKeys", "JobClaim", "JobCompleteArchiveMany", "JobHeartbeat");
 
     private final String jobs;
     private final String schema;

@@ -93,7 +93,7 @@ final class FloorWorkload implements Workload {
             Log.say("floor enqueue %s: %,d jobs/s", insert.name(), rate);
             enqueues.put(insert.name(), Fields.of(
                     "statement", insert.shape() == FloorLoops.InsertShape.MINIMAL
-                            ? "minimal INSERT ... SELECT FROM unnest" : "the library's JobInsertMany (no notification)",
+                            ? "minimal INSERT ... SELECT FROM unnest" : "the library's JobInsertManyNoKeys (no notification)",
                     "batch", insert.batch(), "connections", INSERT_CONNECTIONS,
                     "seconds", Fields.seconds(nanos), "jobs_per_s", rate));
             if (insert.shape() == FloorLoops.InsertShape.MINIMAL) {
