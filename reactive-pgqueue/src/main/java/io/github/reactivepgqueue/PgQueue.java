@@ -424,6 +424,11 @@ public final class PgQueue {
         return worker.inFlight();
     }
 
+    /** What the worker holds right now (claimed jobs, permits, claims running), for tests' diagnoses. */
+    String workerState() {
+        return worker.describe();
+    }
+
     /** Outcome writes that changed nothing because the job's lease was no longer current. */
     public long staleWrites() {
         return completer.staleWrites();

@@ -299,8 +299,8 @@ class DatabaseFaultsIT {
         try {
             await(what).atMost(atMost).pollInterval(poll).until(condition);
         } catch (ConditionTimeoutException e) {
-            System.out.printf("[db-faults] STUCK (%s): jobsInFlight %d, staleWrites %d%n", what, queue.jobsInFlight(),
-                    queue.staleWrites());
+            System.out.printf("[db-faults] STUCK (%s): jobsInFlight %d, staleWrites %d; worker: %s%n", what,
+                    queue.jobsInFlight(), queue.staleWrites(), queue.workerState());
             System.out.println("[db-faults] jobs by status: " + query("SELECT status, count(*) AS n FROM " + SCHEMA
                     + ".jobs GROUP BY status"));
             System.out.println("[db-faults] sessions: " + query("SELECT pid, application_name, state, wait_event, "

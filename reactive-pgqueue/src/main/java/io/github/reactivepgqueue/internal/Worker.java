@@ -51,6 +51,8 @@ public final class Worker {
     /** Claimed jobs not yet finished. */
     private final AtomicInteger claimed = new AtomicInteger();
     private final AtomicInteger claimFailuresInARow = new AtomicInteger();
+    /** Claim statements started and not yet answered (for {@link #describe()}). */
+    private final AtomicInteger claimsRunning = new AtomicInteger();
     private final IncidentLog claimIncidents = new IncidentLog(log, "Claiming jobs");
     private final Sinks.Empty<Void> stopClaiming = Sinks.empty();
     /** The jobs this worker runs, so a stop past its grace period can abort them. */
@@ -125,6 +127,18 @@ public final class Worker {
         terminated.tryEmitEmpty();
     }
 
+    /**
+     * What the worker holds right now, for a diagnosis: jobs claimed, global permits taken, free
+     * permits per queue, claims waiting for their answer, claim failures in a row.
+     */
+    public String describe() {
+        Map<String, Integer> free = new LinkedHashMap<>();
+        limiters.forEach((queue, limiter) -> free.put(queue, limiter.available()));
+        return "claimed " + claimed.get() + ", global permits taken " + inFlight.get() + " of " + globalConcurrency
+                + ", free per queue " + free + ", claims running " + claimsRunning.get()
+                + ", claim failures in a row " + claimFailuresInARow.get();
+    }
+
     /** Jobs claimed and not yet finished (outcome written or released). */
     public int inFlight() {
         return claimed.get();
@@ -197,7 +211,9 @@ public final class Worker {
             if (reservation == null) {
                 return Mono.<List<ClaimedRow>>empty();
             }
+            claimsRunning.incrementAndGet();
             return claimer.claim(reservation.perQueue(), reservation.total())
+                    .doFinally(signal -> claimsRunning.decrementAndGet())
                     .doOnNext(jobs -> {
                         claimFailuresInARow.set(0);
                         claimIncidents.succeeded();
