@@ -67,4 +67,29 @@ class FencingIT {
             subscription.dispose();
         }
     }
+
+    @Test
+    void aStaleCompletionAmongFreshOnesChangesOnlyItsOwnRowAndIsCountedOnce() {
+        queue.enqueueAll(List.of(NewJob.of("fenced", 1), NewJob.of("fenced", 2), NewJob.of("fenced", 3)))
+                .then().block(TIMEOUT);
+        List<ClaimedJob> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        var subscription = queue.jobs("fenced").subscribe(held::add);
+        try {
+            org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() -> held.size() == 3);
+            db.execute("UPDATE {schema}.jobs SET lease = gen_random_uuid() WHERE id = '" + held.get(1).job().id() + "'");
+            long staleBefore = queue.staleWrites();
+
+            // completed together, so they usually share one statement
+            reactor.core.publisher.Mono.when(held.stream().map(j -> j.complete(Outcome.success())).toList())
+                    .block(TIMEOUT);
+
+            assertThat(db.query("SELECT id, status FROM {schema}.jobs WHERE status = 'running'"))
+                    .singleElement().satisfies(row -> assertThat(row).containsEntry("id", held.get(1).job().id()));
+            assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'completed'")
+                    + db.count("SELECT count(*) FROM {schema}.jobs_archive WHERE status = 'completed'")).isEqualTo(2);
+            assertThat(queue.staleWrites()).isEqualTo(staleBefore + 1);
+        } finally {
+            subscription.dispose();
+        }
+    }
 }

@@ -323,4 +323,34 @@ class JobsStreamIT {
         assertThat(new HashSet<>(completed)).hasSize(200);
         assertThat(count("attempt <> 1 OR lease IS NOT NULL")).isZero();
     }
+
+    @Test
+    void aClaimedJobCarriesWhatIsStoredToTheMicrosecond() {
+        PgQueue queue = queue();
+        java.time.Instant[] runAts = {java.time.Instant.parse("2026-11-26T01:02:03.456789Z"),
+                java.time.Instant.parse("1999-12-31T23:59:59.999999Z"), java.time.Instant.parse("1969-07-20T20:17:40.000001Z"),
+                io.github.reactivepgqueue.internal.JobEncoder.MIN_RUN_AT};
+        for (int i = 0; i < runAts.length; i++) {
+            queue.enqueue(NewJob.of("exact", Map.of("i", i)).runAt(runAts[i]).priority(-7 + i).maxAttempts(3 + i)
+                    .uniqueKey(i == 0 ? "key-0" : null).fingerprint(i == 1 ? "print-1" : null)).block(TIMEOUT);
+        }
+        db.execute("UPDATE {schema}.jobs SET reprocess_count = 2 WHERE payload->>'i' = '2'");
+
+        List<Job> claimed = queue.jobs("exact").take(runAts.length).map(ClaimedJob::job).collectList().block(TIMEOUT);
+
+        assertThat(claimed).hasSize(runAts.length);
+        for (Job job : claimed) {
+            int i = job.payload().get("i").asInt();
+            Map<String, Object> row = db.query("SELECT created_at FROM {schema}.jobs WHERE id = ?", job.id()).get(0);
+            assertThat(job.runAt()).as("run_at " + i).isEqualTo(runAts[i]);
+            assertThat(job.createdAt()).as("created_at " + i)
+                    .isEqualTo(((java.time.OffsetDateTime) row.get("created_at")).toInstant());
+            assertThat(job.priority()).isEqualTo(-7 + i);
+            assertThat(job.maxAttempts()).isEqualTo(3 + i);
+            assertThat(job.attempt()).isEqualTo(1);
+            assertThat(job.reprocessCount()).isEqualTo(i == 2 ? 2 : 0);
+            assertThat(job.uniqueKey()).isEqualTo(java.util.Optional.ofNullable(i == 0 ? "key-0" : null));
+            assertThat(job.fingerprint()).isEqualTo(java.util.Optional.ofNullable(i == 1 ? "print-1" : null));
+        }
+    }
 }

@@ -24,6 +24,10 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
                          int priority, int reprocessCount, String fingerprintValue, String uniqueKeyValue,
                          Instant createdAt, Instant runAt, UUID lease, ObjectMapper mapper, Instant claimedAt,
                          long claimedNanos) implements Job {
+    private static final int NUMBERS = 7;
+    private static final int INTEGERS = 4;
+    /** 2000-01-01, where PostgreSQL counts its times from, in microseconds since the epoch. */
+    private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
 
     /**
      * Maps a row returned by {@link SqlName#JobClaim}; reads the claim time only when {@code timed}.
@@ -33,8 +37,8 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
      * job is claimed and {@link #payload()} throws, which fails that attempt like any handler error.
      */
     static ClaimedRow from(Row row, ObjectMapper mapper, boolean timed) {
-        UUID id = row.get("id", UUID.class);
-        String payload = row.get("payload", String.class);
+        UUID id = row.get(0, UUID.class);
+        String payload = row.get(3, String.class);
         JsonNode tree = null;
         String unreadable = null;
         try {
@@ -44,13 +48,58 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
             unreadable = "Payload of job " + id + " cannot be read as JSON by the ObjectMapper: "
                     + e.getOriginalMessage();
         }
-        return new ClaimedRow(id, row.get("queue", String.class), tree, unreadable,
-                row.get("attempt", Integer.class), row.get("max_attempts", Integer.class),
-                row.get("priority", Integer.class), row.get("reprocess_count", Integer.class),
-                row.get("fingerprint", String.class), row.get("unique_key", String.class),
-                instant(row.get("created_at_us", Long.class)), instant(row.get("run_at_us", Long.class)),
-                row.get("lease", UUID.class), mapper,
-                timed ? instant(row.get("claimed_at_us", Long.class)) : null, timed ? System.nanoTime() : 0);
+        long[] n = numbers(row.get(6, String.class));
+        return new ClaimedRow(id, row.get(2, String.class), tree, unreadable, (int) n[0], (int) n[1], (int) n[2],
+                (int) n[3], row.get(4, String.class), row.get(5, String.class), instant(n[4]), instant(n[5]),
+                row.get(1, UUID.class), mapper, timed ? instant(n[6]) : null, timed ? System.nanoTime() : 0);
+    }
+
+    /**
+     * The claim's numbers column (see {@link SqlName#JobClaim}): four integers in decimal, then
+     * three times in hex, each PostgreSQL's own 8 bytes (microseconds since 2000-01-01); the times
+     * come back as microseconds since the epoch.
+     */
+    static long[] numbers(String text) {
+        long[] numbers = new long[NUMBERS];
+        int at = 0;
+        for (int i = 0; i < NUMBERS; i++) {
+            boolean negative = i < INTEGERS && at < text.length() && text.charAt(at) == '-';
+            at += negative ? 1 : 0;
+            int start = at;
+            if (i < INTEGERS) {
+                long value = 0;
+                for (; at < text.length() && text.charAt(at) != ','; at++) {
+                    value = value * 10 + digit(text, at, 10);
+                }
+                numbers[i] = negative ? -value : value;
+            } else {
+                long value = 0; // 16 hex digits: the bits of a signed 64-bit number
+                for (; at < text.length() && text.charAt(at) != ','; at++) {
+                    value = (value << 4) | digit(text, at, 16);
+                }
+                if (at - start != 16) {
+                    throw unexpected(text);
+                }
+                numbers[i] = value + POSTGRES_EPOCH_MICROS;
+            }
+            if (at == start || (i < NUMBERS - 1) != (at < text.length())) {
+                throw unexpected(text);
+            }
+            at++; // the comma
+        }
+        return numbers;
+    }
+
+    private static int digit(String text, int at, int radix) {
+        int digit = Character.digit(text.charAt(at), radix);
+        if (digit < 0) {
+            throw unexpected(text);
+        }
+        return digit;
+    }
+
+    private static IllegalStateException unexpected(String text) {
+        return new IllegalStateException("Unexpected numbers column of a claim: " + text);
     }
 
     private static Instant instant(long epochMicros) {

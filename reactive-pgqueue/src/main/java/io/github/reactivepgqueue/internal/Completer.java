@@ -4,8 +4,10 @@ import io.r2dbc.spi.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -146,18 +148,17 @@ public final class Completer {
     }
 
     private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
-        SqlName statement = kind == OutcomeWrite.Kind.COMPLETE && archiveCompleted
-                ? SqlName.JobCompleteArchiveMany : kind.statement;
         boolean splittable = rows.size() > 1;
-        return db.transaction(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement)), kind, rows),
-                        row -> new Written(row.get("id", UUID.class), row.get("status", String.class))))
+        return db.transaction(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement(kind))), kind, rows),
+                        row -> kind == OutcomeWrite.Kind.COMPLETE ? (Answer) new Stale(row.get(0, UUID[].class))
+                                : new Written(row.get(0, UUID.class), row.get(1, String.class))))
                 .collectList()
-                .doOnNext(written -> incidents.succeeded())
+                .doOnNext(answer -> incidents.succeeded())
                 .doOnError(incidents::failed)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(1))
                         .filter(e -> !(splittable && R2dbc.isLockTimeout(e)))
                         .scheduler(scheduler))
-                .doOnNext(written -> settled(kind, rows, written))
+                .doOnNext(answer -> settled(kind, rows, Statuses.of(answer)))
                 // A row locked elsewhere (a user's transaction, an operator) fails the whole batch
                 // after the lock timeout: the halves are written on their own, so only the rows
                 // that stay locked wait, and the rest of the batch is not held back with them.
@@ -167,40 +168,71 @@ public final class Completer {
                         writeKind(kind, rows.subList(rows.size() / 2, rows.size()))));
     }
 
+    private SqlName statement(OutcomeWrite.Kind kind) {
+        return kind == OutcomeWrite.Kind.COMPLETE && archiveCompleted ? SqlName.JobCompleteArchiveMany : kind.statement;
+    }
+
     /** What follows a written batch: signals, stale-write counts, metrics, and the callers' Monos. */
-    private void settled(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, List<Written> written) {
-        Set<UUID> ids = new HashSet<>();
+    private void settled(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, Statuses statuses) {
         boolean finished = false;
-        for (Written w : written) {
-            ids.add(w.id());
-            finished |= !w.status().equals("pending");
+        int stale = 0;
+        OutcomeWrite firstStale = null;
+        List<String> released = new ArrayList<>();
+        for (OutcomeWrite w : rows) {
+            String status = statuses.of(w.job().id());
+            if (status == null) {
+                stale++;
+                firstStale = firstStale == null ? w : firstStale;
+            } else {
+                finished |= !status.equals("pending");
+                if (kind == OutcomeWrite.Kind.RELEASE) {
+                    released.add(w.job().queue());
+                }
+            }
         }
         if (finished && kind != OutcomeWrite.Kind.COMPLETE) {
             signals.post(Signal.FINISHED); // a completion notifies in its own statement
         }
-        if (kind == OutcomeWrite.Kind.RELEASE) {
-            // released jobs are due at once: another node may take them now
-            rows.stream().filter(w -> ids.contains(w.job().id()))
-                    .forEach(w -> signals.postDue(w.job().queue()));
+        // released jobs are due at once: another node may take them now
+        released.forEach(signals::postDue);
+        if (stale > 0) {
+            staleWrites.addAndGet(stale);
+            log.warn("{} of {} {} writes changed nothing: their lease is no longer current (the job was rescued, "
+                    + "released or cancelled meanwhile); e.g. {}", stale, rows.size(), kind, firstStale.job());
         }
-        countStale(kind, rows, ids);
-        MetricHooks.written(metrics, kind, rows, written);
+        MetricHooks.written(metrics, kind, rows, statuses);
         // one wake-up of the fetcher for the whole batch, after every permit is back
         Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
     }
 
-    /** A row a write changed, with its new status. */
-    record Written(UUID id, String status) {
+    /** What an outcome statement answers: the rows it changed, or for a completion, those it did not. */
+    private sealed interface Answer permits Written, Stale {
     }
 
-    private void countStale(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, Set<UUID> written) {
-        int stale = rows.size() - written.size();
-        if (stale > 0) {
-            staleWrites.addAndGet(stale);
-            log.warn("{} of {} {} writes changed nothing: their lease is no longer current (the job was rescued, "
-                    + "released or cancelled meanwhile); e.g. {}", stale, rows.size(), kind,
-                    rows.stream().filter(w -> !written.contains(w.job().id())).findFirst().map(OutcomeWrite::job)
-                            .orElse(null));
+    /** A row a write changed, with its new status. */
+    private record Written(UUID id, String status) implements Answer {
+    }
+
+    /** The rows a completion did not change; every other row it was given is completed. */
+    private record Stale(UUID[] ids) implements Answer {
+    }
+
+    /** The status each row of an outcome statement got: null for a row it did not change (a stale write). */
+    @FunctionalInterface
+    interface Statuses {
+        String of(UUID id);
+
+        static Statuses of(List<Answer> answer) {
+            if (answer.size() == 1 && answer.get(0) instanceof Stale stale) {
+                Set<UUID> ids = stale.ids().length == 0 ? Set.of() : new HashSet<>(Arrays.asList(stale.ids()));
+                return id -> ids.contains(id) ? null : "completed";
+            }
+            Map<UUID, String> statuses = new HashMap<>(answer.size() * 2);
+            for (Answer a : answer) {
+                Written w = (Written) a;
+                statuses.put(w.id(), w.status());
+            }
+            return statuses::get;
         }
     }
 

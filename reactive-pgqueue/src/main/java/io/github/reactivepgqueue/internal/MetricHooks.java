@@ -1,10 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
 import io.github.reactivepgqueue.EnqueueResult;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 
 /**
  * The metric hooks whose call sites hold more than the metrics need: they pick out the queue and
@@ -26,16 +23,14 @@ final class MetricHooks {
         }
     }
 
-    /** One outcome statement of {@code kind} for {@code rows} changed the rows {@code written}; the others were stale. */
+    /** One outcome statement of {@code kind} for {@code rows} gave them {@code statuses}; null for the stale ones. */
     static void written(QueueMetrics metrics, OutcomeWrite.Kind kind, List<OutcomeWrite> rows,
-                        List<Completer.Written> written) {
+                        Completer.Statuses statuses) {
         if (metrics == QueueMetrics.NONE) {
             return;
         }
-        Map<UUID, String> status = new HashMap<>(written.size() * 2);
-        written.forEach(w -> status.put(w.id(), w.status()));
         for (OutcomeWrite row : rows) {
-            String s = status.get(row.job().id());
+            String s = statuses.of(row.job().id());
             if (s == null) {
                 metrics.staleWrite(row.job().queue());
             } else {

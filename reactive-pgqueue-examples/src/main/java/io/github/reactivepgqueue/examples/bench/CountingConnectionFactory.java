@@ -56,7 +56,7 @@ public final class CountingConnectionFactory implements ConnectionFactory {
         if (sql.contains("lease = gen_random_uuid()")) {
             return "claim";
         }
-        if (sql.contains("SET status = 'completed'") || sql.contains("'completed' AS status")) {
+        if (sql.contains("SET status = 'completed'") || sql.contains("SELECT id, queue, 'completed', ")) {
             return "complete";
         }
         if (sql.contains("SET heartbeat_at = now()")) {

@@ -193,16 +193,17 @@ final class FloorLoops {
 
     private Claimed claimed(Row row, boolean allColumns) {
         if (allColumns) {
-            // read every column the library's claim returns, as the library does
-            row.get("queue", String.class);
-            row.get("attempt", Integer.class);
-            row.get("max_attempts", Integer.class);
-            row.get("priority", Integer.class);
-            row.get("reprocess_count", Integer.class);
-            row.get("fingerprint", String.class);
-            row.get("unique_key", String.class);
-            row.get("created_at_us", Long.class);
-            row.get("run_at_us", Long.class);
+            // read every column the library's claim returns, by position, as the library does
+            row.get(2, String.class); // queue
+            row.get(4, String.class); // fingerprint
+            row.get(5, String.class); // unique key
+            String numbers = row.get(6, String.class);
+            long digits = 0; // the numbers parsed by hand, as the library parses them
+            for (int i = 0; i < numbers.length(); i++) {
+                char c = numbers.charAt(i);
+                digits = c == ',' ? 0 : (digits << 4) | Character.digit(c, 16);
+            }
+            checksum.add(digits == Long.MIN_VALUE ? 1 : 0);
         }
         try {
             checksum.add(mapper.readTree(row.get("payload", String.class)).get("n").asLong());

@@ -1,0 +1,38 @@
+package io.github.reactivepgqueue.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+/** Reading the numbers column of a claimed row: four integers, then three times as PostgreSQL holds them. */
+class ClaimedRowTest {
+    /** 2000-01-01 in microseconds since the epoch. */
+    private static final long Y2K = 946_684_800_000_000L;
+
+    @Test
+    void readsTheIntegersAndTheTimesBeforeAndAfter2000() {
+        // what PostgreSQL sends for 2026-11-26 01:02:03.456789 and 1969-07-20 20:17:40.000001 UTC
+        long after = 1_795_654_923_456_789L;
+        long before = -14_182_939_999_999L;
+        String column = "1,25,-3,0," + hex(after - Y2K) + "," + hex(before - Y2K) + "," + hex(0);
+
+        assertThat(ClaimedRow.numbers(column)).containsExactly(1, 25, -3, 0, after, before, Y2K);
+    }
+
+    @Test
+    void aColumnOfAnotherShapeIsAClearErrorNotWrongNumbers() {
+        String t = hex(0);
+        for (String bad : new String[] {"", "1,2,3,4," + t + "," + t, "1,2,3,4," + t + "," + t + "," + t + ",8",
+                "1,2,3,4," + t + "," + t + ",", "1,,3,4," + t + "," + t + "," + t, "1,2,3,x," + t + "," + t + "," + t,
+                "1.5,2,3,4," + t + "," + t + "," + t, "-,2,3,4," + t + "," + t + "," + t, "1,2,3,4,5,6,7",
+                "1,2,3,4," + t + "," + t + "," + t.substring(1) + "g"}) {
+            assertThatThrownBy(() -> ClaimedRow.numbers(bad)).as(bad)
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("numbers column");
+        }
+    }
+
+    private static String hex(long value) {
+        return String.format("%016x", value);
+    }
+}
