@@ -209,6 +209,9 @@ class DatabaseFaultsIT {
         System.out.printf("[db-faults] listener back %d ms after the restart%n", (System.nanoTime() - restartedAt) / 1_000_000);
         List<Long> latencies = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
+            // to compare with the state printed if this pickup gets stuck: did its wake-up arrive?
+            System.out.printf("[db-faults] before pickup %d: %s; listener sessions %d%n", i, queue.workerState(),
+                    count("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + LISTENER_APP + "'"));
             UUID id = queue.enqueue(NewJob.of(QUEUE, "pickup " + i)).block(TIMEOUT).id();
             ids.add(id);
             long enqueued = System.nanoTime();

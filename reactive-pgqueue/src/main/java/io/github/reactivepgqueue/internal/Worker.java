@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +54,11 @@ public final class Worker {
     private final AtomicInteger claimFailuresInARow = new AtomicInteger();
     /** Claim statements started and not yet answered (for {@link #describe()}). */
     private final AtomicInteger claimsRunning = new AtomicInteger();
+    /** Claim slots held by the pause after a failed claim (for {@link #describe()}). */
+    private final AtomicInteger retryPauses = new AtomicInteger();
+    /** Wake-ups that reached the claim slots, and claim statements started (for {@link #describe()}). */
+    private final AtomicLong ticks = new AtomicLong();
+    private final AtomicLong claimsStarted = new AtomicLong();
     private final IncidentLog claimIncidents = new IncidentLog(log, "Claiming jobs");
     private final Sinks.Empty<Void> stopClaiming = Sinks.empty();
     /** The jobs this worker runs, so a stop past its grace period can abort them. */
@@ -129,14 +135,16 @@ public final class Worker {
 
     /**
      * What the worker holds right now, for a diagnosis: jobs claimed, global permits taken, free
-     * permits per queue, claims waiting for their answer, claim failures in a row.
+     * permits per queue, claims waiting for their answer, claim failures in a row, claim slots
+     * pausing after a failure, and how many wake-ups and claims there were.
      */
     public String describe() {
         Map<String, Integer> free = new LinkedHashMap<>();
         limiters.forEach((queue, limiter) -> free.put(queue, limiter.available()));
         return "claimed " + claimed.get() + ", global permits taken " + inFlight.get() + " of " + globalConcurrency
                 + ", free per queue " + free + ", claims running " + claimsRunning.get()
-                + ", claim failures in a row " + claimFailuresInARow.get();
+                + ", claim failures in a row " + claimFailuresInARow.get() + ", slots pausing after a failure "
+                + retryPauses.get() + ", wake-ups taken " + ticks.get() + ", claims started " + claimsStarted.get();
     }
 
     /** Jobs claimed and not yet finished (outcome written or released). */
@@ -207,11 +215,13 @@ public final class Worker {
 
     private Mono<List<ClaimedRow>> claimOnce() {
         return Mono.defer(() -> {
+            ticks.incrementAndGet();
             Reservation reservation = reservePermits();
             if (reservation == null) {
                 return Mono.<List<ClaimedRow>>empty();
             }
             claimsRunning.incrementAndGet();
+            claimsStarted.incrementAndGet();
             return claimer.claim(reservation.perQueue(), reservation.total())
                     .doFinally(signal -> claimsRunning.decrementAndGet())
                     .doOnNext(jobs -> {
@@ -238,6 +248,8 @@ public final class Worker {
         Duration pause = RepeatingTask.doubling(FIRST_CLAIM_RETRY, claimFailuresInARow.incrementAndGet(),
                 pollInterval);
         return Mono.delay(pause, timer)
+                .doOnSubscribe(s -> retryPauses.incrementAndGet())
+                .doFinally(signal -> retryPauses.decrementAndGet())
                 .takeUntilOther(stopClaiming.asMono())
                 .doOnNext(x -> wake())
                 .then(Mono.empty());
