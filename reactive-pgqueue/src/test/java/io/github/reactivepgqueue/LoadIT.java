@@ -11,8 +11,6 @@ import io.github.reactivepgqueue.internal.SqlName;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import io.r2dbc.postgresql.codec.Json;
-import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.Result;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +24,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 
@@ -66,42 +63,16 @@ class LoadIT {
         String claim = Sql.load(SchemaName.of(db.name())).get(SqlName.JobClaim);
         List<Map<String, Object>> rows = db.query("EXPLAIN (FORMAT JSON) " + claim,
                 new String[] {QUEUE}, new Integer[] {1000}, 1000);
-        assertFindsPendingRowsOnTheClaimIndex(((Json) rows.get(0).values().iterator().next()).asString());
+        JsonNode plan = new ObjectMapper().readTree(((Json) rows.get(0).values().iterator().next()).asString());
 
-        // The claim runs with PostgreSQL's plan caching (Db.Plans.CACHED): its generic plan, which
-        // a connection may use from the sixth claim on, must find the rows the same way.
-        String genericPlan = Mono.usingWhen(Mono.from(db.connectionFactory().create()),
-                conn -> Flux.concat(
-                                run(conn, "BEGIN"),
-                                run(conn, "SET LOCAL plan_cache_mode = force_generic_plan"),
-                                // in a DO block: the driver would take the PREPARE's $n for parameters to bind
-                                run(conn, "DO $do$ BEGIN EXECUTE $claim$PREPARE generic_claim(text[], integer[], integer) AS "
-                                        + claim + "$claim$; END $do$"),
-                                Flux.from(conn.createStatement("EXPLAIN (FORMAT JSON) EXECUTE generic_claim('{"
-                                                + QUEUE + "}', '{1000}', 1000)").execute())
-                                        .concatMap(r -> r.map((row, meta) -> row.get(0, Json.class).asString())),
-                                run(conn, "DEALLOCATE generic_claim"),
-                                run(conn, "ROLLBACK"))
-                        .ofType(String.class).single(),
-                Connection::close).block(TIMEOUT);
-        assertFindsPendingRowsOnTheClaimIndex(genericPlan);
-
-        assertThat(db.rows("jobs")).as("EXPLAIN claimed nothing").isEqualTo(JOBS);
-        assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'running'")).isZero();
-    }
-
-    private static Flux<Object> run(Connection conn, String sql) {
-        return Flux.from(conn.createStatement(sql).execute()).concatMap(Result::getRowsUpdated).thenMany(Flux.empty());
-    }
-
-    private static void assertFindsPendingRowsOnTheClaimIndex(String planJson) throws Exception {
-        JsonNode plan = new ObjectMapper().readTree(planJson);
         List<JsonNode> scansOfJobs = new ArrayList<>();
         collectScans(plan, scansOfJobs);
         assertThat(scansOfJobs).as("scans of jobs in %s", plan).isNotEmpty()
                 .noneMatch(scan -> scan.path("Node Type").asText().equals("Seq Scan"));
         assertThat(scansOfJobs).as("the pending rows are found on the claim index: %s", plan)
                 .anyMatch(scan -> scan.path("Index Name").asText().equals("jobs_claim_idx"));
+        assertThat(db.rows("jobs")).as("EXPLAIN claimed nothing").isEqualTo(JOBS);
+        assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'running'")).isZero();
     }
 
     /** Every plan node that reads the jobs table. */

@@ -24,49 +24,28 @@ import reactor.core.scheduler.Scheduler;
 public final class Db {
     private final ConnectionFactory factory;
     private final Duration acquireTimeout;
-    private final String beginCustomPlans;
-    private final String beginCachedPlans;
+    private final String beginWithTimeouts;
     private final Scheduler timer;
-
-    /** How the statements of a transaction are planned. */
-    public enum Plans {
-        /**
-         * Planned for each execution, with its arrays in view (see {@link #begin}):
-         * the default, and a must for the fenced batch writes.
-         */
-        CUSTOM,
-        /**
-         * PostgreSQL's own choice: from the sixth execution on a connection it may reuse a generic
-         * plan, when that is no worse than the custom ones. For the claim, whose generic plan is
-         * its custom plan (LoadIT checks it) and whose planning took a database about 0.9 ms, as
-         * much as running the rest of the claim for 50 jobs.
-         */
-        CACHED
-    }
 
     /** Zero {@code statementTimeout} or {@code lockTimeout} leaves that one unset. */
     public Db(ConnectionFactory factory, Duration acquireTimeout, Duration statementTimeout, Duration lockTimeout,
               Scheduler timer) {
         this.factory = factory;
         this.acquireTimeout = acquireTimeout;
-        this.beginCustomPlans = begin(Plans.CUSTOM, statementTimeout, lockTimeout);
-        this.beginCachedPlans = begin(Plans.CACHED, statementTimeout, lockTimeout);
+        this.beginWithTimeouts = beginWithTimeouts(statementTimeout, lockTimeout);
         this.timer = timer;
     }
 
     /**
-     * The statement that opens the library's transactions: its timeouts and, unless {@code plans}
-     * is {@link Plans#CACHED}, custom plans. The driver caches prepared statements per connection,
-     * and from the sixth execution PostgreSQL may run a generic plan chosen without seeing the
-     * arrays; for the fenced batch writes that plan joins unnest(ids, leases) to the rows by a
-     * nested loop, 1,000 x 1,000 pairs per batch (a heartbeat over 10,000 running jobs took 8 s
-     * instead of 0.1 s). Planning each batch statement costs far less than that.
+     * The one statement that opens the library's transactions: its timeouts, and custom plans.
+     * The driver caches prepared statements per connection, and from the sixth execution
+     * PostgreSQL may run a generic plan chosen without seeing the arrays; for the fenced batch
+     * writes that plan joins unnest(ids, leases) to the rows by a nested loop, 1,000 x 1,000 pairs
+     * per batch (a heartbeat over 10,000 running jobs took 8 s instead of 0.1 s). Planning each
+     * batch statement costs far less than that.
      */
-    static String begin(Plans plans, Duration statementTimeout, Duration lockTimeout) {
-        StringBuilder sql = new StringBuilder("BEGIN");
-        if (plans == Plans.CUSTOM) {
-            sql.append("; SET LOCAL plan_cache_mode = force_custom_plan");
-        }
+    static String beginWithTimeouts(Duration statementTimeout, Duration lockTimeout) {
+        StringBuilder sql = new StringBuilder("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan");
         if (!statementTimeout.isZero()) {
             sql.append("; SET LOCAL statement_timeout = ").append(Math.max(1, statementTimeout.toMillis()));
         }
@@ -85,13 +64,7 @@ public final class Db {
      * BEGIN was still in flight. The work's rows are collected, so keep results small.
      */
     public <T> Flux<T> transaction(Function<Connection, Publisher<T>> work) {
-        return transaction(Plans.CUSTOM, work);
-    }
-
-    /** {@link #transaction(Function)} with its statements planned as {@code plans} says. */
-    public <T> Flux<T> transaction(Plans plans, Function<Connection, Publisher<T>> work) {
-        String begin = plans == Plans.CUSTOM ? beginCustomPlans : beginCachedPlans;
-        return shielded(unshielded(conn -> Flux.usingWhen(Mono.just(conn), c -> beginThen(c, begin, work),
+        return shielded(unshielded(conn -> Flux.usingWhen(Mono.just(conn), c -> beginThen(c, work),
                 Connection::commitTransaction, (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
     }
 
@@ -104,8 +77,8 @@ public final class Db {
      * the {@code BEGIN} fails, the statement after it fails too (an aborted transaction, or a
      * closed connection), so nothing runs outside the transaction.
      */
-    private <T> Flux<T> beginThen(Connection conn, String beginStatement, Function<Connection, Publisher<T>> work) {
-        Flux<T> begin = Flux.from(conn.createStatement(beginStatement).execute())
+    private <T> Flux<T> beginThen(Connection conn, Function<Connection, Publisher<T>> work) {
+        Flux<T> begin = Flux.from(conn.createStatement(beginWithTimeouts).execute())
                 .concatMap(Result::getRowsUpdated)
                 .thenMany(Flux.empty());
         return Flux.mergeSequentialDelayError(List.of(begin, Flux.defer(() -> work.apply(conn))), 2, 32);

@@ -27,7 +27,7 @@ public final class JobClaimer {
     Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total) {
         String[] queues = limits.keySet().toArray(String[]::new);
         Integer[] counts = limits.values().toArray(Integer[]::new);
-        return db.transaction(Db.Plans.CACHED, conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
+        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
                                 .bind("$1", queues).bind("$2", counts).bind("$3", total),
                         row -> ClaimedRow.from(row, mapper, metrics != QueueMetrics.NONE)))
                 .collectList()

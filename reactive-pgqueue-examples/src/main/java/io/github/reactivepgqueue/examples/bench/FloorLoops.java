@@ -25,32 +25,21 @@ import reactor.core.publisher.Mono;
 final class FloorLoops {
     /**
      * How a drain runs each statement: alone (auto-commit), in a transaction opened as the library
-     * opens its own (one simple query: statement and lock timeouts, and custom plans for all but
-     * the claim; see the library's {@code Db}), or opened as the library did before it asked for
-     * custom plans.
+     * opens its own (one simple query: custom plans, statement and lock timeouts; see the library's
+     * {@code Db}), or opened as the library did before it asked for custom plans.
      */
     enum Transactions {
-        NONE(null, null),
-        LIBRARY(Begin.CACHED_PLANS, Begin.CUSTOM_PLANS),
-        LIBRARY_AUTO_PLANS(Begin.CACHED_PLANS, Begin.CACHED_PLANS);
+        NONE(null),
+        LIBRARY("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL statement_timeout = 30000;"
+                + " SET LOCAL lock_timeout = 5000"),
+        LIBRARY_AUTO_PLANS("BEGIN; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000");
 
-        /** What opens the claim's transaction. */
-        final String claimBegin;
-        /** What opens the completion's transaction. */
         final String begin;
 
-        Transactions(String claimBegin, String begin) {
-            this.claimBegin = claimBegin;
+        Transactions(String begin) {
             this.begin = begin;
         }
-
-        private static final class Begin {
-            static final String CACHED_PLANS = "BEGIN; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000";
-            static final String CUSTOM_PLANS = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan;"
-                    + " SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000";
-        }
     }
-
     private static final Duration LIMIT = Duration.ofMinutes(30);
 
     private final ConnectionFactory connections;
@@ -167,18 +156,17 @@ final class FloorLoops {
     /** One claim and its completion; emits how many jobs were claimed. */
     private Mono<Integer> step(Connection conn, ClaimShape claim, CompleteShape complete, Transactions transactions,
                                int claimBatch) {
-        return inTransaction(conn, transactions.claimBegin, () -> claim(conn, claim, claimBatch))
+        return inTransaction(conn, transactions, () -> claim(conn, claim, claimBatch))
                 .flatMap(jobs -> jobs.isEmpty() ? Mono.just(0)
-                        : inTransaction(conn, transactions.begin, () -> complete(conn, complete, jobs))
-                                .thenReturn(jobs.size()));
+                        : inTransaction(conn, transactions, () -> complete(conn, complete, jobs)).thenReturn(jobs.size()));
     }
 
-    /** {@code work} (made when its turn comes) in a transaction opened by {@code begin}, unless that is null. */
-    static <T> Mono<T> inTransaction(Connection conn, String begin, Supplier<Mono<T>> work) {
-        if (begin == null) {
+    /** {@code work} (made when its turn comes) in a transaction of its own, unless NONE. */
+    static <T> Mono<T> inTransaction(Connection conn, Transactions transactions, Supplier<Mono<T>> work) {
+        if (transactions.begin == null) {
             return Mono.defer(work);
         }
-        return Flux.from(conn.createStatement(begin).execute())
+        return Flux.from(conn.createStatement(transactions.begin).execute())
                 .concatMap(Result::getRowsUpdated)
                 .then(Mono.defer(work))
                 .flatMap(result -> Mono.from(conn.commitTransaction()).thenReturn(result));

@@ -139,8 +139,7 @@ final class FloorWorkload implements Workload {
                 "drains", DRAINS.stream().map(Drain::name).toList(),
                 "payload_parse", "Jackson readTree per job",
                 "floor_enqueue", "the best minimal insert", "floor_drain", "drain 'minimal'",
-                "library_begin", FloorLoops.Transactions.LIBRARY.begin,
-                "library_claim_begin", FloorLoops.Transactions.LIBRARY.claimBegin);
+                "library_begin", FloorLoops.Transactions.LIBRARY.begin);
         return new Report(config, results);
     }
 
