@@ -57,7 +57,8 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
     /**
      * The claim's numbers column (see {@link SqlName#JobClaim}): four integers in decimal, then
      * three times in hex, each PostgreSQL's own 8 bytes (microseconds since 2000-01-01); the times
-     * come back as microseconds since the epoch.
+     * come back as microseconds since the epoch, except -infinity and infinity, which come back
+     * as {@code Long.MIN_VALUE} and {@code Long.MAX_VALUE}.
      */
     static long[] numbers(String text) {
         long[] numbers = new long[NUMBERS];
@@ -80,7 +81,8 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
                 if (at - start != 16) {
                     throw unexpected(text);
                 }
-                numbers[i] = value + POSTGRES_EPOCH_MICROS;
+                // PostgreSQL's -infinity and infinity are the extremes; they stay extremes
+                numbers[i] = value == Long.MIN_VALUE || value == Long.MAX_VALUE ? value : value + POSTGRES_EPOCH_MICROS;
             }
             if (at == start || (i < NUMBERS - 1) != (at < text.length())) {
                 throw unexpected(text);
@@ -103,6 +105,9 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
     }
 
     private static Instant instant(long epochMicros) {
+        if (epochMicros == Long.MIN_VALUE || epochMicros == Long.MAX_VALUE) {
+            return epochMicros == Long.MIN_VALUE ? Instant.MIN : Instant.MAX; // -infinity, infinity
+        }
         return Instant.EPOCH.plus(epochMicros, ChronoUnit.MICROS);
     }
 

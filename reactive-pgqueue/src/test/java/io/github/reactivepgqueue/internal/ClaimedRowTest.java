@@ -21,6 +21,13 @@ class ClaimedRowTest {
     }
 
     @Test
+    void infinitiesStayTheExtremes() {
+        String column = "1,1,0,0," + hex(Long.MIN_VALUE) + "," + hex(Long.MAX_VALUE) + "," + hex(0);
+
+        assertThat(ClaimedRow.numbers(column)).containsExactly(1, 1, 0, 0, Long.MIN_VALUE, Long.MAX_VALUE, Y2K);
+    }
+
+    @Test
     void aColumnOfAnotherShapeIsAClearErrorNotWrongNumbers() {
         String t = hex(0);
         for (String bad : new String[] {"", "1,2,3,4," + t + "," + t, "1,2,3,4," + t + "," + t + "," + t + ",8",
