@@ -4,13 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.reactivepgqueue.internal.JobEncoder;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -327,9 +331,9 @@ class JobsStreamIT {
     @Test
     void aClaimedJobCarriesWhatIsStoredToTheMicrosecond() {
         PgQueue queue = queue();
-        java.time.Instant[] runAts = {java.time.Instant.parse("2026-11-26T01:02:03.456789Z"),
-                java.time.Instant.parse("1999-12-31T23:59:59.999999Z"), java.time.Instant.parse("1969-07-20T20:17:40.000001Z"),
-                io.github.reactivepgqueue.internal.JobEncoder.MIN_RUN_AT};
+        Instant[] runAts = {Instant.parse("2026-11-26T01:02:03.456789Z"),
+                Instant.parse("1999-12-31T23:59:59.999999Z"), Instant.parse("1969-07-20T20:17:40.000001Z"),
+                JobEncoder.MIN_RUN_AT};
         for (int i = 0; i < runAts.length; i++) {
             queue.enqueue(NewJob.of("exact", Map.of("i", i)).runAt(runAts[i]).priority(-7 + i).maxAttempts(3 + i)
                     .uniqueKey(i == 0 ? "key-0" : null).fingerprint(i == 1 ? "print-1" : null)).block(TIMEOUT);
@@ -347,16 +351,16 @@ class JobsStreamIT {
             } else {
                 // the driver sends PostgreSQL's first day as -infinity; a claim reads it as Instant.MIN
                 // (and is not failed by it, as one that computed epoch numbers was)
-                assertThat(job.runAt()).as("run_at " + i).isIn(runAts[i], java.time.Instant.MIN);
+                assertThat(job.runAt()).as("run_at " + i).isIn(runAts[i], Instant.MIN);
             }
             assertThat(job.createdAt()).as("created_at " + i)
-                    .isEqualTo(((java.time.OffsetDateTime) row.get("created_at")).toInstant());
+                    .isEqualTo(((OffsetDateTime) row.get("created_at")).toInstant());
             assertThat(job.priority()).isEqualTo(-7 + i);
             assertThat(job.maxAttempts()).isEqualTo(3 + i);
             assertThat(job.attempt()).isEqualTo(1);
             assertThat(job.reprocessCount()).isEqualTo(i == 2 ? 2 : 0);
-            assertThat(job.uniqueKey()).isEqualTo(java.util.Optional.ofNullable(i == 0 ? "key-0" : null));
-            assertThat(job.fingerprint()).isEqualTo(java.util.Optional.ofNullable(i == 1 ? "print-1" : null));
+            assertThat(job.uniqueKey()).isEqualTo(Optional.ofNullable(i == 0 ? "key-0" : null));
+            assertThat(job.fingerprint()).isEqualTo(Optional.ofNullable(i == 1 ? "print-1" : null));
         }
     }
 }

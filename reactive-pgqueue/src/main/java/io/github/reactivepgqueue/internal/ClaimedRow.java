@@ -26,8 +26,8 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
                          long claimedNanos) implements Job {
     private static final int NUMBERS = 7;
     private static final int INTEGERS = 4;
-    /** 2000-01-01, where PostgreSQL counts its times from, in microseconds since the epoch. */
-    private static final long POSTGRES_EPOCH_MICROS = 946_684_800_000_000L;
+    /** Where PostgreSQL counts its times from. */
+    private static final Instant POSTGRES_EPOCH = Instant.parse("2000-01-01T00:00:00Z");
 
     /**
      * Maps a row returned by {@link SqlName#JobClaim}; reads the claim time only when {@code timed}.
@@ -50,15 +50,14 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
         }
         long[] n = numbers(row.get(6, String.class));
         return new ClaimedRow(id, row.get(2, String.class), tree, unreadable, (int) n[0], (int) n[1], (int) n[2],
-                (int) n[3], row.get(4, String.class), row.get(5, String.class), instant(n[4]), instant(n[5]),
-                row.get(1, UUID.class), mapper, timed ? instant(n[6]) : null, timed ? System.nanoTime() : 0);
+                (int) n[3], row.get(4, String.class), row.get(5, String.class), postgresTime(n[4]), postgresTime(n[5]),
+                row.get(1, UUID.class), mapper, timed ? postgresTime(n[6]) : null, timed ? System.nanoTime() : 0);
     }
 
     /**
      * The claim's numbers column (see {@link SqlName#JobClaim}): four integers in decimal, then
-     * three times in hex, each PostgreSQL's own 8 bytes (microseconds since 2000-01-01); the times
-     * come back as microseconds since the epoch, except -infinity and infinity, which come back
-     * as {@code Long.MIN_VALUE} and {@code Long.MAX_VALUE}.
+     * three times in hex, each PostgreSQL's own 8 bytes (microseconds since 2000-01-01; see
+     * {@link #postgresTime}).
      */
     static long[] numbers(String text) {
         long[] numbers = new long[NUMBERS];
@@ -81,8 +80,7 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
                 if (at - start != 16) {
                     throw unexpected(text);
                 }
-                // PostgreSQL's -infinity and infinity are the extremes; they stay extremes
-                numbers[i] = value == Long.MIN_VALUE || value == Long.MAX_VALUE ? value : value + POSTGRES_EPOCH_MICROS;
+                numbers[i] = value;
             }
             if (at == start || (i < NUMBERS - 1) != (at < text.length())) {
                 throw unexpected(text);
@@ -104,11 +102,12 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
         return new IllegalStateException("Unexpected numbers column of a claim: " + text);
     }
 
-    private static Instant instant(long epochMicros) {
-        if (epochMicros == Long.MIN_VALUE || epochMicros == Long.MAX_VALUE) {
-            return epochMicros == Long.MIN_VALUE ? Instant.MIN : Instant.MAX; // -infinity, infinity
+    /** A time as PostgreSQL holds it: microseconds since 2000-01-01, the extremes being -infinity and infinity. */
+    static Instant postgresTime(long micros) {
+        if (micros == Long.MIN_VALUE || micros == Long.MAX_VALUE) {
+            return micros == Long.MIN_VALUE ? Instant.MIN : Instant.MAX;
         }
-        return Instant.EPOCH.plus(epochMicros, ChronoUnit.MICROS);
+        return POSTGRES_EPOCH.plus(micros, ChronoUnit.MICROS);
     }
 
     /**

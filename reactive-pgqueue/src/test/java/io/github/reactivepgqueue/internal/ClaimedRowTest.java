@@ -3,6 +3,8 @@ package io.github.reactivepgqueue.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import org.junit.jupiter.api.Test;
 
 /** Reading the numbers column of a claimed row: four integers, then three times as PostgreSQL holds them. */
@@ -17,14 +19,25 @@ class ClaimedRowTest {
         long before = -14_182_939_999_999L;
         String column = "1,25,-3,0," + hex(after - Y2K) + "," + hex(before - Y2K) + "," + hex(0);
 
-        assertThat(ClaimedRow.numbers(column)).containsExactly(1, 25, -3, 0, after, before, Y2K);
+        long[] numbers = ClaimedRow.numbers(column);
+
+        assertThat(numbers).containsExactly(1, 25, -3, 0, after - Y2K, before - Y2K, 0);
+        assertThat(ClaimedRow.postgresTime(numbers[4])).isEqualTo(Instant.parse("2026-11-26T01:02:03.456789Z"))
+                .isEqualTo(Instant.EPOCH.plus(after, ChronoUnit.MICROS));
+        assertThat(ClaimedRow.postgresTime(numbers[5])).isEqualTo(Instant.parse("1969-07-20T20:17:40.000001Z"))
+                .isEqualTo(Instant.EPOCH.plus(before, ChronoUnit.MICROS));
+        assertThat(ClaimedRow.postgresTime(numbers[6])).isEqualTo(Instant.EPOCH.plus(Y2K, ChronoUnit.MICROS));
     }
 
     @Test
     void infinitiesStayTheExtremes() {
         String column = "1,1,0,0," + hex(Long.MIN_VALUE) + "," + hex(Long.MAX_VALUE) + "," + hex(0);
 
-        assertThat(ClaimedRow.numbers(column)).containsExactly(1, 1, 0, 0, Long.MIN_VALUE, Long.MAX_VALUE, Y2K);
+        long[] numbers = ClaimedRow.numbers(column);
+
+        assertThat(numbers).containsExactly(1, 1, 0, 0, Long.MIN_VALUE, Long.MAX_VALUE, 0);
+        assertThat(ClaimedRow.postgresTime(numbers[4])).isEqualTo(Instant.MIN);
+        assertThat(ClaimedRow.postgresTime(numbers[5])).isEqualTo(Instant.MAX);
     }
 
     @Test
