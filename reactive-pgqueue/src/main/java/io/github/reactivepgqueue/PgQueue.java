@@ -8,14 +8,15 @@ import io.github.reactivepgqueue.internal.Heartbeat;
 import io.github.reactivepgqueue.internal.IncidentLog;
 import io.github.reactivepgqueue.internal.Leases;
 import io.github.reactivepgqueue.internal.Listener;
-import io.github.reactivepgqueue.internal.Maintenance;
+import io.github.reactivepgqueue.internal.Janitor;
+import io.github.reactivepgqueue.internal.Reaper;
 import io.github.reactivepgqueue.internal.Notice;
 import io.github.reactivepgqueue.internal.Signal;
 import io.github.reactivepgqueue.internal.Signals;
 import io.github.reactivepgqueue.internal.JobClaimer;
 import io.github.reactivepgqueue.internal.JobEncoder;
 import io.github.reactivepgqueue.internal.JobStream;
-import io.github.reactivepgqueue.internal.QueueDepthSampler;
+import io.github.reactivepgqueue.internal.DepthSampler;
 import io.github.reactivepgqueue.internal.QueueMetrics;
 import io.github.reactivepgqueue.internal.QueueRuntime;
 import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
@@ -80,11 +81,12 @@ public final class PgQueue {
     private final Flux<Notice> received;
     private final Listener listener;
     private final Heartbeat heartbeat;
-    private final Maintenance maintenance;
+    private final Reaper reaper;
+    private final Janitor janitor;
     private final Awaiter awaiter;
     private final QueueAdmin admin;
     private final QueueMetrics metrics;
-    private final QueueDepthSampler depthSampler;
+    private final DepthSampler depthSampler;
     private final Map<String, QueueRuntime> queues;
     private final Backoff defaultBackoff;
     private final int claimBatchSize;
@@ -110,15 +112,15 @@ public final class PgQueue {
         this.db = new Db(connectionFactory, builder.connectionAcquireTimeout, builder.statementTimeout,
                 builder.lockTimeout, timer);
         this.migrator = new Migrator(db, sql, Migration.loadAll());
-        this.signals = new Signals(db, sql);
+        this.signals = new Signals(db, sql, timer);
+        signals.start();
         this.inserter = new JobInserter(db, sql,
                 new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
                 builder.enqueueBatchSize, builder.notifyOnEnqueue ? signals.channel() : null, metrics);
         this.claimer = new JobClaimer(db, sql, objectMapper, metrics);
         this.listener = builder.listen
                 ? new Listener(builder.listenerConnectionFactory != null ? builder.listenerConnectionFactory
-                        : connectionFactory, sql, signals.channel(), builder.listenerCheckInterval,
-                        builder.listenerCheckTimeout, timer)
+                        : connectionFactory, sql, signals.channel(), builder.listenerConfig(), timer)
                 : null;
         this.received = listener != null ? listener.notices() : Flux.never();
         this.completer = new Completer(db, sql, signals, builder.reprocessLimit, builder.janitor,
@@ -127,14 +129,16 @@ public final class PgQueue {
         this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
         this.handlerScheduler = builder.resolvedHandlerScheduler();
         this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
-        this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes,
-                builder.globalConcurrency, builder.claimBatchSize, builder.claimsInFlight, builder.pollInterval, timer, metrics);
-        this.heartbeat = new Heartbeat(db, sql, leases, builder.heartbeatInterval, timer);
-        this.maintenance = new Maintenance(db, sql, signals, builder.maintenanceSettings(), timer, metrics);
+        this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes, builder.claimConfig(),
+                received.filter(n -> n.wakes(queues.keySet())), timer, metrics);
+        this.heartbeat = new Heartbeat(db, sql, leases, builder.heartbeatConfig(),
+                received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)), timer);
+        this.reaper = new Reaper(db, sql, signals, builder.reaperConfig(), timer, metrics);
+        this.janitor = new Janitor(db, sql, builder.janitorConfig(), timer);
         this.depthSampler = metrics == QueueMetrics.NONE ? null
-                : new QueueDepthSampler(db, sql, metrics, builder.queueDepthInterval, timer);
-        this.awaiter = new Awaiter(db, sql, objectMapper, received, builder.pollInterval, timer);
-        this.admin = new QueueAdmin(db, sql, objectMapper, signals, maintenance);
+                : new DepthSampler(db, sql, metrics, builder.depthSamplerConfig(), timer);
+        this.awaiter = new Awaiter(db, sql, objectMapper, received, builder.awaiterConfig(), timer);
+        this.admin = new QueueAdmin(db, sql, objectMapper, signals, reaper, janitor);
         this.defaultBackoff = builder.defaultBackoff;
         this.claimBatchSize = builder.claimBatchSize;
         this.pollInterval = builder.pollInterval;
@@ -260,9 +264,10 @@ public final class PgQueue {
                     .doFinally(signal -> state.compareAndSet(State.STARTING, State.NEW))
                     .then(Mono.fromRunnable(() -> {
                         if (state.compareAndSet(State.STARTING, State.STARTED)) {
-                            startHeartbeat();
-                            worker.start(received.filter(n -> n.wakes(queues.keySet())));
-                            maintenance.start();
+                            heartbeat.start();
+                            worker.start();
+                            reaper.start();
+                            janitor.start();
                             if (depthSampler != null) {
                                 depthSampler.start();
                             }
@@ -281,7 +286,8 @@ public final class PgQueue {
         Objects.requireNonNull(grace, "grace");
         return Mono.defer(() -> {
             Mono<Void> stop = worker.stop(grace).doFinally(signal -> {
-                maintenance.stop();
+                reaper.stop();
+                janitor.stop();
                 if (depthSampler != null) {
                     depthSampler.stop();
                 }
@@ -319,10 +325,10 @@ public final class PgQueue {
                 }))
                 .then(Mono.fromRunnable(() -> {
                     heartbeat.stop();
-                    awaiter.close();
-                    signals.close();
+                    awaiter.stop();
+                    signals.stop();
                     if (listener != null) {
-                        listener.close();
+                        listener.stop();
                     }
                     metrics.close();
                 }))
@@ -379,10 +385,6 @@ public final class PgQueue {
         return admin;
     }
 
-    private void startHeartbeat() {
-        heartbeat.start(received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)));
-    }
-
     /**
      * Claimed jobs of {@code queues} for a pipeline of the caller's own. Claims follow demand:
      * {@code request(5)} claims at most 5 jobs. Each element must be completed with
@@ -404,7 +406,7 @@ public final class PgQueue {
         List<String> names = List.of(queues);
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
-                    startHeartbeat();
+                    heartbeat.start();
                     return new JobStream(claimer, completer, leases, signals, db, sql, names,
                             this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel(), received);
                 }),

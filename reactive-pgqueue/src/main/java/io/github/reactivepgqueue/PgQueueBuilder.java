@@ -4,7 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.internal.JobEncoder;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import io.github.reactivepgqueue.internal.Maintenance;
+import io.github.reactivepgqueue.internal.AwaiterConfig;
+import io.github.reactivepgqueue.internal.ClaimConfig;
+import io.github.reactivepgqueue.internal.ConfigCheck;
+import io.github.reactivepgqueue.internal.DepthSamplerConfig;
+import io.github.reactivepgqueue.internal.HeartbeatConfig;
+import io.github.reactivepgqueue.internal.JanitorConfig;
+import io.github.reactivepgqueue.internal.ListenerConfig;
+import io.github.reactivepgqueue.internal.ReaperConfig;
 import io.github.reactivepgqueue.internal.SchemaName;
 import io.github.reactivepgqueue.internal.QueueRuntime;
 import io.github.reactivepgqueue.permit.PermitStrategy;
@@ -35,7 +42,7 @@ public final class PgQueueBuilder {
     public static final int DEFAULT_MAX_ATTEMPTS = 5;
 
     /** Default for {@link #globalConcurrency(int)}: {@value}. */
-    public static final int DEFAULT_GLOBAL_CONCURRENCY = 500;
+    public static final int DEFAULT_GLOBAL_CONCURRENCY = ClaimConfig.DEFAULT_GLOBAL_CONCURRENCY;
     /** Default for {@link #defaultQueueConcurrency(int)}: {@value}. */
     public static final int DEFAULT_QUEUE_CONCURRENCY = 100;
     /** Default backoff: the same 5 seconds after every failed attempt. */
@@ -43,11 +50,11 @@ public final class PgQueueBuilder {
     /** Default handler timeout: 15 minutes. */
     public static final Duration DEFAULT_HANDLER_TIMEOUT = Duration.ofMinutes(15);
     /** Default poll interval: 1 second. */
-    public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_POLL_INTERVAL = ClaimConfig.DEFAULT_POLL_INTERVAL;
     /** Default for {@link #claimBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_CLAIM_BATCH_SIZE = 1000;
+    public static final int DEFAULT_CLAIM_BATCH_SIZE = ClaimConfig.DEFAULT_BATCH_SIZE;
     /** Default for {@link #claimsInFlight(int)}: {@value}. */
-    public static final int DEFAULT_CLAIMS_IN_FLIGHT = 2;
+    public static final int DEFAULT_CLAIMS_IN_FLIGHT = ClaimConfig.DEFAULT_CLAIMS_IN_FLIGHT;
     /** Default for {@link #completionBatchSize(int)}: {@value}. */
     public static final int DEFAULT_COMPLETION_BATCH_SIZE = 1000;
     /** Default completion flush interval: 2 milliseconds. */
@@ -55,17 +62,17 @@ public final class PgQueueBuilder {
     /** Default grace period of {@link PgQueue#close()}: 30 seconds. */
     public static final Duration DEFAULT_STOP_GRACE_PERIOD = Duration.ofSeconds(30);
     /** Default heartbeat interval: 5 seconds. */
-    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = HeartbeatConfig.DEFAULT_INTERVAL;
     /** Default for {@link #rescueAfterMissedHeartbeats(double)}: {@value}. */
-    public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = 2.5;
+    public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = ReaperConfig.DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS;
     /** Default for {@link #reprocessLimit(int)}: {@value}. */
-    public static final int DEFAULT_REPROCESS_LIMIT = 100;
+    public static final int DEFAULT_REPROCESS_LIMIT = ReaperConfig.DEFAULT_REPROCESS_LIMIT;
     /** Default janitor interval: 1 second. */
-    public static final Duration DEFAULT_JANITOR_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_JANITOR_INTERVAL = JanitorConfig.DEFAULT_INTERVAL;
     /** Default for {@link #maintenanceBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = 1000;
+    public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = ReaperConfig.DEFAULT_BATCH_SIZE;
     /** Default archive retention: 7 days. */
-    public static final Duration DEFAULT_ARCHIVE_RETENTION = Duration.ofDays(7);
+    public static final Duration DEFAULT_ARCHIVE_RETENTION = JanitorConfig.DEFAULT_ARCHIVE_RETENTION;
     /** Default connection acquire timeout: 5 seconds. */
     public static final Duration DEFAULT_CONNECTION_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
     /** Default statement timeout of the library's statements: 30 seconds. */
@@ -73,13 +80,13 @@ public final class PgQueueBuilder {
     /** Default lock timeout of the library's statements: 5 seconds. */
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(5);
     /** Default listener check interval: 10 seconds. */
-    public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = ListenerConfig.DEFAULT_CHECK_INTERVAL;
     /** Default listener check timeout: 5 seconds. */
-    public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = ListenerConfig.DEFAULT_CHECK_TIMEOUT;
     /** Default for {@link #queueDepthInterval(Duration)}: 15 seconds. */
-    public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = Duration.ofSeconds(15);
+    public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = DepthSamplerConfig.DEFAULT_INTERVAL;
     /** Default dead-letter retention: 30 days. */
-    public static final Duration DEFAULT_DEAD_LETTER_RETENTION = Duration.ofDays(30);
+    public static final Duration DEFAULT_DEAD_LETTER_RETENTION = JanitorConfig.DEFAULT_DEAD_RETENTION;
 
     final ConnectionFactory connectionFactory;
     final Map<String, Registration> handlers = new LinkedHashMap<>();
@@ -450,56 +457,23 @@ public final class PgQueueBuilder {
      */
     public PgQueue build() {
         SchemaName schemaName = SchemaName.of(schema);
-        requireAtLeast("maxPayloadBytes", maxPayloadBytes, 2);
-        requireAtLeast("enqueueBatchSize", enqueueBatchSize, 1);
-        requireAtLeast("defaultMaxAttempts", defaultMaxAttempts, 1);
-        requireAtLeast("globalConcurrency", globalConcurrency, 1);
-        requireAtLeast("defaultQueueConcurrency", defaultQueueConcurrency, 1);
-        requireAtLeast("claimBatchSize", claimBatchSize, 1);
-        requireAtLeast("claimsInFlight", claimsInFlight, 1);
-        requireAtLeast("completionBatchSize", completionBatchSize, 1);
-        requirePositive("defaultHandlerTimeout", defaultHandlerTimeout);
-        requirePositive("pollInterval", pollInterval);
-        requirePositive("completionFlushInterval", completionFlushInterval);
-        requirePositive("heartbeatInterval", heartbeatInterval);
-        if (!(rescueAfterMissedHeartbeats >= 1.5) || Double.isInfinite(rescueAfterMissedHeartbeats)) {
-            throw new IllegalArgumentException("rescueAfterMissedHeartbeats must be a finite number of at least 1.5 but was "
-                    + rescueAfterMissedHeartbeats);
-        }
-        if (reaperInterval != null) {
-            requirePositive("reaperInterval", reaperInterval);
-        }
-        requireAtLeast("reprocessLimit", reprocessLimit, 1);
-        requirePositive("janitorInterval", janitorInterval);
-        requireAtLeast("maintenanceBatchSize", maintenanceBatchSize, 1);
-        requirePositive("archiveRetention", archiveRetention);
-        requirePositive("deadLetterRetention", deadLetterRetention);
-        requirePositive("connectionAcquireTimeout", connectionAcquireTimeout);
-        requireNotNegative("statementTimeout", statementTimeout);
-        requireNotNegative("lockTimeout", lockTimeout);
-        requirePositive("listenerCheck interval", listenerCheckInterval);
-        requirePositive("listenerCheck timeout", listenerCheckTimeout);
-        requireNotNegative("stopGracePeriod", stopGracePeriod);
-        requirePositive("queueDepthInterval", queueDepthInterval);
+        ConfigCheck.atLeast("maxPayloadBytes", maxPayloadBytes, 2);
+        ConfigCheck.atLeast("enqueueBatchSize", enqueueBatchSize, 1);
+        ConfigCheck.atLeast("defaultMaxAttempts", defaultMaxAttempts, 1);
+        claimConfig();
+        ConfigCheck.atLeast("defaultQueueConcurrency", defaultQueueConcurrency, 1);
+        ConfigCheck.atLeast("completionBatchSize", completionBatchSize, 1);
+        ConfigCheck.positive("defaultHandlerTimeout", defaultHandlerTimeout);
+        ConfigCheck.positive("completionFlushInterval", completionFlushInterval);
+        reaperConfig(); // checks the heartbeat's options first
+        janitorConfig();
+        ConfigCheck.positive("connectionAcquireTimeout", connectionAcquireTimeout);
+        ConfigCheck.notNegative("statementTimeout", statementTimeout);
+        ConfigCheck.notNegative("lockTimeout", lockTimeout);
+        listenerConfig();
+        ConfigCheck.notNegative("stopGracePeriod", stopGracePeriod);
+        depthSamplerConfig();
         return new PgQueue(this, schemaName, objectMapper != null ? objectMapper : defaultObjectMapper());
-    }
-
-    private static void requireAtLeast(String option, int value, int min) {
-        if (value < min) {
-            throw new IllegalArgumentException(option + " must be at least " + min + " but was " + value);
-        }
-    }
-
-    private static void requireNotNegative(String option, Duration value) {
-        if (value.isNegative()) {
-            throw new IllegalArgumentException(option + " must not be negative but was " + value);
-        }
-    }
-
-    private static void requirePositive(String option, Duration value) {
-        if (value.isZero() || value.isNegative()) {
-            throw new IllegalArgumentException(option + " must be positive but was " + value);
-        }
     }
 
     /** The registered queues with every option resolved. */
@@ -521,12 +495,34 @@ public final class PgQueueBuilder {
                 : Schedulers.newBoundedElastic(globalConcurrency, Integer.MAX_VALUE, "pgqueue-handler", 60, true);
     }
 
-    /** The maintenance options with every default resolved. */
-    Maintenance.Settings maintenanceSettings() {
-        long stallMillis = (long) Math.ceil(heartbeatInterval.toMillis() * rescueAfterMissedHeartbeats);
-        return new Maintenance.Settings(Duration.ofMillis(stallMillis), reprocessLimit,
-                reaperInterval != null ? reaperInterval : heartbeatInterval, janitor, janitorInterval,
-                maintenanceBatchSize, archiveRetention, deadLetterRetention);
+    ClaimConfig claimConfig() {
+        return new ClaimConfig(claimBatchSize, claimsInFlight, pollInterval, globalConcurrency);
+    }
+
+    HeartbeatConfig heartbeatConfig() {
+        return new HeartbeatConfig(heartbeatInterval);
+    }
+
+    /** The reaper's options, the stall timeout derived from the heartbeat's. */
+    ReaperConfig reaperConfig() {
+        return ReaperConfig.derived(heartbeatConfig(), rescueAfterMissedHeartbeats, reaperInterval, reprocessLimit,
+                maintenanceBatchSize);
+    }
+
+    JanitorConfig janitorConfig() {
+        return new JanitorConfig(janitor, janitorInterval, maintenanceBatchSize, archiveRetention, deadLetterRetention);
+    }
+
+    ListenerConfig listenerConfig() {
+        return new ListenerConfig(listenerCheckInterval, listenerCheckTimeout);
+    }
+
+    AwaiterConfig awaiterConfig() {
+        return new AwaiterConfig(pollInterval);
+    }
+
+    DepthSamplerConfig depthSamplerConfig() {
+        return new DepthSamplerConfig(queueDepthInterval);
     }
 
     boolean ownsHandlerScheduler() {

@@ -3,7 +3,9 @@ package io.github.reactivepgqueue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.internal.Db;
 import io.github.reactivepgqueue.internal.JobInfoRows;
-import io.github.reactivepgqueue.internal.Maintenance;
+import io.github.reactivepgqueue.internal.Janitor;
+import io.github.reactivepgqueue.internal.Reaper;
+import io.github.reactivepgqueue.internal.ReaperResult;
 import io.github.reactivepgqueue.internal.R2dbc;
 import io.github.reactivepgqueue.internal.Signal;
 import io.github.reactivepgqueue.internal.Signals;
@@ -39,14 +41,16 @@ public final class QueueAdmin {
     private final Sql sql;
     private final ObjectMapper mapper;
     private final Signals signals;
-    private final Maintenance maintenance;
+    private final Reaper reaper;
+    private final Janitor janitor;
 
-    QueueAdmin(Db db, Sql sql, ObjectMapper mapper, Signals signals, Maintenance maintenance) {
+    QueueAdmin(Db db, Sql sql, ObjectMapper mapper, Signals signals, Reaper reaper, Janitor janitor) {
         this.db = db;
         this.sql = sql;
         this.mapper = mapper;
         this.signals = signals;
-        this.maintenance = maintenance;
+        this.reaper = reaper;
+        this.janitor = janitor;
     }
 
     /** The job with this id, with its payload, wherever it is; empty if no table holds it. */
@@ -207,7 +211,7 @@ public final class QueueAdmin {
      * @return how many jobs were rescued
      */
     public Mono<Integer> rescueStalledJobs() {
-        return maintenance.rescueStalled().map(Maintenance.Rescued::total);
+        return reaper.runOnce().map(ReaperResult::total);
     }
 
     /**
@@ -217,7 +221,7 @@ public final class QueueAdmin {
      * @return how many jobs were moved
      */
     public Mono<Long> moveFinishedJobs() {
-        return maintenance.moveFinished();
+        return janitor.moveFinished();
     }
 
     /**
@@ -226,7 +230,7 @@ public final class QueueAdmin {
      * @return how many jobs were deleted
      */
     public Mono<Long> deleteExpiredJobs() {
-        return maintenance.deleteExpired();
+        return janitor.deleteExpired();
     }
 
     private <T> Flux<T> query(SqlName name, Function<Statement, Statement> binder, Function<io.r2dbc.spi.Row, T> mapper) {

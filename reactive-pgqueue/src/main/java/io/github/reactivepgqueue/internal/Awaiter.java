@@ -3,7 +3,6 @@ package io.github.reactivepgqueue.internal;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.NoSuchJobException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -12,7 +11,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -22,8 +20,9 @@ import reactor.core.scheduler.Scheduler;
  * Resolves {@code awaitCompletion} calls, whichever node runs the jobs. While anyone waits, one
  * {@link SqlName#JobFindMany} statement looks up every awaited job at once: right after each new
  * waiter (the job may have finished already), on every {@link Signal#FINISHED} or
- * {@link Signal#CONNECTED} signal, and every check interval in case a signal was lost. Nothing
- * runs while nobody waits.
+ * {@link Signal#CONNECTED} signal, and every check interval in case a signal was lost. Its
+ * {@link ServiceLoop} runs only while anyone waits: started by the first waiter, paused when the
+ * last one leaves.
  */
 public final class Awaiter {
     private static final Logger log = LoggerFactory.getLogger(Awaiter.class);
@@ -31,23 +30,31 @@ public final class Awaiter {
     private final Db db;
     private final Sql sql;
     private final ObjectMapper mapper;
-    private final Flux<Notice> signals;
-    private final Duration checkInterval;
-    private final Scheduler timer;
+    private final AwaiterConfig config;
+    private final Flux<Object> wakeups;
+    private final ServiceLoop<AwaiterResult> loop;
     private final Map<UUID, List<Sinks.One<JobInfo>>> waiters = new ConcurrentHashMap<>();
     private final Sinks.Many<Boolean> lookNow = Sinks.many().multicast().directBestEffort();
-    private final IncidentLog incidents = new IncidentLog(log, "Looking up awaited jobs");
-    private Disposable loop;
+    private boolean looping;
     private boolean closed;
 
-    public Awaiter(Db db, Sql sql, ObjectMapper mapper, Flux<Notice> signals,
-                   Duration checkInterval, Scheduler timer) {
+    public Awaiter(Db db, Sql sql, ObjectMapper mapper, Flux<Notice> signals, AwaiterConfig config,
+                   Scheduler scheduler) {
         this.db = db;
         this.sql = sql;
         this.mapper = mapper;
-        this.signals = signals;
-        this.checkInterval = checkInterval;
-        this.timer = timer;
+        this.config = config;
+        this.wakeups = Flux.merge(lookNow.asFlux(),
+                signals.filter(n -> n.is(Signal.FINISHED) || n.is(Signal.CONNECTED)));
+        // A failed look-up pauses at most one check interval: waiters are never left longer than
+        // that past an outage.
+        this.loop = new ServiceLoop<>("Looking up awaited jobs", config.checkInterval(), config.checkInterval(),
+                this::runOnce, log, scheduler);
+    }
+
+    /** The loop's runs, for tests to await. */
+    public ServiceLoop<AwaiterResult> loop() {
+        return loop;
     }
 
     /** The job's final state once it has one; fails if no table holds the job. */
@@ -59,8 +66,9 @@ public final class Awaiter {
                     return Mono.error(new IllegalStateException("The queue is closed"));
                 }
                 waiters.computeIfAbsent(id, k -> new ArrayList<>()).add(sink);
-                if (loop == null) {
-                    loop = startLoop();
+                if (!looping) {
+                    looping = true;
+                    loop.start(config.checkInterval(), wakeups);
                 }
             }
             look();
@@ -68,33 +76,17 @@ public final class Awaiter {
         });
     }
 
-    /** Fails every waiter and stops looking. */
-    public void close() {
+    /** Fails every waiter and stops looking, for good. */
+    public void stop() {
         List<Sinks.One<JobInfo>> left = new ArrayList<>();
         synchronized (this) {
             closed = true;
             waiters.values().forEach(left::addAll);
             waiters.clear();
-            stopLoop();
+            looping = false;
+            loop.stop();
         }
         left.forEach(s -> s.tryEmitError(new IllegalStateException("The queue was closed while awaiting a job")));
-    }
-
-    private Disposable startLoop() {
-        Flux<Object> triggers = Flux.merge(
-                lookNow.asFlux(),
-                Flux.interval(checkInterval, checkInterval, timer),
-                signals.filter(n -> n.is(Signal.FINISHED) || n.is(Signal.CONNECTED)));
-        return triggers.onBackpressureLatest()
-                .concatMap(t -> lookUp(), 1)
-                .subscribe();
-    }
-
-    private void stopLoop() {
-        if (loop != null) {
-            loop.dispose();
-            loop = null;
-        }
     }
 
     private void look() {
@@ -111,40 +103,46 @@ public final class Awaiter {
                 waiters.remove(id);
             }
         }
-        if (waiters.isEmpty()) {
-            stopLoop();
+        if (waiters.isEmpty() && looping) {
+            looping = false;
+            loop.pause();
         }
     }
 
-    private Mono<Void> lookUp() {
-        UUID[] ids = waiters.keySet().toArray(UUID[]::new);
-        if (ids.length == 0) {
-            return Mono.empty();
-        }
+    /** Looks up every awaited job in one statement and resolves the waiters of finished and missing ones. */
+    public Mono<AwaiterResult> runOnce() {
+        return Mono.defer(() -> {
+            UUID[] ids = waiters.keySet().toArray(UUID[]::new);
+            if (ids.length == 0) {
+                return Mono.just(new AwaiterResult(0, 0));
+            }
+            return find(ids).map(found -> new AwaiterResult(ids.length, resolve(ids, found)));
+        });
+    }
+
+    private Mono<List<JobInfo>> find(UUID[] ids) {
         return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobFindMany))
                                 .bind("$1", ids).bind("$2", false),
                         row -> JobInfoRows.from(row, mapper)))
-                .collectList()
-                .doOnNext(found -> {
-                    incidents.succeeded();
-                    resolve(ids, found);
-                })
-                .doOnError(incidents::failed)
-                .onErrorResume(e -> Mono.empty())
-                .then();
+                .collectList();
     }
 
-    private void resolve(UUID[] asked, List<JobInfo> found) {
+    /** Resolves the waiters of the finished and the missing jobs; returns how many jobs that was. */
+    private int resolve(UUID[] asked, List<JobInfo> found) {
         Map<UUID, JobInfo> byId = new HashMap<>();
         found.forEach(j -> byId.put(j.id(), j));
+        int resolved = 0;
         for (UUID id : asked) {
             JobInfo job = byId.get(id);
             if (job == null) {
                 fail(id, new NoSuchJobException(id));
+                resolved++;
             } else if (job.isFinished()) {
                 complete(id, job);
+                resolved++;
             }
         }
+        return resolved;
     }
 
     private void complete(UUID id, JobInfo job) {

@@ -1,6 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -16,7 +15,7 @@ import reactor.core.scheduler.Scheduler;
  * Keeps the leases of this node alive: every interval, one {@link SqlName#JobHeartbeat} statement
  * refreshes every job the node holds, however many there are. Jobs the statement does not find
  * under their lease (rescued after a stall, cancelled, deleted) are reported lost, so their
- * handlers stop. A {@link Signal#CANCELLED} signal runs a beat at once.
+ * handlers stop. Each of its wake-ups (a {@link Signal#CANCELLED} signal) runs a beat at once.
  */
 public final class Heartbeat {
     private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
@@ -24,43 +23,54 @@ public final class Heartbeat {
     private final Db db;
     private final Sql sql;
     private final Leases leases;
-    private final Duration interval;
-    private final RepeatingTask loop;
+    private final HeartbeatConfig config;
+    private final Flux<?> wakeups;
+    private final ServiceLoop<HeartbeatResult> loop;
 
-    public Heartbeat(Db db, Sql sql, Leases leases, Duration interval, Scheduler timer) {
+    public Heartbeat(Db db, Sql sql, Leases leases, HeartbeatConfig config, Flux<?> wakeups, Scheduler scheduler) {
         this.db = db;
         this.sql = sql;
         this.leases = leases;
-        this.interval = interval;
+        this.config = config;
+        this.wakeups = wakeups;
         // After a failed beat the next comes one interval later, never later: a heartbeat that backs
         // off past the stall threshold would let reapers rescue jobs that are still running here.
-        this.loop = new RepeatingTask("Heartbeat", interval, interval, this::beatOnce, log, timer);
+        this.loop = new ServiceLoop<>("Heartbeat", config.interval(), config.interval(), this::runOnce, log,
+                scheduler);
     }
 
-    /** Starts beating (once; later calls do nothing); {@code triggers} ask for a beat at once. */
-    public void start(Flux<?> triggers) {
-        loop.start(interval, triggers);
+    /** Starts beating (once; later calls do nothing, and so do calls after {@link #stop()}). */
+    public void start() {
+        loop.start(config.interval(), wakeups);
     }
 
     public void stop() {
         loop.stop();
     }
 
-    /** One beat: refreshes every held lease in one statement; emits how many leases were found lost. */
-    public Mono<Integer> beatOnce() {
+    /** The loop's runs, for tests to await. */
+    public ServiceLoop<HeartbeatResult> loop() {
+        return loop;
+    }
+
+    /** One beat: refreshes every held lease in one statement and stops the handlers of lost ones. */
+    public Mono<HeartbeatResult> runOnce() {
         return Mono.defer(() -> {
             List<ClaimedRow> held = leases.snapshot();
             if (held.isEmpty()) {
-                return Mono.just(0);
+                return Mono.just(new HeartbeatResult(0, 0));
             }
             UUID[] ids = held.stream().map(ClaimedRow::id).toArray(UUID[]::new);
             UUID[] tokens = held.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-            return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
-                                    .bind("$1", ids).bind("$2", tokens),
-                            row -> row.get("id", UUID.class)))
-                    .collect(Collectors.toCollection(HashSet::new))
-                    .map(gone -> report(held, gone));
+            return beat(ids, tokens).map(gone -> new HeartbeatResult(held.size(), report(held, gone)));
         });
+    }
+
+    private Mono<Set<UUID>> beat(UUID[] ids, UUID[] tokens) {
+        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
+                                .bind("$1", ids).bind("$2", tokens),
+                        row -> row.get("id", UUID.class)))
+                .collect(Collectors.toCollection(HashSet::new));
     }
 
     private int report(List<ClaimedRow> held, Set<UUID> gone) {

@@ -5,8 +5,11 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.Disposable;
+import reactor.core.Disposables;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -22,7 +25,14 @@ import reactor.util.retry.Retry;
  * (re)connection the stream emits a {@link Signal#CONNECTED} notice, because signals sent while it was
  * away are lost. Every check interval the connection must show, within the check timeout, that it
  * still listens (a half-open socket passes any local check); a broken, frozen or deaf connection is
- * closed and replaced with backoff, forever, until {@link #close()}.
+ * closed and replaced with backoff, forever, until {@link #stop()}.
+ *
+ * <p>Not a {@link ServiceLoop}: its loop is a connection's life (connect, LISTEN, prove it listens
+ * every check interval), and a failed check must end that connection and reconnect with backoff
+ * rather than pause and run again. It has the outward members of every service all the same: a
+ * config, {@link #runOnce()} (one probe on a fresh connection), {@link #start()}/{@link #stop()},
+ * an injected scheduler, and a signal tests await (the {@link Signal#CONNECTED} notice after every
+ * connection).
  */
 public final class Listener {
     private static final Logger log = LoggerFactory.getLogger(Listener.class);
@@ -34,29 +44,21 @@ public final class Listener {
     private final Duration checkInterval;
     private final Duration checkTimeout;
     private final Scheduler timer;
+    private final AtomicReference<Disposable> held = new AtomicReference<>();
     private final IncidentLog incidents = new IncidentLog(log, "Listening for signals");
     private final Sinks.Empty<Void> closed = Sinks.empty();
     private final Flux<Notice> notices;
     /** Whether a connection listens right now (between its LISTEN and its close). */
     private volatile boolean connected;
 
-    /**
-     * @param checkInterval how often the connection proves it still listens
-     * @param checkTimeout  how long that proof may take before the connection counts as dead
-     */
-    public Listener(ConnectionFactory factory, Sql sql, String channel, Duration checkInterval, Duration checkTimeout,
-                    Scheduler timer) {
+    public Listener(ConnectionFactory factory, Sql sql, String channel, ListenerConfig config, Scheduler scheduler) {
         this.factory = unpooled(factory);
         this.sql = sql;
         this.channel = channel;
-        this.checkInterval = checkInterval;
-        this.checkTimeout = checkTimeout;
-        this.timer = timer;
-        // Connecting and LISTEN get the check timeout too: a connection accepted by something that
-        // never answers (a proxy before a stuck server) must not leave the listener waiting forever.
-        this.notices = Flux.usingWhen(
-                        Mono.<Connection>from(this.factory.create()).timeout(checkTimeout, timer),
-                        this::listen, this::close, (conn, error) -> close(conn), this::close)
+        this.checkInterval = config.checkInterval();
+        this.checkTimeout = config.checkTimeout();
+        this.timer = scheduler;
+        this.notices = Flux.usingWhen(connect(), this::listen, this::close, (conn, error) -> close(conn), this::close)
                 .doOnError(incidents::failed)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(10))
                         .transientErrors(true).scheduler(timer)
@@ -91,27 +93,68 @@ public final class Listener {
         return connected;
     }
 
-    /** Closes the connection for good; later subscribers get nothing. */
-    public void close() {
-        closed.tryEmitEmpty();
+    /** Connects now instead of at the first subscriber, and holds the connection until {@link #stop()}. */
+    public void start() {
+        Disposable d = notices.subscribe();
+        if (!held.compareAndSet(null, d)) {
+            d.dispose();
+        }
     }
 
-    private Flux<Notice> listen(Connection connection) {
+    /** Closes the connection for good; later subscribers get nothing. */
+    public void stop() {
+        closed.tryEmitEmpty();
+        Disposable d = held.getAndSet(Disposables.disposed());
+        if (d != null) {
+            d.dispose();
+        }
+    }
+
+    /**
+     * One probe on a connection of its own, closed afterwards: connects, LISTENs and proves that it
+     * listens, each within the check timeout; fails if the database cannot be reached.
+     */
+    public Mono<ListenerResult> runOnce() {
+        return Mono.usingWhen(connect(),
+                connection -> postgresql(connection).flatMap(pg -> listenOn(pg).then(stillListening(pg)))
+                        .thenReturn(new ListenerResult(true))
+                        .onErrorResume(ListenerDead.class, e -> Mono.just(new ListenerResult(false))),
+                this::closeQuietly, (connection, error) -> closeQuietly(connection), this::closeQuietly);
+    }
+
+    /**
+     * A new connection. Connecting and LISTEN get the check timeout too: a connection accepted by
+     * something that never answers (a proxy before a stuck server) must not leave the listener
+     * waiting forever.
+     */
+    private Mono<Connection> connect() {
+        return Mono.<Connection>from(this.factory.create()).timeout(checkTimeout, timer);
+    }
+
+    /** The r2dbc-postgresql connection inside {@code connection}, or an error if there is none. */
+    private static Mono<PostgresqlConnection> postgresql(Connection connection) {
         Connection raw = connection;
         while (!(raw instanceof PostgresqlConnection) && raw instanceof Wrapped<?> wrapped
                 && wrapped.unwrap() instanceof Connection inner && inner != raw) {
             raw = inner;
         }
         if (!(raw instanceof PostgresqlConnection pg)) {
-            return Flux.error(new NotPostgresql("The listener's connection is a " + connection.getClass().getName()
+            return Mono.error(new NotPostgresql("The listener's connection is a " + connection.getClass().getName()
                     + ", not an r2dbc-postgresql connection"));
         }
+        return Mono.just(pg);
+    }
+
+    private Flux<Notice> listen(Connection connection) {
+        return postgresql(connection).flatMapMany(this::receive);
+    }
+
+    private Flux<Notice> receive(PostgresqlConnection pg) {
         Flux<Notice> notifications = pg.getNotifications()
                 .onBackpressureBuffer()
                 .filter(n -> channel.equals(n.getName()))
                 .flatMapIterable(n -> Notice.decode(n.getParameter()));
-        Mono<Notice> listening = R2dbc.update(pg.createStatement("LISTEN " + channel))
-                .timeout(checkTimeout, timer)
+        Mono<Notice> listening = listenOn(pg)
                 .thenReturn(Notice.CONNECTED)
                 .doOnNext(s -> {
                     connected = true;
@@ -127,9 +170,18 @@ public final class Listener {
         return Flux.merge(notifications, listening, liveness);
     }
 
-    /** Closes a connection, not waiting long on one whose peer no longer answers. */
+    private Mono<Long> listenOn(PostgresqlConnection pg) {
+        return R2dbc.update(pg.createStatement("LISTEN " + channel))
+                .timeout(checkTimeout, timer);
+    }
+
+    /** Closes the listening connection, not waiting long on one whose peer no longer answers. */
     private Mono<Void> close(Connection connection) {
         connected = false;
+        return closeQuietly(connection);
+    }
+
+    private Mono<Void> closeQuietly(Connection connection) {
         return Mono.from(connection.close()).timeout(checkTimeout, timer).onErrorResume(e -> Mono.empty());
     }
 

@@ -12,14 +12,17 @@ import java.util.HexFormat;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import reactor.core.Disposable;
+import java.time.Duration;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * Sends {@link Signal}s to every node of a schema with {@code pg_notify} on a pooled connection.
  * Sending is best effort: a failure is logged and swallowed, because every signal has a fallback
- * (the heartbeat finds lost leases, awaiting nodes also look on their own interval).
+ * (the heartbeat finds lost leases, awaiting nodes also look on their own interval). Its posting
+ * loop is a {@link ServiceLoop} that runs on wake-ups only (each post is one); it has no options,
+ * so no config record.
  */
 public final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
@@ -32,17 +35,32 @@ public final class Signals {
     private final Set<Signal> posted = EnumSet.noneOf(Signal.class);
     private final Set<String> postedQueues = new LinkedHashSet<>();
     private final Sinks.Many<Boolean> kick = Sinks.many().multicast().directBestEffort();
-    private final Disposable poster;
+    private final ServiceLoop<SignalsResult> poster;
 
-    public Signals(Db db, Sql sql) {
+    public Signals(Db db, Sql sql, Scheduler scheduler) {
         this.db = db;
         this.sql = sql;
         this.channel = channelOf(sql.schema());
         // Posted signals are sent one statement at a time; what is posted meanwhile shares the next.
-        this.poster = kick.asFlux()
-                .onBackpressureLatest()
-                .concatMap(k -> sendPayloads(takePosted()), 1)
-                .subscribe();
+        this.poster = ServiceLoop.onWakeups("Sending posted signals", this::runOnce, log, scheduler);
+    }
+
+    /** Starts sending posted signals (once; later calls do nothing). */
+    public void start() {
+        poster.start(Duration.ZERO, kick.asFlux());
+    }
+
+    /** The posting loop's runs, for tests to await. */
+    public ServiceLoop<SignalsResult> loop() {
+        return poster;
+    }
+
+    /** Sends what is posted right now, in one statement; never fails. */
+    public Mono<SignalsResult> runOnce() {
+        return Mono.defer(() -> {
+            List<String> payloads = takePosted();
+            return sendPayloads(payloads).thenReturn(new SignalsResult(payloads.size()));
+        });
     }
 
     /**
@@ -97,8 +115,8 @@ public final class Signals {
     }
 
     /** Stops sending posted signals. */
-    public void close() {
-        poster.dispose();
+    public void stop() {
+        poster.stop();
     }
 
     /**

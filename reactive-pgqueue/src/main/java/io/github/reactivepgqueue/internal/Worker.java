@@ -30,6 +30,12 @@ import reactor.core.scheduler.Scheduler;
  *
  * <p>Stopping: claiming stops at once; running jobs may finish within the grace period; then the
  * handlers still running are cancelled and their jobs released unrun.
+ *
+ * <p>The claim loop is not a {@link ServiceLoop}: up to {@code claimsInFlight} claims run at once
+ * (one claim's round trips overlap another's), and a failed claim holds its slot through its pause,
+ * where a service loop runs one task at a time. It has the outward members of every service all the
+ * same: a {@link ClaimConfig}, {@link #runOnce()}, {@link #start()}/{@link #stop}, an injected
+ * scheduler and a signal tests await ({@link #claims()}).
  */
 public final class Worker {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
@@ -45,7 +51,10 @@ public final class Worker {
     private final int claimBatchSize;
     private final int claimsInFlight;
     private final Duration pollInterval;
+    private final Flux<?> triggers;
     private final Scheduler timer;
+    /** Every claim's result, for tests to await; emitted only while someone subscribes. */
+    private final Sinks.Many<ClaimResult> claims = Sinks.many().multicast().directBestEffort();
     private final Sinks.Many<String> wakeups = QueueLimiter.releaseSignals();
     /** Global permits taken: claimed jobs not yet finished plus permits reserved by a claim in flight. */
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -67,10 +76,10 @@ public final class Worker {
     private final Sinks.Empty<Void> terminated = Sinks.empty();
     private final AtomicReference<Disposable> subscription = new AtomicReference<>();
 
+    /** {@code triggers} ask for a claim at once (as the poll interval and freed permits do). */
     public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
-                  List<QueueRuntime> queues, int globalConcurrency, int claimBatchSize, int claimsInFlight,
-                  Duration pollInterval,
-                  Scheduler timer, QueueMetrics metrics) {
+                  List<QueueRuntime> queues, ClaimConfig config, Flux<?> triggers, Scheduler timer,
+                  QueueMetrics metrics) {
         this.claimer = claimer;
         this.leases = leases;
         this.runner = new JobRunner(completer, handlerScheduler, metrics);
@@ -79,15 +88,16 @@ public final class Worker {
             this.queues.put(q.queue(), q);
             limiters.put(q.queue(), new QueueLimiter(q.queue(), q.concurrency(), wakeups));
         }
-        this.globalConcurrency = globalConcurrency;
-        this.claimBatchSize = claimBatchSize;
-        this.claimsInFlight = claimsInFlight;
-        this.pollInterval = pollInterval;
+        this.globalConcurrency = config.globalConcurrency();
+        this.claimBatchSize = config.batchSize();
+        this.claimsInFlight = config.claimsInFlight();
+        this.pollInterval = config.pollInterval();
+        this.triggers = triggers;
         this.timer = timer;
     }
 
-    /** Starts claiming; the first claim runs at once. {@code triggers} ask for a claim at once. */
-    public void start(Flux<?> triggers) {
+    /** Starts claiming; the first claim runs at once. */
+    public void start() {
         Flux<Object> ticks = Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux(), triggers)
                 .map(x -> TICK)
                 .takeUntilOther(stopClaiming.asMono());
@@ -104,6 +114,19 @@ public final class Worker {
             d.dispose();
             throw new IllegalStateException("Worker already started");
         }
+    }
+
+    /**
+     * Wakes the claim loop of a started worker and emits the result of the next claim it makes (a
+     * claim with no free permit claims 0). Never completes on a worker that is not started.
+     */
+    public Mono<ClaimResult> runOnce() {
+        return Flux.merge(claims.asFlux(), Mono.<ClaimResult>fromRunnable(this::wake)).next();
+    }
+
+    /** The result of every claim from now on; hot, for tests to await. */
+    public Flux<ClaimResult> claims() {
+        return claims.asFlux();
     }
 
     /** Stops claiming, waits up to {@code grace} for running jobs, then releases the rest. */
@@ -218,6 +241,7 @@ public final class Worker {
             ticks.incrementAndGet();
             Reservation reservation = reservePermits();
             if (reservation == null) {
+                reportClaim(0);
                 return Mono.<List<ClaimedRow>>empty();
             }
             claimsRunning.incrementAndGet();
@@ -229,6 +253,7 @@ public final class Worker {
                         claimIncidents.succeeded();
                         claimed.addAndGet(jobs.size());
                         returnUnused(reservation, jobs);
+                        reportClaim(jobs.size());
                     })
                     .doOnError(e -> {
                         claimIncidents.failed(e);
@@ -245,7 +270,7 @@ public final class Worker {
      * meanwhile do not start claims of their own.
      */
     private Mono<List<ClaimedRow>> retryLater() {
-        Duration pause = RepeatingTask.doubling(FIRST_CLAIM_RETRY, claimFailuresInARow.incrementAndGet(),
+        Duration pause = ServiceLoop.doubling(FIRST_CLAIM_RETRY, claimFailuresInARow.incrementAndGet(),
                 pollInterval);
         return Mono.delay(pause, timer)
                 .doOnSubscribe(s -> retryPauses.incrementAndGet())
@@ -311,6 +336,15 @@ public final class Worker {
         claimed.decrementAndGet();
         inFlight.decrementAndGet();
         limiters.get(job.queue()).release();
+    }
+
+    /** Tells the test signal about a claim (claims in flight may end at once on two threads). */
+    private void reportClaim(int jobs) {
+        if (claims.currentSubscriberCount() > 0) {
+            synchronized (claims) {
+                claims.tryEmitNext(new ClaimResult(jobs));
+            }
+        }
     }
 
     private void wake() {

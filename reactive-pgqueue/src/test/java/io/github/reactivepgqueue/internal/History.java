@@ -174,7 +174,7 @@ final class History {
 
     void reap() {
         List<ModelJob> stalled = model.jobs().stream().filter(model::stalled).toList();
-        Maintenance.Rescued rescued = queue.reap();
+        ReaperResult rescued = queue.reap();
         int pending = 0;
         int failed = 0;
         int poison = 0;
@@ -186,7 +186,7 @@ final class History {
                 default -> poison++;
             }
         }
-        expect(rescued.equals(new Maintenance.Rescued(pending, failed, poison)),
+        expect(rescued.equals(new ReaperResult(pending, failed, poison)),
                 "the reaper rescued " + rescued + ", expected " + stalled + " -> " + pending + " pending, " + failed
                         + " failed, " + poison + " bad_job");
         log("reaper: " + stalled.stream().map(this::describe).toList());

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
@@ -49,18 +50,23 @@ final class QueueUnderTest implements AutoCloseable {
     /** The outcome writer of a node with the janitor off, and of one with it on (successes archived at once). */
     private final Completer completer;
     private final Completer archivingCompleter;
-    private final Maintenance maintenance;
+    private final Reaper reaper;
+    private final Janitor janitor;
     private final Scheduler timer = Schedulers.parallel();
     private final List<Worker> workers = new ArrayList<>();
 
     /** One node's in-memory claims: lost when it crashes. */
     final class Worker {
         Leases leases = new Leases();
-        Heartbeat heartbeat = new Heartbeat(db, sql, leases, Duration.ofHours(1), timer);
+        Heartbeat heartbeat = heartbeat(leases);
 
         void crash() {
             leases = new Leases();
-            heartbeat = new Heartbeat(db, sql, leases, Duration.ofHours(1), timer);
+            heartbeat = heartbeat(leases);
+        }
+
+        private Heartbeat heartbeat(Leases leases) {
+            return new Heartbeat(db, sql, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(), timer);
         }
 
         /** The held jobs in a stable order (by id, so by enqueue order). */
@@ -79,7 +85,8 @@ final class QueueUnderTest implements AutoCloseable {
         admin.migrate().block(TIMEOUT);
         this.sql = Sql.load(SchemaName.of(schema.name()));
         this.db = new Db(pool, TIMEOUT, TIMEOUT, Duration.ofSeconds(5), timer);
-        this.signals = new Signals(db, sql);
+        this.signals = new Signals(db, sql, timer);
+        signals.start();
         this.inserter = new JobInserter(db, sql, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null,
                 QueueMetrics.NONE);
         this.claimer = new JobClaimer(db, sql, admin.objectMapper(), QueueMetrics.NONE);
@@ -87,9 +94,12 @@ final class QueueUnderTest implements AutoCloseable {
                 timer, QueueMetrics.NONE);
         this.archivingCompleter = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, true, 1,
                 Duration.ofMillis(1), timer, QueueMetrics.NONE);
-        this.maintenance = new Maintenance(db, sql, signals, new Maintenance.Settings(
-                Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT, Duration.ofHours(1), false,
-                Duration.ofHours(1), MAINTENANCE_BATCH, Duration.ZERO, Duration.ZERO), timer, QueueMetrics.NONE);
+        this.reaper = new Reaper(db, sql, signals, new ReaperConfig(Duration.ofHours(1),
+                Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT, MAINTENANCE_BATCH), timer,
+                QueueMetrics.NONE);
+        // a retention under a microsecond is none: everything archived or dead has expired
+        this.janitor = new Janitor(db, sql, new JanitorConfig(false, Duration.ofHours(1), MAINTENANCE_BATCH,
+                Duration.ofNanos(1), Duration.ofNanos(1)), timer);
         for (int i = 0; i < WORKERS; i++) {
             workers.add(new Worker());
         }
@@ -128,7 +138,7 @@ final class QueueUnderTest implements AutoCloseable {
 
     /** One beat of the worker's heartbeat; the number of leases it found lost. */
     int beat(int worker) {
-        return workers.get(worker).heartbeat.beatOnce().block(TIMEOUT);
+        return workers.get(worker).heartbeat.runOnce().block(TIMEOUT).lost();
     }
 
     /**
@@ -149,16 +159,16 @@ final class QueueUnderTest implements AutoCloseable {
         return writer.staleWrites() - staleBefore;
     }
 
-    Maintenance.Rescued reap() {
-        return maintenance.rescueStalled().block(TIMEOUT);
+    ReaperResult reap() {
+        return reaper.runOnce().block(TIMEOUT);
     }
 
     long moveFinished() {
-        return maintenance.moveFinished().block(TIMEOUT);
+        return janitor.moveFinished().block(TIMEOUT);
     }
 
     long deleteExpired() {
-        return maintenance.deleteExpired().block(TIMEOUT);
+        return janitor.deleteExpired().block(TIMEOUT);
     }
 
     int cancel(UUID id) {
@@ -224,7 +234,7 @@ final class QueueUnderTest implements AutoCloseable {
     public void close() {
         completer.close().block(TIMEOUT);
         archivingCompleter.close().block(TIMEOUT);
-        signals.close();
+        signals.stop();
         admin.close().block(TIMEOUT);
         pool.current.disposeLater().block(TIMEOUT);
     }

@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -12,38 +13,47 @@ import reactor.core.scheduler.Scheduler;
  * interval (never one per scrape), only while metrics are on and the queue is started; a failed
  * sample is logged once per incident and the gauges keep their last values.
  */
-public final class QueueDepthSampler {
-    private static final Logger log = LoggerFactory.getLogger(QueueDepthSampler.class);
+public final class DepthSampler {
+    private static final Logger log = LoggerFactory.getLogger(DepthSampler.class);
 
     private final Db db;
     private final Sql sql;
     private final QueueMetrics metrics;
-    private final RepeatingTask task;
+    private final ServiceLoop<DepthSamplerResult> loop;
 
-    public QueueDepthSampler(Db db, Sql sql, QueueMetrics metrics, Duration interval, Scheduler timer) {
+    public DepthSampler(Db db, Sql sql, QueueMetrics metrics, DepthSamplerConfig config, Scheduler scheduler) {
         this.db = db;
         this.sql = sql;
         this.metrics = metrics;
-        this.task = new RepeatingTask("Sampling queue depths", interval, this::sampleOnce, log, timer);
+        this.loop = new ServiceLoop<>("Sampling queue depths", config.interval(), this::runOnce, log, scheduler);
     }
 
     /** Starts sampling: the first sample at once, then every interval. */
     public void start() {
-        task.start(Duration.ZERO, Flux.never());
+        loop.start(Duration.ZERO, Flux.never());
     }
 
     public void stop() {
-        task.stop();
+        loop.stop();
+    }
+
+    /** The loop's runs, for tests to await. */
+    public ServiceLoop<DepthSamplerResult> loop() {
+        return loop;
     }
 
     /** Takes one sample and hands it to the metrics. */
-    public Mono<Void> sampleOnce() {
+    public Mono<DepthSamplerResult> runOnce() {
+        return sample()
+                .doOnNext(metrics::queueDepths)
+                .map(depths -> new DepthSamplerResult(depths.size()));
+    }
+
+    private Mono<List<QueueMetrics.QueueDepth>> sample() {
         return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MetricsQueueDepth)),
                         row -> new QueueMetrics.QueueDepth(row.get("queue", String.class),
                                 row.get("due", Long.class), row.get("scheduled", Long.class),
                                 row.get("oldest_due_seconds", Double.class))))
-                .collectList()
-                .doOnNext(metrics::queueDepths)
-                .then();
+                .collectList();
     }
 }

@@ -1,0 +1,127 @@
+package io.github.reactivepgqueue.internal;
+
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Rescues running jobs whose heartbeat has stalled: back to pending, or failed on their last
+ * attempt, or {@code bad_job} past the reprocess limit. One statement over a bounded batch,
+ * repeated while batches come back full; any number of nodes may run it at once.
+ */
+public final class Reaper {
+    private static final Logger log = LoggerFactory.getLogger(Reaper.class);
+
+    private final Db db;
+    private final Sql sql;
+    private final Signals signals;
+    private final ReaperConfig config;
+    private final QueueMetrics metrics;
+    private final ServiceLoop<ReaperResult> loop;
+    /** Whether the loop's last run failed (the database may be unreachable). */
+    private final AtomicBoolean unreachable = new AtomicBoolean();
+    /** When the database answered again after a failure (System.nanoTime, a local delay only); 0: never. */
+    private final AtomicLong backAt = new AtomicLong();
+
+    public Reaper(Db db, Sql sql, Signals signals, ReaperConfig config, Scheduler scheduler, QueueMetrics metrics) {
+        this.db = db;
+        this.sql = sql;
+        this.signals = signals;
+        this.config = config;
+        this.metrics = metrics;
+        this.loop = new ServiceLoop<>("Rescuing stalled jobs", config.interval(), this::rescueUnlessJustBack, log,
+                scheduler);
+    }
+
+    /** Starts the loop: the first run one interval from now. */
+    public void start() {
+        loop.start(config.interval(), Flux.never());
+    }
+
+    public void stop() {
+        loop.stop();
+    }
+
+    /** The loop's runs, for tests to await. */
+    public ServiceLoop<ReaperResult> loop() {
+        return loop;
+    }
+
+    /**
+     * The loop's run. After a failed run the database may be unreachable, and then every
+     * heartbeat failed too: right after it comes back, every running job looks stalled, on this
+     * node as on others. So after a failure the next runs only probe the database, and once it
+     * answers, rescuing waits one more stall timeout, which lets the heartbeats catch up.
+     */
+    private Mono<ReaperResult> rescueUnlessJustBack() {
+        if (unreachable.get()) {
+            return probe()
+                    .then(Mono.fromSupplier(() -> {
+                        backAt.set(System.nanoTime());
+                        unreachable.set(false);
+                        return ReaperResult.NOTHING;
+                    }));
+        }
+        long back = backAt.get();
+        if (back != 0 && System.nanoTime() - back < config.stallTimeout().toNanos()) {
+            return Mono.just(ReaperResult.NOTHING);
+        }
+        return runOnce().doOnError(e -> unreachable.set(true));
+    }
+
+    private Mono<Void> probe() {
+        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MaintenanceProbe)),
+                        row -> Boolean.TRUE))
+                .then();
+    }
+
+    /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
+    public Mono<ReaperResult> runOnce() {
+        Mono<List<String[]>> batch = rescueBatch(OutcomeWrite.micros(config.stallTimeout()));
+        return batch.expand(rows -> rows.size() >= config.batchSize() ? batch : Mono.empty())
+                .flatMapIterable(Function.identity())
+                .collectList()
+                .flatMap(rows -> {
+                    Set<String> dueQueues = new LinkedHashSet<>();
+                    int pending = 0;
+                    int failed = 0;
+                    for (String[] row : rows) {
+                        metrics.rescued(row[1], row[0]);
+                        if (row[0].equals("pending")) {
+                            pending++;
+                            dueQueues.add(row[1]);
+                        } else if (row[0].equals("failed")) {
+                            failed++;
+                        }
+                    }
+                    ReaperResult r = new ReaperResult(pending, failed, rows.size() - pending - failed);
+                    if (r.total() == 0) {
+                        return Mono.just(r);
+                    }
+                    log.warn("Rescued {} stalled jobs: {} back to pending, {} failed on their last attempt, "
+                            + "{} poison (bad_job)", r.total(), r.pending(), r.failed(), r.badJobs());
+                    Set<Signal> finished = r.failed() + r.badJobs() > 0 ? EnumSet.of(Signal.FINISHED)
+                            : EnumSet.noneOf(Signal.class);
+                    return signals.send(finished, dueQueues).thenReturn(r);
+                });
+    }
+
+    /** One batch of rescued jobs: their new status and their queue. */
+    private Mono<List<String[]>> rescueBatch(long stallMicros) {
+        return db.transaction(conn -> R2dbc.query(
+                        conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
+                                .bind("$1", stallMicros).bind("$2", config.reprocessLimit())
+                                .bind("$3", config.batchSize()),
+                        row -> new String[] {row.get("status", String.class), row.get("queue", String.class)}))
+                .collectList();
+    }
+}
