@@ -121,12 +121,12 @@ class ServiceLoopTest {
                             .doFinally(signal -> loop.stop());
                 })
                 .expectSubscription()
-                .expectNoEvent(Duration.ofMillis(999))
+                .expectNoEvent(Duration.ofSeconds(1))
                 .assertNext(run -> assertThat(run.result()).isEqualTo(1))
-                .expectNoEvent(Duration.ofSeconds(1).minusMillis(1))
+                .expectNoEvent(Duration.ofSeconds(1))
                 .assertNext(run -> assertThat(run.error()).hasMessage("boom 2"))
                 // the pause after one failure is one interval; the tick inside it is coalesced
-                .expectNoEvent(Duration.ofSeconds(1).minusMillis(1))
+                .expectNoEvent(Duration.ofSeconds(1))
                 .assertNext(run -> assertThat(run.result()).isEqualTo(3))
                 .expectComplete()
                 .verify(TIMEOUT);
