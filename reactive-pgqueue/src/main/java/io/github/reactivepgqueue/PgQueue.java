@@ -431,6 +431,11 @@ public final class PgQueue {
         return worker.describe();
     }
 
+    /** The node's heartbeat, for tests that beat once instead of waiting for its interval. */
+    Heartbeat heartbeat() {
+        return heartbeat;
+    }
+
     /** Outcome writes that changed nothing because the job's lease was no longer current. */
     public long staleWrites() {
         return completer.staleWrites();

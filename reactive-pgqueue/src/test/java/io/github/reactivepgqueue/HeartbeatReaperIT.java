@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
+import io.github.reactivepgqueue.internal.HeartbeatResult;
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.StatementCounter;
@@ -259,9 +260,9 @@ class HeartbeatReaperIT {
         Sinks.Empty<Void> release = release();
         AtomicInteger started = new AtomicInteger();
         AtomicInteger cancelled = new AtomicInteger();
-        // stalled after 1 s without a beat; the node's own reaper runs every 200 ms
-        PgQueue queue = queue(db.queueBuilder()
-                .heartbeatInterval(Duration.ofMillis(200))
+        // stalled after 5 min without a beat; the loops are not waited for: the test beats itself
+        PgQueue queue = queue(db.queueBuilder().listen(false)
+                .heartbeatInterval(Duration.ofMinutes(1))
                 .rescueAfterMissedHeartbeats(5)
                 .handler(ReactiveHandler.of("beating", job -> release.asMono()
                         .doOnSubscribe(s -> started.incrementAndGet())
@@ -273,13 +274,15 @@ class HeartbeatReaperIT {
         UUID lease = (UUID) row(id).get("lease");
         assertThat(lease).isNotNull();
 
+        // Three times the heartbeat is back-dated past twice the stall threshold, and a beat refreshes it.
         for (int i = 0; i < 3; i++) {
-            OffsetDateTime before = (OffsetDateTime) row(id).get("heartbeat_at");
-            waiting().until(() -> ((OffsetDateTime) row(id).get("heartbeat_at")).isAfter(before));
+            db.execute("UPDATE {schema}.jobs SET heartbeat_at = now() - interval '10 minutes' WHERE id = $1", id);
+            assertThat(queue.heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(1, 0));
+            assertThat(count("id = $1 AND heartbeat_at > now() - interval '1 minute'", id)).isEqualTo(1);
         }
-        // Twice the stall threshold passes; the job stays under its lease throughout.
-        holding(Duration.ofSeconds(2)).until(() -> count(
-                "id = $1 AND status = 'running' AND lease = $2 AND attempt = 1 AND reprocess_count = 0", id, lease) == 1);
+        // The job stays under its lease throughout.
+        assertThat(count("id = $1 AND status = 'running' AND lease = $2 AND attempt = 1 AND reprocess_count = 0",
+                id, lease)).isEqualTo(1);
         assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
         assertThat(count("id = $1 AND status = 'running' AND lease = $2", id, lease)).isEqualTo(1);
         assertThat(cancelled).hasValue(0);
@@ -505,8 +508,9 @@ class HeartbeatReaperIT {
         Sinks.Empty<Void> release = release();
         Set<UUID> started = ConcurrentHashMap.newKeySet();
         Set<UUID> cancelled = ConcurrentHashMap.newKeySet();
-        PgQueue queue = queue(db.queueBuilder()
-                .heartbeatInterval(Duration.ofMillis(200))
+        // no loop beats and no signal arrives: the test beats itself
+        PgQueue queue = queue(db.queueBuilder().listen(false)
+                .heartbeatInterval(Duration.ofHours(1))
                 .reaperInterval(Duration.ofHours(1)) // this node's reaper must not touch the rows the test sets
                 .handler(ReactiveHandler.of("lost", job -> release.asMono()
                         .doOnSubscribe(s -> started.add(job.id()))
@@ -526,17 +530,19 @@ class HeartbeatReaperIT {
                 rescued);
         OffsetDateTime reclaimedBeat = (OffsetDateTime) row(reclaimed).get("heartbeat_at");
 
+        assertThat(queue.heartbeat().runOnce().block(TIMEOUT)).as("both leases found lost")
+                .isEqualTo(new HeartbeatResult(2, 2));
         waiting().until(() -> cancelled.containsAll(Set.of(reclaimed, rescued)));
         waiting().until(() -> queue.jobsInFlight() == 0);
         // Rows stay as the other node left them over several beats; nothing was written by this one.
-        holding(Duration.ofMillis(600)).until(() -> {
+        for (int beat = 0; beat < 3; beat++) {
+            assertThat(queue.heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(0, 0));
             Map<String, Object> a = row(reclaimed);
             Map<String, Object> b = row(rescued);
-            return "running".equals(a.get("status")) && otherLease.equals(a.get("lease"))
-                    && reclaimedBeat.equals(a.get("heartbeat_at")) && Integer.valueOf(1).equals(a.get("attempt"))
-                    && "pending".equals(b.get("status")) && b.get("lease") == null
-                    && Integer.valueOf(1).equals(b.get("attempt"));
-        });
+            assertThat(a).containsEntry("status", "running").containsEntry("lease", otherLease)
+                    .containsEntry("heartbeat_at", reclaimedBeat).containsEntry("attempt", 1);
+            assertThat(b).containsEntry("status", "pending").containsEntry("lease", null).containsEntry("attempt", 1);
+        }
         assertThat(count("completed_at IS NOT NULL OR last_error IS NOT NULL OR reprocess_count <> 0")).isZero();
         assertThat(queue.staleWrites()).isZero();
         assertThat(started).hasSize(2);

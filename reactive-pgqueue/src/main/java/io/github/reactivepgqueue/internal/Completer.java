@@ -70,15 +70,22 @@ public final class Completer {
         this.scheduler = scheduler;
         this.metrics = metrics;
         // The loop only reacts to writes; it costs nothing while idle.
-        this.loop = writes.asFlux()
-                // a buffer holds up to batchSize chunks; flush cuts them into statements of batchSize
-                .bufferTimeout(batchSize, flushInterval, scheduler, true) // true: honours backpressure
+        this.loop = batches(writes.asFlux(), batchSize, flushInterval, scheduler)
                 // Batches are written a few at a time: one held back by a locked row or a failing
                 // statement does not stop the others.
                 .flatMap(this::flush, WRITERS)
                 .subscribe(null,
                         e -> log.error("The outcome writer stopped unexpectedly", e),
                         drained::tryEmitEmpty);
+    }
+
+    /**
+     * The chunks gathered into batches: a batch is flushed when {@code batchSize} chunks wait or
+     * {@code flushInterval} after its first chunk, whichever comes first (flush cuts a batch into
+     * statements of batchSize rows).
+     */
+    static <T> Flux<List<T>> batches(Flux<T> chunks, int batchSize, Duration flushInterval, Scheduler scheduler) {
+        return chunks.bufferTimeout(batchSize, flushInterval, scheduler, true); // true: honours backpressure
     }
 
     /**

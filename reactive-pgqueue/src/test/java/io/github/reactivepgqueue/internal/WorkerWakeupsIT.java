@@ -1,0 +1,93 @@
+package io.github.reactivepgqueue.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.reactivepgqueue.Backoff;
+import io.github.reactivepgqueue.Outcome;
+import io.github.reactivepgqueue.PgQueue;
+import io.github.reactivepgqueue.ReactiveHandler;
+import io.github.reactivepgqueue.permit.PermitStrategy;
+import io.github.reactivepgqueue.testing.PostgresExtension;
+import io.github.reactivepgqueue.testing.TestSchema;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
+import reactor.test.scheduler.VirtualTimeScheduler;
+
+/**
+ * The worker's wake-ups with its poll interval in virtual time (the claims themselves go to the
+ * database): a claim at start, one per poll interval, and ticks or triggers that come while claims
+ * are in flight coalesce into one more claim. The test counts claims; it never waits for an interval.
+ */
+@ExtendWith(PostgresExtension.class)
+class WorkerWakeupsIT {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration POLL = Duration.ofSeconds(1);
+
+    private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
+    private final Sinks.Many<Object> triggers = Sinks.many().multicast().directBestEffort();
+    private final Completer completer;
+    private final Worker worker;
+
+    WorkerWakeupsIT(TestSchema schema) {
+        PgQueue queue = schema.queueBuilder().listen(false).build();
+        queue.migrate().block(TIMEOUT);
+        Sql sql = Sql.load(SchemaName.of(schema.name()));
+        Db db = new Db(schema.connectionFactory(), TIMEOUT, TIMEOUT, Duration.ofSeconds(5), Schedulers.parallel());
+        Signals signals = new Signals(db, sql, Schedulers.parallel());
+        this.completer = new Completer(db, sql, signals, 100, false, 10, Duration.ofMillis(2), Schedulers.parallel(),
+                QueueMetrics.NONE);
+        QueueRuntime empty = new QueueRuntime(ReactiveHandler.of("nothing-due", job -> Mono.just(Outcome.success())),
+                10, Backoff.linear(Duration.ofSeconds(1)), Duration.ofMinutes(1), PermitStrategy.ALWAYS);
+        this.worker = new Worker(new JobClaimer(db, sql, queue.objectMapper(), QueueMetrics.NONE), completer,
+                new Leases(), Schedulers.immediate(), List.of(empty), new ClaimConfig(1, 2, POLL, 10),
+                triggers.asFlux(), time, QueueMetrics.NONE);
+    }
+
+    @AfterEach
+    void stop() {
+        worker.stop(Duration.ZERO).block(TIMEOUT);
+        completer.close().block(TIMEOUT);
+        time.dispose();
+    }
+
+    @Test
+    void claimsAtStartThenEveryPollIntervalAndCoalescesWhatComesDuringClaims() {
+        StepVerifier.create(worker.claims().take(1))
+                .then(worker::start)
+                .expectNext(new ClaimResult(0))
+                .expectComplete()
+                .verify(TIMEOUT);
+        assertThat(worker.describe()).contains("claims started 1");
+
+        StepVerifier.create(worker.claims().take(1))
+                .then(() -> time.advanceTimeBy(POLL))
+                .expectNext(new ClaimResult(0))
+                .expectComplete()
+                .verify(TIMEOUT);
+        assertThat(worker.describe()).as("one claim per poll interval").contains("claims started 2");
+
+        // Ten intervals at once and five triggers, all before any claim answers (each claim takes
+        // one permit of ten, so none finds the permits taken): two claims run
+        // (claims in flight), the rest coalesce into one more.
+        StepVerifier.create(worker.claims().take(3))
+                .then(() -> {
+                    time.advanceTimeBy(POLL.multipliedBy(10));
+                    for (int i = 0; i < 5; i++) {
+                        triggers.tryEmitNext("wake");
+                    }
+                })
+                .expectNextCount(3)
+                .expectComplete()
+                .verify(TIMEOUT);
+        assertThat(worker.describe()).contains("claims started 5");
+        assertThat(worker.runOnce().block(TIMEOUT)).as("runOnce wakes it for one claim").isEqualTo(new ClaimResult(0));
+        assertThat(worker.describe()).contains("claims started 6");
+    }
+}
