@@ -6,7 +6,7 @@ import io.github.reactivepgqueue.JobCount;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.Outcome;
 import io.github.reactivepgqueue.PgQueue;
-import io.github.reactivepgqueue.examples.DemoDatabase;
+import io.github.reactivepgqueue.examples.support.ExampleDatabase;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
@@ -73,7 +73,7 @@ public final class BatchPipeline {
      * @param args optionally the database URL
      */
     public static void main(String[] args) {
-        try (DemoDatabase database = DemoDatabase.open(args)) {
+        try (ExampleDatabase database = ExampleDatabase.open(args)) {
             say("database: %s", database.description());
             ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration
                     .builder(database.connectionFactory(APPLICATION_NAME))
