@@ -26,12 +26,6 @@ import reactor.core.scheduler.Scheduler;
 public final class Maintenance {
     private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
 
-    /** The resolved maintenance options. */
-    public record Settings(Duration stallTimeout, int reprocessLimit, Duration reaperInterval, boolean janitor,
-                           Duration janitorInterval, int batchSize, Duration archiveRetention,
-                           Duration deadRetention) {
-    }
-
     /** What one pass of the reaper did. */
     public record Rescued(int pending, int failed, int badJobs) {
         public int total() {
@@ -42,7 +36,8 @@ public final class Maintenance {
     private final Db db;
     private final Sql sql;
     private final Signals signals;
-    private final Settings settings;
+    private final ReaperConfig reaperConfig;
+    private final JanitorConfig janitorConfig;
     private final RepeatingTask reaper;
     private static final Rescued NOTHING = new Rescued(0, 0, 0);
     /** Whether the reaper's last run failed (the database may be unreachable). */
@@ -52,22 +47,24 @@ public final class Maintenance {
     private final RepeatingTask janitor;
     private final QueueMetrics metrics;
 
-    public Maintenance(Db db, Sql sql, Signals signals, Settings settings, Scheduler timer, QueueMetrics metrics) {
+    public Maintenance(Db db, Sql sql, Signals signals, ReaperConfig reaperConfig, JanitorConfig janitorConfig,
+                       Scheduler timer, QueueMetrics metrics) {
         this.db = db;
         this.sql = sql;
         this.signals = signals;
-        this.settings = settings;
+        this.reaperConfig = reaperConfig;
+        this.janitorConfig = janitorConfig;
         this.metrics = metrics;
-        this.reaper = new RepeatingTask("Rescuing stalled jobs", settings.reaperInterval(), this::rescueUnlessJustBack,
+        this.reaper = new RepeatingTask("Rescuing stalled jobs", reaperConfig.interval(), this::rescueUnlessJustBack,
                 log, timer);
-        this.janitor = new RepeatingTask("Moving and deleting finished jobs", settings.janitorInterval(),
+        this.janitor = new RepeatingTask("Moving and deleting finished jobs", janitorConfig.interval(),
                 () -> moveFinished().then(deleteExpired()), log, timer);
     }
 
     /** Starts the reaper, and the janitor unless it is switched off. */
     public void start() {
-        reaper.start(settings.reaperInterval(), Flux.never());
-        if (settings.janitor()) {
+        reaper.start(reaperConfig.interval(), Flux.never());
+        if (janitorConfig.enabled()) {
             janitor.start(Duration.ZERO, Flux.never());
         }
     }
@@ -94,7 +91,7 @@ public final class Maintenance {
                     }));
         }
         long back = backAt.get();
-        if (back != 0 && System.nanoTime() - back < settings.stallTimeout().toNanos()) {
+        if (back != 0 && System.nanoTime() - back < reaperConfig.stallTimeout().toNanos()) {
             return Mono.just(NOTHING);
         }
         return rescueStalled().doOnError(e -> unreachable.set(true));
@@ -102,14 +99,14 @@ public final class Maintenance {
 
     /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
     public Mono<Rescued> rescueStalled() {
-        long stallMicros = OutcomeWrite.micros(settings.stallTimeout());
+        long stallMicros = OutcomeWrite.micros(reaperConfig.stallTimeout());
         Mono<List<String[]>> batch = db.transaction(conn -> R2dbc.query(
                         conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
-                                .bind("$1", stallMicros).bind("$2", settings.reprocessLimit())
-                                .bind("$3", settings.batchSize()),
+                                .bind("$1", stallMicros).bind("$2", reaperConfig.reprocessLimit())
+                                .bind("$3", reaperConfig.batchSize()),
                         row -> new String[] {row.get("status", String.class), row.get("queue", String.class)}))
                 .collectList();
-        return batch.expand(rows -> rows.size() >= settings.batchSize() ? batch : Mono.empty())
+        return batch.expand(rows -> rows.size() >= reaperConfig.batchSize() ? batch : Mono.empty())
                 .flatMapIterable(Function.identity())
                 .collectList()
                 .flatMap(rows -> {
@@ -140,17 +137,17 @@ public final class Maintenance {
     /** Moves every finished job out of the live table; emits how many were moved. */
     public Mono<Long> moveFinished() {
         Mono<long[]> batch = db.transaction(conn -> R2dbc.query(
-                        conn.createStatement(sql.get(SqlName.MaintenanceMoveFinished)).bind("$1", settings.batchSize()),
+                        conn.createStatement(sql.get(SqlName.MaintenanceMoveFinished)).bind("$1", janitorConfig.batchSize()),
                         row -> new long[] {row.get("archived", Long.class), row.get("dead", Long.class)}))
                 .single();
-        return batch.expand(n -> n[0] + n[1] >= settings.batchSize() ? batch : Mono.empty())
+        return batch.expand(n -> n[0] + n[1] >= janitorConfig.batchSize() ? batch : Mono.empty())
                 .reduce(0L, (sum, n) -> sum + n[0] + n[1]);
     }
 
     /** Deletes archived and dead jobs past their retention; emits how many were deleted. */
     public Mono<Long> deleteExpired() {
-        return deleteOlderThan(SqlName.MaintenanceDeleteArchived, settings.archiveRetention())
-                .zipWith(deleteOlderThan(SqlName.MaintenanceDeleteDead, settings.deadRetention()), Long::sum);
+        return deleteOlderThan(SqlName.MaintenanceDeleteArchived, janitorConfig.archiveRetention())
+                .zipWith(deleteOlderThan(SqlName.MaintenanceDeleteDead, janitorConfig.deadRetention()), Long::sum);
     }
 
     private Mono<Long> deleteOlderThan(SqlName statement, Duration retention) {
@@ -158,10 +155,10 @@ public final class Maintenance {
         Supplier<Mono<Long>> batch = () -> db.transaction(conn -> R2dbc.update(
                         bind(conn.createStatement(sql.get(statement)), micros)))
                 .single();
-        return batch.get().expand(n -> n >= settings.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);
+        return batch.get().expand(n -> n >= janitorConfig.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);
     }
 
     private Statement bind(Statement statement, long retentionMicros) {
-        return statement.bind("$1", retentionMicros).bind("$2", settings.batchSize());
+        return statement.bind("$1", retentionMicros).bind("$2", janitorConfig.batchSize());
     }
 }
