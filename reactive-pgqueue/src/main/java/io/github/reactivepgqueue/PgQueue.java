@@ -1,49 +1,18 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.reactivepgqueue.internal.Awaiter;
-import io.github.reactivepgqueue.internal.Completer;
-import io.github.reactivepgqueue.internal.Db;
-import io.github.reactivepgqueue.internal.Heartbeat;
-import io.github.reactivepgqueue.internal.IncidentLog;
-import io.github.reactivepgqueue.internal.Leases;
-import io.github.reactivepgqueue.internal.Listener;
-import io.github.reactivepgqueue.internal.Janitor;
-import io.github.reactivepgqueue.internal.Reaper;
-import io.github.reactivepgqueue.internal.Notice;
-import io.github.reactivepgqueue.internal.Signal;
-import io.github.reactivepgqueue.internal.Signals;
-import io.github.reactivepgqueue.internal.JobClaimer;
-import io.github.reactivepgqueue.internal.JobEncoder;
-import io.github.reactivepgqueue.internal.JobStream;
-import io.github.reactivepgqueue.internal.DepthSampler;
-import io.github.reactivepgqueue.internal.QueueMetrics;
-import io.github.reactivepgqueue.internal.QueueRuntime;
-import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
-import io.github.reactivepgqueue.internal.Worker;
-import io.github.reactivepgqueue.internal.JobInserter;
-import io.github.reactivepgqueue.internal.Migration;
-import io.github.reactivepgqueue.internal.Migrator;
-import io.github.reactivepgqueue.internal.SchemaName;
-import io.github.reactivepgqueue.internal.Sql;
+import io.github.reactivepgqueue.internal.Config;
+import io.github.reactivepgqueue.internal.Node;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
-import java.util.stream.Collectors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
-import reactor.util.retry.Retry;
 
 /**
  * A job queue stored in PostgreSQL. Build one per application from an R2DBC
@@ -63,99 +32,12 @@ import reactor.util.retry.Retry;
  * @since 0.1.0
  */
 public final class PgQueue {
-    private static final Logger log = LoggerFactory.getLogger(PgQueue.class);
-    private static final Duration MIN_WRITE_GRACE = Duration.ofSeconds(5);
-
-    private final ConnectionFactory connectionFactory;
-    private final SchemaName schema;
-    private final ObjectMapper objectMapper;
-    private final Migrator migrator;
-    private final JobInserter inserter;
-    private final Sql sql;
-    private final JobClaimer claimer;
-    private final Completer completer;
-    private final Worker worker;
-    private final Db db;
-    private final Leases leases = new Leases();
-    private final Signals signals;
-    private final Flux<Notice> received;
-    private final Listener listener;
-    private final Heartbeat heartbeat;
-    private final Reaper reaper;
-    private final Janitor janitor;
-    private final Awaiter awaiter;
+    private final Node node;
     private final QueueAdmin admin;
-    private final QueueMetrics metrics;
-    private final DepthSampler depthSampler;
-    private final Map<String, QueueRuntime> queues;
-    private final Backoff defaultBackoff;
-    private final int claimBatchSize;
-    private final Duration pollInterval;
-    private final Duration stopGracePeriod;
-    private final Scheduler handlerScheduler;
-    private final boolean ownsHandlerScheduler;
-    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
-    private final AtomicReference<Mono<Void>> stopping = new AtomicReference<>();
 
-    private enum State { NEW, STARTING, STARTED, STOPPED }
-
-    PgQueue(PgQueueBuilder builder, SchemaName schema, ObjectMapper objectMapper) {
-        warmUp(objectMapper);
-        this.connectionFactory = builder.connectionFactory;
-        this.schema = schema;
-        this.objectMapper = objectMapper;
-        this.sql = Sql.load(schema);
-        // MicrometerQueueMetrics (and Micrometer with it) is loaded only on this branch
-        this.metrics = builder.meterRegistry == null ? QueueMetrics.NONE
-                : MicrometerQueueMetrics.create(builder.meterRegistry, schema.name());
-        Scheduler timer = Schedulers.parallel();
-        this.db = new Db(connectionFactory, builder.connectionAcquireTimeout, builder.statementTimeout,
-                builder.lockTimeout, timer);
-        this.migrator = new Migrator(db, sql, Migration.loadAll());
-        this.signals = new Signals(db, sql, timer);
-        signals.start();
-        this.inserter = new JobInserter(db, sql,
-                new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
-                builder.enqueueBatchSize, builder.notifyOnEnqueue ? signals.channel() : null, metrics);
-        this.claimer = new JobClaimer(db, sql, objectMapper, metrics);
-        this.listener = builder.listen
-                ? new Listener(builder.listenerConnectionFactory != null ? builder.listenerConnectionFactory
-                        : connectionFactory, sql, signals.channel(), builder.listenerConfig(), timer)
-                : null;
-        this.received = listener != null ? listener.notices() : Flux.never();
-        this.completer = new Completer(db, sql, signals, builder.reprocessLimit, builder.janitor,
-                builder.completionBatchSize, builder.completionFlushInterval, timer, metrics);
-        List<QueueRuntime> runtimes = builder.queueRuntimes();
-        this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
-        this.handlerScheduler = builder.resolvedHandlerScheduler();
-        this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
-        this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes, builder.claimConfig(),
-                received.filter(n -> n.wakes(queues.keySet())), timer, metrics);
-        this.heartbeat = new Heartbeat(db, sql, leases, builder.heartbeatConfig(),
-                received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)), timer);
-        this.reaper = new Reaper(db, sql, signals, builder.reaperConfig(), timer, metrics);
-        this.janitor = new Janitor(db, sql, builder.janitorConfig(), timer);
-        this.depthSampler = metrics == QueueMetrics.NONE ? null
-                : new DepthSampler(db, sql, metrics, builder.depthSamplerConfig(), timer);
-        this.awaiter = new Awaiter(db, sql, objectMapper, received, builder.awaiterConfig(), timer);
-        this.admin = new QueueAdmin(db, sql, objectMapper, signals, reaper, janitor);
-        this.defaultBackoff = builder.defaultBackoff;
-        this.claimBatchSize = builder.claimBatchSize;
-        this.pollInterval = builder.pollInterval;
-        this.stopGracePeriod = builder.stopGracePeriod;
-        metrics.gauges(worker::inFlight, listener != null ? listener::connected : null);
-    }
-
-    /**
-     * Reads a tree once, here at build time: Jackson creates and caches its tree deserializer under
-     * a lock on first use, which would otherwise happen on an event loop during the first claims.
-     */
-    private static void warmUp(ObjectMapper mapper) {
-        try {
-            mapper.readTree("{\"a\":[1,\"b\",true,null,1.5]}");
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("The ObjectMapper cannot read JSON", e);
-        }
+    PgQueue(Config config) {
+        this.node = new Node(config);
+        this.admin = new QueueAdmin(node);
     }
 
     /** Starts configuring a queue that reaches PostgreSQL through {@code connectionFactory}. */
@@ -165,12 +47,12 @@ public final class PgQueue {
 
     /** The schema holding the queue's tables. */
     public String schema() {
-        return schema.name();
+        return node.config().schema().name();
     }
 
     /** The Jackson mapper used for payloads. */
     public ObjectMapper objectMapper() {
-        return objectMapper;
+        return node.config().objectMapper();
     }
 
     /**
@@ -184,17 +66,17 @@ public final class PgQueue {
      *     than this library, or {@link MigrationException} when a migration fails (nothing is kept)
      */
     public Mono<MigrationResult> migrate() {
-        return migrator.migrate();
+        return node.migrate();
     }
 
     /** The schema's current version: 0 when it has no tables, {@link #latestSchemaVersion()} when current. */
     public Mono<Integer> schemaVersion() {
-        return migrator.currentVersion();
+        return node.schemaVersion();
     }
 
     /** The newest schema version this library knows. */
     public int latestSchemaVersion() {
-        return migrator.latestVersion();
+        return node.latestSchemaVersion();
     }
 
     /**
@@ -204,7 +86,7 @@ public final class PgQueue {
      *     unique key; fails with {@link InvalidJobException} (nothing written) for an invalid job
      */
     public Mono<EnqueueResult> enqueue(NewJob job) {
-        return inserter.enqueueAll(List.of(Objects.requireNonNull(job, "job"))).map(results -> results.get(0));
+        return node.enqueueAll(List.of(Objects.requireNonNull(job, "job"))).map(results -> results.get(0));
     }
 
     /**
@@ -217,7 +99,7 @@ public final class PgQueue {
      *     is invalid, and then nothing is written
      */
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
-        return inserter.enqueueAll(Objects.requireNonNull(jobs, "jobs"));
+        return node.enqueueAll(Objects.requireNonNull(jobs, "jobs"));
     }
 
     /**
@@ -226,7 +108,7 @@ public final class PgQueue {
      * transaction.
      */
     public Mono<EnqueueResult> enqueue(Connection connection, NewJob job) {
-        return inserter.enqueueAll(Objects.requireNonNull(connection, "connection"),
+        return node.enqueueAll(Objects.requireNonNull(connection, "connection"),
                 List.of(Objects.requireNonNull(job, "job"))).map(results -> results.get(0));
     }
 
@@ -235,7 +117,7 @@ public final class PgQueue {
      * otherwise as {@link #enqueueAll(Collection)}.
      */
     public Mono<List<EnqueueResult>> enqueueAll(Connection connection, Collection<NewJob> jobs) {
-        return inserter.enqueueAll(Objects.requireNonNull(connection, "connection"), Objects.requireNonNull(jobs, "jobs"));
+        return node.enqueueAll(Objects.requireNonNull(connection, "connection"), Objects.requireNonNull(jobs, "jobs"));
     }
 
     /**
@@ -248,32 +130,7 @@ public final class PgQueue {
      * again (build a new one).
      */
     public Mono<Void> start() {
-        return Mono.defer(() -> {
-            if (state.get() == State.STOPPED) {
-                return Mono.error(new IllegalStateException("This PgQueue was stopped; build a new one to start again"));
-            }
-            if (!state.compareAndSet(State.NEW, State.STARTING)) {
-                return Mono.empty();
-            }
-            IncidentLog incidents = new IncidentLog(log, "Starting (checking the schema version)");
-            return migrator.verifyCurrent()
-                    .doOnError(incidents::failed)
-                    .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(5))
-                            .filter(e -> !(e instanceof SchemaVersionException) && state.get() == State.STARTING))
-                    .doOnSuccess(v -> incidents.succeeded())
-                    .doFinally(signal -> state.compareAndSet(State.STARTING, State.NEW))
-                    .then(Mono.fromRunnable(() -> {
-                        if (state.compareAndSet(State.STARTING, State.STARTED)) {
-                            heartbeat.start();
-                            worker.start();
-                            reaper.start();
-                            janitor.start();
-                            if (depthSampler != null) {
-                                depthSampler.start();
-                            }
-                        }
-                    }));
-        });
+        return node.start();
     }
 
     /**
@@ -283,20 +140,7 @@ public final class PgQueue {
      * the same stop. {@code queue.jobs()} streams keep working until {@link #close()}.
      */
     public Mono<Void> stop(Duration grace) {
-        Objects.requireNonNull(grace, "grace");
-        return Mono.defer(() -> {
-            Mono<Void> stop = worker.stop(grace).doFinally(signal -> {
-                reaper.stop();
-                janitor.stop();
-                if (depthSampler != null) {
-                    depthSampler.stop();
-                }
-            }).cache();
-            if (stopping.compareAndSet(null, stop)) {
-                state.set(State.STOPPED);
-            }
-            return stopping.get();
-        });
+        return node.stop(Objects.requireNonNull(grace, "grace"));
     }
 
     /**
@@ -305,34 +149,7 @@ public final class PgQueue {
      * {@code jobs()} completions fail, and pending {@link #awaitCompletion} calls fail.
      */
     public Mono<Void> close() {
-        // Shutting an executor down takes its lock, which may park the thread: do it where
-        // blocking is allowed, never on the event loop or timer thread that finished the stop.
-        Mono<Void> disposeScheduler = ownsHandlerScheduler
-                ? Mono.<Void>fromRunnable(handlerScheduler::dispose).subscribeOn(Schedulers.boundedElastic())
-                : Mono.empty();
-        // Outcome writes get another grace period (at least 5 s) after the handlers' one; past it the
-        // database is taken to be unreachable and they are given up: their jobs stay running, lose
-        // their heartbeat with this node, and the reaper of a live node rescues them.
-        Duration writeLimit = stopGracePeriod.plus(stopGracePeriod.compareTo(MIN_WRITE_GRACE) < 0
-                ? MIN_WRITE_GRACE : stopGracePeriod);
-        return stop(stopGracePeriod)
-                .then(completer.close())
-                .timeout(writeLimit, Mono.fromRunnable(() -> {
-                    log.error("Close: outcomes of {} jobs could not be written within {}; given up (the reaper "
-                            + "will rescue those jobs)", worker.inFlight(), writeLimit);
-                    worker.dispose();
-                    completer.dispose();
-                }))
-                .then(Mono.fromRunnable(() -> {
-                    heartbeat.stop();
-                    awaiter.stop();
-                    signals.stop();
-                    if (listener != null) {
-                        listener.stop();
-                    }
-                    metrics.close();
-                }))
-                .then(disposeScheduler);
+        return node.close();
     }
 
     /**
@@ -346,8 +163,7 @@ public final class PgQueue {
      *     (use {@code timeout} to bound the wait)
      */
     public Mono<JobInfo> awaitCompletion(UUID id) {
-        Objects.requireNonNull(id, "id");
-        return awaiter.await(id);
+        return node.awaitCompletion(Objects.requireNonNull(id, "id"));
     }
 
     /**
@@ -393,56 +209,31 @@ public final class PgQueue {
      * whether or not {@link #start()} was called. Cold: each subscription claims on its own.
      */
     public Flux<ClaimedJob> jobs(String... queues) {
-        Objects.requireNonNull(queues, "queues");
-        if (queues.length == 0) {
-            throw new IllegalArgumentException("Name at least one queue");
-        }
-        for (String q : queues) {
-            String problem = JobEncoder.queueNameProblem(q); // blank names included
-            if (problem != null) {
-                throw new IllegalArgumentException(problem);
-            }
-        }
-        List<String> names = List.of(queues);
-        return Flux.usingWhen(
-                Mono.fromSupplier(() -> {
-                    heartbeat.start();
-                    return new JobStream(claimer, completer, leases, signals, db, sql, names,
-                            this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel(), received);
-                }),
-                JobStream::flux,
-                JobStream::releaseAll,
-                (stream, error) -> stream.releaseAll(),
-                JobStream::releaseAll);
-    }
-
-    private Backoff backoffOf(String queue) {
-        QueueRuntime runtime = queues.get(queue);
-        return runtime != null ? runtime.backoff() : defaultBackoff;
+        return node.jobs(Arrays.asList(Objects.requireNonNull(queues, "queues")));
     }
 
     /** Jobs this node has claimed and not yet finished. */
     public int jobsInFlight() {
-        return worker.inFlight();
+        return node.jobsInFlight();
     }
 
     /** What the worker holds right now (claimed jobs, permits, claims running), for tests' diagnoses. */
     String workerState() {
-        return worker.describe();
+        return node.workerState();
     }
 
-    /** The node's heartbeat, for tests that beat once instead of waiting for its interval. */
-    Heartbeat heartbeat() {
-        return heartbeat;
+    /** The node behind this facade, for tests that run one of its services once. */
+    Node node() {
+        return node;
     }
 
     /** Outcome writes that changed nothing because the job's lease was no longer current. */
     public long staleWrites() {
-        return completer.staleWrites();
+        return node.staleWrites();
     }
 
     @Override
     public String toString() {
-        return "PgQueue[schema=" + schema + "]";
+        return "PgQueue[schema=" + schema() + "]";
     }
 }

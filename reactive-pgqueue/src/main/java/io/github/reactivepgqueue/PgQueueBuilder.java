@@ -6,14 +6,13 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.github.reactivepgqueue.internal.AwaiterConfig;
 import io.github.reactivepgqueue.internal.ClaimConfig;
-import io.github.reactivepgqueue.internal.ConfigCheck;
+import io.github.reactivepgqueue.internal.Config;
 import io.github.reactivepgqueue.internal.DepthSamplerConfig;
 import io.github.reactivepgqueue.internal.HeartbeatConfig;
 import io.github.reactivepgqueue.internal.JanitorConfig;
 import io.github.reactivepgqueue.internal.ListenerConfig;
 import io.github.reactivepgqueue.internal.ReaperConfig;
 import io.github.reactivepgqueue.internal.SchemaName;
-import io.github.reactivepgqueue.internal.QueueRuntime;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
@@ -35,20 +34,20 @@ public final class PgQueueBuilder {
     /** Default schema: {@value}. */
     public static final String DEFAULT_SCHEMA = "pgqueue";
     /** Default payload size limit: 1 MiB of JSON text. */
-    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = Config.EnqueueConfig.DEFAULT_MAX_PAYLOAD_BYTES;
     /** Default number of jobs per insert statement: {@value}. */
-    public static final int DEFAULT_ENQUEUE_BATCH_SIZE = 1000;
+    public static final int DEFAULT_ENQUEUE_BATCH_SIZE = Config.EnqueueConfig.DEFAULT_BATCH_SIZE;
     /** Default maximum attempts of a job that sets none: {@value}. */
-    public static final int DEFAULT_MAX_ATTEMPTS = 5;
+    public static final int DEFAULT_MAX_ATTEMPTS = Config.EnqueueConfig.DEFAULT_MAX_ATTEMPTS;
 
     /** Default for {@link #globalConcurrency(int)}: {@value}. */
     public static final int DEFAULT_GLOBAL_CONCURRENCY = ClaimConfig.DEFAULT_GLOBAL_CONCURRENCY;
     /** Default for {@link #defaultQueueConcurrency(int)}: {@value}. */
-    public static final int DEFAULT_QUEUE_CONCURRENCY = 100;
+    public static final int DEFAULT_QUEUE_CONCURRENCY = Config.QueueDefaults.DEFAULT_CONCURRENCY;
     /** Default backoff: the same 5 seconds after every failed attempt. */
-    public static final Duration DEFAULT_BACKOFF_DELAY = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_BACKOFF_DELAY = Config.QueueDefaults.DEFAULT_BACKOFF_DELAY;
     /** Default handler timeout: 15 minutes. */
-    public static final Duration DEFAULT_HANDLER_TIMEOUT = Duration.ofMinutes(15);
+    public static final Duration DEFAULT_HANDLER_TIMEOUT = Config.QueueDefaults.DEFAULT_TIMEOUT;
     /** Default poll interval: 1 second. */
     public static final Duration DEFAULT_POLL_INTERVAL = ClaimConfig.DEFAULT_POLL_INTERVAL;
     /** Default for {@link #claimBatchSize(int)}: {@value}. */
@@ -56,9 +55,9 @@ public final class PgQueueBuilder {
     /** Default for {@link #claimsInFlight(int)}: {@value}. */
     public static final int DEFAULT_CLAIMS_IN_FLIGHT = ClaimConfig.DEFAULT_CLAIMS_IN_FLIGHT;
     /** Default for {@link #completionBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_COMPLETION_BATCH_SIZE = 1000;
+    public static final int DEFAULT_COMPLETION_BATCH_SIZE = Config.CompleterConfig.DEFAULT_BATCH_SIZE;
     /** Default completion flush interval: 2 milliseconds. */
-    public static final Duration DEFAULT_COMPLETION_FLUSH_INTERVAL = Duration.ofMillis(2);
+    public static final Duration DEFAULT_COMPLETION_FLUSH_INTERVAL = Config.CompleterConfig.DEFAULT_FLUSH_INTERVAL;
     /** Default grace period of {@link PgQueue#close()}: 30 seconds. */
     public static final Duration DEFAULT_STOP_GRACE_PERIOD = Duration.ofSeconds(30);
     /** Default heartbeat interval: 5 seconds. */
@@ -74,11 +73,11 @@ public final class PgQueueBuilder {
     /** Default archive retention: 7 days. */
     public static final Duration DEFAULT_ARCHIVE_RETENTION = JanitorConfig.DEFAULT_ARCHIVE_RETENTION;
     /** Default connection acquire timeout: 5 seconds. */
-    public static final Duration DEFAULT_CONNECTION_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_CONNECTION_ACQUIRE_TIMEOUT = Config.DbConfig.DEFAULT_ACQUIRE_TIMEOUT;
     /** Default statement timeout of the library's statements: 30 seconds. */
-    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Config.DbConfig.DEFAULT_STATEMENT_TIMEOUT;
     /** Default lock timeout of the library's statements: 5 seconds. */
-    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Config.DbConfig.DEFAULT_LOCK_TIMEOUT;
     /** Default listener check interval: 10 seconds. */
     public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = ListenerConfig.DEFAULT_CHECK_INTERVAL;
     /** Default listener check timeout: 5 seconds. */
@@ -89,7 +88,7 @@ public final class PgQueueBuilder {
     public static final Duration DEFAULT_DEAD_LETTER_RETENTION = JanitorConfig.DEFAULT_DEAD_RETENTION;
 
     final ConnectionFactory connectionFactory;
-    final Map<String, Registration> handlers = new LinkedHashMap<>();
+    final Map<String, Config.Registration> handlers = new LinkedHashMap<>();
     int globalConcurrency = DEFAULT_GLOBAL_CONCURRENCY;
     int defaultQueueConcurrency = DEFAULT_QUEUE_CONCURRENCY;
     Backoff defaultBackoff = Backoff.linear(DEFAULT_BACKOFF_DELAY);
@@ -188,7 +187,7 @@ public final class PgQueueBuilder {
         if (problem != null) {
             throw new IllegalArgumentException("Handler " + handler.getClass().getName() + ": " + problem);
         }
-        if (handlers.putIfAbsent(queue, new Registration(handler, options)) != null) {
+        if (handlers.putIfAbsent(queue, new Config.Registration(handler, options)) != null) {
             throw new IllegalArgumentException("Queue '" + queue + "' already has a handler");
         }
         return this;
@@ -457,79 +456,25 @@ public final class PgQueueBuilder {
      */
     public PgQueue build() {
         SchemaName schemaName = SchemaName.of(schema);
-        ConfigCheck.atLeast("maxPayloadBytes", maxPayloadBytes, 2);
-        ConfigCheck.atLeast("enqueueBatchSize", enqueueBatchSize, 1);
-        ConfigCheck.atLeast("defaultMaxAttempts", defaultMaxAttempts, 1);
-        claimConfig();
-        ConfigCheck.atLeast("defaultQueueConcurrency", defaultQueueConcurrency, 1);
-        ConfigCheck.atLeast("completionBatchSize", completionBatchSize, 1);
-        ConfigCheck.positive("defaultHandlerTimeout", defaultHandlerTimeout);
-        ConfigCheck.positive("completionFlushInterval", completionFlushInterval);
-        reaperConfig(); // checks the heartbeat's options first
-        janitorConfig();
-        ConfigCheck.positive("connectionAcquireTimeout", connectionAcquireTimeout);
-        ConfigCheck.notNegative("statementTimeout", statementTimeout);
-        ConfigCheck.notNegative("lockTimeout", lockTimeout);
-        listenerConfig();
-        ConfigCheck.notNegative("stopGracePeriod", stopGracePeriod);
-        depthSamplerConfig();
-        return new PgQueue(this, schemaName, objectMapper != null ? objectMapper : defaultObjectMapper());
-    }
-
-    /** The registered queues with every option resolved. */
-    List<QueueRuntime> queueRuntimes() {
-        List<QueueRuntime> runtimes = new ArrayList<>();
-        for (Registration r : handlers.values()) {
-            runtimes.add(new QueueRuntime(r.handler(),
-                    r.options().concurrency().orElse(defaultQueueConcurrency),
-                    r.options().backoff().orElse(defaultBackoff),
-                    r.options().timeout().orElse(defaultHandlerTimeout),
-                    r.options().permitStrategy().orElse(PermitStrategy.ALWAYS)));
-        }
-        return runtimes;
-    }
-
-    /** The handler scheduler, and whether the queue created it (and must dispose of it). */
-    Scheduler resolvedHandlerScheduler() {
-        return handlerScheduler != null ? handlerScheduler
-                : Schedulers.newBoundedElastic(globalConcurrency, Integer.MAX_VALUE, "pgqueue-handler", 60, true);
-    }
-
-    ClaimConfig claimConfig() {
-        return new ClaimConfig(claimBatchSize, claimsInFlight, pollInterval, globalConcurrency);
-    }
-
-    HeartbeatConfig heartbeatConfig() {
-        return new HeartbeatConfig(heartbeatInterval);
-    }
-
-    /** The reaper's options, the stall timeout derived from the heartbeat's. */
-    ReaperConfig reaperConfig() {
-        return ReaperConfig.derived(heartbeatConfig(), rescueAfterMissedHeartbeats, reaperInterval, reprocessLimit,
-                maintenanceBatchSize);
-    }
-
-    JanitorConfig janitorConfig() {
-        return new JanitorConfig(janitor, janitorInterval, maintenanceBatchSize, archiveRetention, deadLetterRetention);
-    }
-
-    ListenerConfig listenerConfig() {
-        return new ListenerConfig(listenerCheckInterval, listenerCheckTimeout);
-    }
-
-    AwaiterConfig awaiterConfig() {
-        return new AwaiterConfig(pollInterval);
-    }
-
-    DepthSamplerConfig depthSamplerConfig() {
-        return new DepthSamplerConfig(queueDepthInterval);
-    }
-
-    boolean ownsHandlerScheduler() {
-        return handlerScheduler == null;
-    }
-
-    record Registration(ReactiveHandler handler, QueueOptions options) {
+        HeartbeatConfig heartbeat = new HeartbeatConfig(heartbeatInterval);
+        Config.QueueDefaults queueDefaults = new Config.QueueDefaults(defaultQueueConcurrency, defaultBackoff,
+                defaultHandlerTimeout);
+        return new PgQueue(new Config(connectionFactory, listenerConnectionFactory, schemaName,
+                objectMapper != null ? objectMapper : defaultObjectMapper(), meterRegistry,
+                new Config.DbConfig(connectionAcquireTimeout, statementTimeout, lockTimeout),
+                new Config.EnqueueConfig(maxPayloadBytes, enqueueBatchSize, defaultMaxAttempts, notifyOnEnqueue),
+                queueDefaults.resolve(List.copyOf(handlers.values())), defaultBackoff,
+                new ClaimConfig(globalConcurrency, claimBatchSize, claimsInFlight, pollInterval),
+                new Config.CompleterConfig(completionBatchSize, completionFlushInterval),
+                heartbeat,
+                ReaperConfig.of(heartbeat, rescueAfterMissedHeartbeats, reaperInterval, reprocessLimit,
+                        maintenanceBatchSize),
+                new JanitorConfig(janitor, janitorInterval, maintenanceBatchSize, archiveRetention,
+                        deadLetterRetention),
+                new ListenerConfig(listen, listenerCheckInterval, listenerCheckTimeout),
+                new AwaiterConfig(pollInterval),
+                new DepthSamplerConfig(queueDepthInterval),
+                stopGracePeriod, handlerScheduler));
     }
 
     static ObjectMapper defaultObjectMapper() {

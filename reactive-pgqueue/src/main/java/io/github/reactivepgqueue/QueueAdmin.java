@@ -1,29 +1,11 @@
 package io.github.reactivepgqueue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.reactivepgqueue.internal.Db;
-import io.github.reactivepgqueue.internal.JobInfoRows;
-import io.github.reactivepgqueue.internal.Janitor;
-import io.github.reactivepgqueue.internal.Reaper;
-import io.github.reactivepgqueue.internal.ReaperResult;
-import io.github.reactivepgqueue.internal.R2dbc;
-import io.github.reactivepgqueue.internal.Signal;
-import io.github.reactivepgqueue.internal.Signals;
-import io.github.reactivepgqueue.internal.Sql;
-import io.github.reactivepgqueue.internal.SqlName;
-import io.r2dbc.spi.Statement;
-import java.time.Duration;
-import java.util.EnumSet;
-import java.util.LinkedHashSet;
+import io.github.reactivepgqueue.internal.Node;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
 import java.util.UUID;
-import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Operating a queue's jobs: find, list and count them, cancel, requeue dead ones, delete and
@@ -37,27 +19,16 @@ public final class QueueAdmin {
     /** Largest page {@link #list} returns. */
     public static final int MAX_PAGE = 10_000;
 
-    private final Db db;
-    private final Sql sql;
-    private final ObjectMapper mapper;
-    private final Signals signals;
-    private final Reaper reaper;
-    private final Janitor janitor;
+    private final Node node;
 
-    QueueAdmin(Db db, Sql sql, ObjectMapper mapper, Signals signals, Reaper reaper, Janitor janitor) {
-        this.db = db;
-        this.sql = sql;
-        this.mapper = mapper;
-        this.signals = signals;
-        this.reaper = reaper;
-        this.janitor = janitor;
+    QueueAdmin(Node node) {
+        this.node = node;
     }
 
     /** The job with this id, with its payload, wherever it is; empty if no table holds it. */
     public Mono<JobInfo> find(UUID id) {
         Objects.requireNonNull(id, "id");
-        return query(SqlName.JobFindMany, s -> s.bind("$1", new UUID[] {id}).bind("$2", true),
-                row -> JobInfoRows.from(row, mapper)).next();
+        return node.admin().find(id);
     }
 
     /**
@@ -67,23 +38,12 @@ public final class QueueAdmin {
      * page as {@code after} to get the next.
      */
     public Flux<JobInfo> list(String queue, JobStatus status, UUID after, int limit) {
-        if (limit < 1 || limit > MAX_PAGE) {
-            return Flux.error(new IllegalArgumentException("limit must be between 1 and " + MAX_PAGE + " but was " + limit));
-        }
-        return query(SqlName.AdminList, s -> {
-            bindNullable(s, "$1", queue, String.class);
-            bindNullable(s, "$2", status == null ? null : status.databaseValue(), String.class);
-            bindNullable(s, "$3", after, UUID.class);
-            return s.bind("$4", limit);
-        }, row -> JobInfoRows.from(row, mapper));
+        return node.admin().list(queue, status, after, limit);
     }
 
     /** How many jobs each queue has, per status and table. Counts whole tables: not for hot paths. */
     public Mono<List<JobCount>> counts() {
-        return query(SqlName.AdminCount, Function.identity(), row -> new JobCount(row.get("queue", String.class),
-                JobStatus.fromDatabase(row.get("status", String.class)),
-                JobLocation.valueOf(row.get("location", String.class).toUpperCase(Locale.ROOT)),
-                row.get("jobs", Long.class))).collectList();
+        return node.admin().counts();
     }
 
     /**
@@ -92,39 +52,20 @@ public final class QueueAdmin {
      * @return how many jobs were cancelled (0 or 1)
      */
     public Mono<Integer> cancel(UUID id) {
-        return cancel(Objects.requireNonNull(id, "id"), null, null);
+        Objects.requireNonNull(id, "id");
+        return node.admin().cancel(id);
     }
 
     /** Cancels the live job holding {@code uniqueKey}; see {@link PgQueue#cancelByUniqueKey(String)}. */
     public Mono<Integer> cancelByUniqueKey(String uniqueKey) {
-        return cancel(null, Objects.requireNonNull(uniqueKey, "uniqueKey"), null);
+        Objects.requireNonNull(uniqueKey, "uniqueKey");
+        return node.admin().cancelByUniqueKey(uniqueKey);
     }
 
     /** Cancels every live job with {@code fingerprint}; see {@link PgQueue#cancelByFingerprint(String)}. */
     public Mono<Integer> cancelByFingerprint(String fingerprint) {
-        return cancel(null, null, Objects.requireNonNull(fingerprint, "fingerprint"));
-    }
-
-    private Mono<Integer> cancel(UUID id, String uniqueKey, String fingerprint) {
-        return query(SqlName.JobCancel, s -> {
-            bindNullable(s, "$1", id, UUID.class);
-            bindNullable(s, "$2", uniqueKey, String.class);
-            return bindNullable(s, "$3", fingerprint, String.class);
-        }, row -> row.get("previous", String.class))
-                .collectList()
-                // a cancel of several running jobs may meet their outcome writes in the other lock order
-                .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).filter(R2dbc::isDeadlock)
-                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
-                .flatMap(previous -> {
-                    Set<Signal> signal = EnumSet.noneOf(Signal.class);
-                    if (!previous.isEmpty()) {
-                        signal.add(Signal.FINISHED);
-                    }
-                    if (previous.contains(JobStatus.RUNNING.databaseValue())) {
-                        signal.add(Signal.CANCELLED);
-                    }
-                    return signals.send(signal).thenReturn(previous.size());
-                });
+        Objects.requireNonNull(fingerprint, "fingerprint");
+        return node.admin().cancelByFingerprint(fingerprint);
     }
 
     /**
@@ -136,27 +77,13 @@ public final class QueueAdmin {
      */
     public Mono<Boolean> requeue(UUID id) {
         Objects.requireNonNull(id, "id");
-        return requeueDead(id, null, 1).map(n -> n > 0);
+        return node.admin().requeue(id);
     }
 
     /** Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)}; emits how many. */
     public Mono<Integer> requeueDead(String queue, int limit) {
         Objects.requireNonNull(queue, "queue");
-        if (limit < 1) {
-            return Mono.error(new IllegalArgumentException("limit must be at least 1 but was " + limit));
-        }
-        return requeueDead(null, queue, limit);
-    }
-
-    private Mono<Integer> requeueDead(UUID id, String queue, int limit) {
-        return query(SqlName.AdminRequeueDead, s -> {
-            bindNullable(s, "$1", id, UUID.class);
-            bindNullable(s, "$2", queue, String.class);
-            return s.bind("$3", limit);
-        }, row -> row.get("queue", String.class))
-                .collectList()
-                .flatMap(queues -> signals.send(EnumSet.noneOf(Signal.class), new LinkedHashSet<>(queues))
-                        .thenReturn(queues.size()));
+        return node.admin().requeueDead(queue, limit);
     }
 
     /**
@@ -167,11 +94,7 @@ public final class QueueAdmin {
      */
     public Mono<Boolean> delete(UUID id) {
         Objects.requireNonNull(id, "id");
-        return query(SqlName.AdminDelete, s -> s.bind("$1", id), row -> row.get("previous", String.class))
-                .collectList()
-                .flatMap(previous -> (previous.contains(JobStatus.RUNNING.databaseValue())
-                        ? signals.send(EnumSet.of(Signal.CANCELLED)) : Mono.<Void>empty())
-                        .thenReturn(!previous.isEmpty()));
+        return node.admin().delete(id);
     }
 
     /**
@@ -182,25 +105,24 @@ public final class QueueAdmin {
      */
     public Mono<Long> purge(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return update(SqlName.AdminPurge, s -> s.bind("$1", queue));
+        return node.admin().purge(queue);
     }
 
     /** Pauses {@code queue} on every node: none claims its jobs until it is resumed; running jobs finish. */
     public Mono<Void> pause(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return update(SqlName.AdminPause, s -> s.bind("$1", queue)).then();
+        return node.admin().pause(queue);
     }
 
     /** Resumes {@code queue}: nodes serving it claim its jobs again at once. */
     public Mono<Void> resume(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return update(SqlName.AdminResume, s -> s.bind("$1", queue))
-                .then(signals.send(EnumSet.noneOf(Signal.class), List.of(queue)));
+        return node.admin().resume(queue);
     }
 
     /** The queues paused right now, by name. */
     public Mono<List<String>> pausedQueues() {
-        return query(SqlName.AdminPaused, Function.identity(), row -> row.get("queue", String.class)).collectList();
+        return node.admin().pausedQueues();
     }
 
     /**
@@ -211,7 +133,7 @@ public final class QueueAdmin {
      * @return how many jobs were rescued
      */
     public Mono<Integer> rescueStalledJobs() {
-        return reaper.runOnce().map(ReaperResult::total);
+        return node.admin().rescueStalledJobs();
     }
 
     /**
@@ -221,7 +143,7 @@ public final class QueueAdmin {
      * @return how many jobs were moved
      */
     public Mono<Long> moveFinishedJobs() {
-        return janitor.moveFinished();
+        return node.admin().moveFinishedJobs();
     }
 
     /**
@@ -230,19 +152,6 @@ public final class QueueAdmin {
      * @return how many jobs were deleted
      */
     public Mono<Long> deleteExpiredJobs() {
-        return janitor.deleteExpired();
-    }
-
-    private <T> Flux<T> query(SqlName name, Function<Statement, Statement> binder, Function<io.r2dbc.spi.Row, T> mapper) {
-        return db.transaction(conn -> R2dbc.query(binder.apply(conn.createStatement(sql.get(name))), mapper));
-    }
-
-    private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return db.transaction(conn -> R2dbc.update(binder.apply(conn.createStatement(sql.get(name)))))
-                .single();
-    }
-
-    private static Statement bindNullable(Statement statement, String name, Object value, Class<?> type) {
-        return value == null ? statement.bindNull(name, type) : statement.bind(name, value);
+        return node.admin().deleteExpiredJobs();
     }
 }

@@ -277,7 +277,7 @@ class HeartbeatReaperIT {
         // Three times the heartbeat is back-dated past twice the stall threshold, and a beat refreshes it.
         for (int i = 0; i < 3; i++) {
             db.execute("UPDATE {schema}.jobs SET heartbeat_at = now() - interval '10 minutes' WHERE id = $1", id);
-            assertThat(queue.heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(1, 0));
+            assertThat(queue.node().heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(1, 0));
             assertThat(count("id = $1 AND heartbeat_at > now() - interval '1 minute'", id)).isEqualTo(1);
         }
         // The job stays under its lease throughout.
@@ -530,13 +530,13 @@ class HeartbeatReaperIT {
                 rescued);
         OffsetDateTime reclaimedBeat = (OffsetDateTime) row(reclaimed).get("heartbeat_at");
 
-        assertThat(queue.heartbeat().runOnce().block(TIMEOUT)).as("both leases found lost")
+        assertThat(queue.node().heartbeat().runOnce().block(TIMEOUT)).as("both leases found lost")
                 .isEqualTo(new HeartbeatResult(2, 2));
         waiting().until(() -> cancelled.containsAll(Set.of(reclaimed, rescued)));
         waiting().until(() -> queue.jobsInFlight() == 0);
         // Rows stay as the other node left them over several beats; nothing was written by this one.
         for (int beat = 0; beat < 3; beat++) {
-            assertThat(queue.heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(0, 0));
+            assertThat(queue.node().heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(0, 0));
             Map<String, Object> a = row(reclaimed);
             Map<String, Object> b = row(rescued);
             assertThat(a).containsEntry("status", "running").containsEntry("lease", otherLease)

@@ -2,15 +2,11 @@ package io.github.reactivepgqueue.internal;
 
 import java.time.Duration;
 
-/**
- * The queue-depth sampler's options.
- *
- * @param interval how often the pending jobs of every queue are counted (one grouped statement)
- */
+/** The queue-depth sampler's options. */
 public record DepthSamplerConfig(Duration interval) {
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(15);
 
     public DepthSamplerConfig {
-        ConfigCheck.positive("queueDepthInterval", interval);
+        Config.Check.positive("queueDepthInterval", interval);
     }
 }

@@ -2,15 +2,11 @@ package io.github.reactivepgqueue.internal;
 
 import java.time.Duration;
 
-/**
- * The heartbeat's options.
- *
- * @param interval how often the leases of the jobs a node holds are refreshed (one statement for all)
- */
+/** The heartbeat's options. */
 public record HeartbeatConfig(Duration interval) {
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
 
     public HeartbeatConfig {
-        ConfigCheck.positive("heartbeatInterval", interval);
+        Config.Check.positive("heartbeatInterval", interval);
     }
 }

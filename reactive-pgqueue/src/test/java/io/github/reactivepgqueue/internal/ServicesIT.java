@@ -180,7 +180,7 @@ class ServicesIT {
     @Test
     void listenerProbesAFreshConnection() {
         Listener listener = new Listener(schema.connectionFactory(), sql, signals.channel(),
-                new ListenerConfig(Duration.ofHours(1), Duration.ofSeconds(10)), timer);
+                new ListenerConfig(true, Duration.ofHours(1), Duration.ofSeconds(10)), timer);
         StepVerifier.create(listener.runOnce()).expectNext(new ListenerResult(true)).verifyComplete();
         assertThat(listener.connected()).as("the probe is not the listening connection").isFalse();
         listener.stop();

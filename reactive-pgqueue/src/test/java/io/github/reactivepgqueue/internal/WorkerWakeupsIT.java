@@ -46,7 +46,7 @@ class WorkerWakeupsIT {
         QueueRuntime empty = new QueueRuntime(ReactiveHandler.of("nothing-due", job -> Mono.just(Outcome.success())),
                 10, Backoff.linear(Duration.ofSeconds(1)), Duration.ofMinutes(1), PermitStrategy.ALWAYS);
         this.worker = new Worker(new JobClaimer(db, sql, queue.objectMapper(), QueueMetrics.NONE), completer,
-                new Leases(), Schedulers.immediate(), List.of(empty), new ClaimConfig(1, 2, POLL, 10),
+                new Leases(), Schedulers.immediate(), List.of(empty), new ClaimConfig(10, 1, 2, POLL),
                 triggers.asFlux(), time, QueueMetrics.NONE);
     }
 
