@@ -1,5 +1,8 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static io.github.reactivepgqueue.testing.Fixtures.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -16,7 +19,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
-import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,9 +40,6 @@ import reactor.test.StepVerifier;
  */
 @ExtendWith(PostgresExtension.class)
 class AdminIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
-
     private final TestSchema db;
     private final List<PgQueue> started = new ArrayList<>();
     private final List<Disposable> subscriptions = new ArrayList<>();
@@ -67,10 +66,6 @@ class AdminIT {
         } finally {
             nodeA.close().block(TIMEOUT);
         }
-    }
-
-    private static ConditionFactory waiting() {
-        return await().atMost(TIMEOUT).pollInterval(POLL);
     }
 
     /** A started node with these handlers (janitor off, 50 ms poll). */

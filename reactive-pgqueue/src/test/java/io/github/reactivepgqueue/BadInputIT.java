@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -33,7 +34,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class BadInputIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String QUEUE = "orders";
 
     /** What the handler of {@link #QUEUE} expects. */

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -41,7 +42,6 @@ import reactor.core.publisher.Sinks;
  */
 @ExtendWith(PostgresExtension.class)
 class CancelAwaitIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     /** A fragment found only in the text of the statement that looks up awaited jobs (JobFindMany). */
     private static final String JOB_FIND_MANY = "CASE WHEN $2 THEN payload::text END AS payload";
 

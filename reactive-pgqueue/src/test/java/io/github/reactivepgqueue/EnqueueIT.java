@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -24,8 +25,6 @@ import reactor.test.StepVerifier;
 
 @ExtendWith(PostgresExtension.class)
 class EnqueueIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-
     record Order(String sku, int quantity, Instant placedAt) {
     }
 

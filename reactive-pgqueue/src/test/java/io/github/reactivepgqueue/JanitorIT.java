@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -33,9 +35,6 @@ import reactor.util.function.Tuple4;
  */
 @ExtendWith(PostgresExtension.class)
 class JanitorIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final Duration POLL = Duration.ofMillis(50);
-
     /** Every column a move must keep; payload as text so that rows compare by value. */
     private static final String KEPT_COLUMNS = "id, queue, status, priority, payload::text AS payload, unique_key, "
             + "fingerprint, attempt, max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, "

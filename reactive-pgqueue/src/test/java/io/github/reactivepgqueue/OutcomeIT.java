@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
@@ -34,8 +36,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class OutcomeIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
     private static final Backoff ONE_HOUR = Backoff.linear(Duration.ofHours(1));
     /** Seconds of slack for comparisons of run_at with now() (both from the database clock). */
     private static final double SLACK_SECONDS = 60;

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.proof;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -47,7 +48,6 @@ import reactor.core.scheduler.Schedulers;
  */
 @ExtendWith(PostgresExtension.class)
 class FaultProofIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final Duration HEARTBEAT = Duration.ofMillis(500);
     /** The stall threshold: 2.5 heartbeat intervals (the default). */
     private static final Duration LEASE = HEARTBEAT.multipliedBy(5).dividedBy(2);

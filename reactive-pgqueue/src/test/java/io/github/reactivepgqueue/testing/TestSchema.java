@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue.testing;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+
 import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.PgQueueBuilder;
 import io.r2dbc.pool.ConnectionPool;
@@ -17,8 +19,6 @@ import reactor.core.publisher.Mono;
  * arranging and asserting (used on the test thread only, never on a reactive one).
  */
 public final class TestSchema implements AutoCloseable {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
     private final DatabaseCoordinates coordinates;
     private final String name;
     private final ConnectionPool pool;
