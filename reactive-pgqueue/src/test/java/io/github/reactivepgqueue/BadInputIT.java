@@ -293,6 +293,6 @@ class BadInputIT {
 
     private Map<String, Object> awaitDead(UUID id) {
         await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs_dead WHERE id = $1", id) == 1);
-        return db.query("SELECT status, attempt, last_error FROM {schema}.jobs_dead WHERE id = $1", id).get(0);
+        return db.row("jobs_dead", id, "status, attempt, last_error");
     }
 }

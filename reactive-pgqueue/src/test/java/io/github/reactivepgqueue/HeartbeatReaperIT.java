@@ -120,8 +120,8 @@ class HeartbeatReaperIT {
     }
 
     private Map<String, Object> row(UUID id) {
-        return db.query("SELECT status, attempt, max_attempts, reprocess_count, lease, heartbeat_at, completed_at, "
-                + "last_error, run_at <= now() AS due FROM {schema}.jobs WHERE id = $1", id).get(0);
+        return db.row("jobs", id, "status, attempt, max_attempts, reprocess_count, lease, heartbeat_at, completed_at, "
+                + "last_error, run_at <= now() AS due");
     }
 
     /**

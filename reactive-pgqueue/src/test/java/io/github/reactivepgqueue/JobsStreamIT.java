@@ -167,8 +167,7 @@ class JobsStreamIT {
         StepVerifier.create(first.complete(Outcome.retry()))
                 .expectError(IllegalStateException.class)
                 .verify(TIMEOUT);
-        assertThat(db.query("SELECT status FROM {schema}.jobs WHERE id = $1", first.job().id()).get(0).get("status"))
-                .isEqualTo("completed");
+        assertThat(db.status(first.job().id())).isEqualTo("completed");
         assertThat(queue.staleWrites()).isZero();
     }
 
@@ -199,8 +198,7 @@ class JobsStreamIT {
         // A late completion of a released job must not complete it: its claim is over.
         ClaimedJob late = abandoned.get(0);
         late.complete(Outcome.success()).onErrorResume(IllegalStateException.class, e -> Mono.empty()).block(TIMEOUT);
-        assertThat(db.query("SELECT status FROM {schema}.jobs WHERE id = $1", late.job().id()).get(0).get("status"))
-                .isEqualTo("pending");
+        assertThat(db.status(late.job().id())).isEqualTo("pending");
         assertThat(subscriber.error.get()).isNull();
     }
 
@@ -340,7 +338,7 @@ class JobsStreamIT {
         assertThat(claimed).hasSize(runAts.length);
         for (Job job : claimed) {
             int i = job.payload().get("i").asInt();
-            Map<String, Object> row = db.query("SELECT created_at FROM {schema}.jobs WHERE id = $1", job.id()).get(0);
+            Map<String, Object> row = db.row("jobs", job.id(), "created_at");
             if (i < 3) {
                 assertThat(job.runAt()).as("run_at " + i).isEqualTo(runAts[i]);
             } else {

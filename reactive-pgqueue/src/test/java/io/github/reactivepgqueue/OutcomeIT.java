@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -552,10 +551,7 @@ class OutcomeIT {
     }
 
     private Map<String, Object> row(UUID id) {
-        List<Map<String, Object>> rows = db.query("SELECT *, extract(epoch FROM run_at - now())::float8 AS runs_in "
-                + "FROM {schema}.jobs WHERE id = $1", id);
-        assertThat(rows).hasSize(1);
-        return rows.get(0);
+        return db.row("jobs", id, "*, extract(epoch FROM run_at - now())::float8 AS runs_in");
     }
 
     private static double runsInSeconds(Map<String, Object> row) {

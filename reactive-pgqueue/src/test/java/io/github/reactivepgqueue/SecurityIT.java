@@ -214,7 +214,7 @@ class SecurityIT {
             UUID id = node.enqueue(NewJob.of("leaky", Map.of("card", marker)).maxAttempts(2)).block(TIMEOUT).id();
             await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE id = $1 "
                     + "AND status = 'failed'", id) == 1);
-            assertThat(db.query("SELECT last_error FROM {schema}.jobs WHERE id = $1", id).get(0).get("last_error"))
+            assertThat(db.row("jobs", id, "last_error").get("last_error"))
                     .as("the error, with the payload the handler put in it, is stored on the job")
                     .asString().contains(marker);
 

@@ -268,7 +268,7 @@ class FaultProofIT {
                 .block(TIMEOUT).id();
         enqueued.add(caught);
         await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'failed'") == 1);
-        assertThat((String) db.query("SELECT last_error FROM {schema}.jobs WHERE id = $1", caught).get(0).get("last_error"))
+        assertThat((String) db.row("jobs", caught, "last_error").get("last_error"))
                 .contains("Blocking call");
         enqueue("blocking-parallel", 5, Map.of());
         await().atMost(TIMEOUT).until(() -> completed() == 9);
