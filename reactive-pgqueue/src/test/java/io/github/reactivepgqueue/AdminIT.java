@@ -1,5 +1,8 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static io.github.reactivepgqueue.testing.Fixtures.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -16,7 +19,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
-import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,9 +40,6 @@ import reactor.test.StepVerifier;
  */
 @ExtendWith(PostgresExtension.class)
 class AdminIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
-
     private final TestSchema db;
     private final List<PgQueue> started = new ArrayList<>();
     private final List<Disposable> subscriptions = new ArrayList<>();
@@ -67,10 +66,6 @@ class AdminIT {
         } finally {
             nodeA.close().block(TIMEOUT);
         }
-    }
-
-    private static ConditionFactory waiting() {
-        return await().atMost(TIMEOUT).pollInterval(POLL);
     }
 
     /** A started node with these handlers (janitor off, 50 ms poll). */
@@ -123,11 +118,6 @@ class AdminIT {
     private List<UUID> idsIn(String table, String queue) {
         return db.query("SELECT id FROM {schema}." + table + " WHERE queue = $1 ORDER BY id", queue).stream()
                 .map(row -> (UUID) row.get("id")).toList();
-    }
-
-    private String statusOf(UUID id) {
-        List<Map<String, Object>> rows = db.query("SELECT status FROM {schema}.jobs WHERE id = $1", id);
-        return rows.isEmpty() ? null : (String) rows.get(0).get("status");
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -289,8 +279,10 @@ class AdminIT {
         UUID id = nodeA.enqueue(NewJob.of("requeue", Map.of("n", 42)).fingerprint("fp").priority(3).maxAttempts(3))
                 .block(TIMEOUT).id();
         // it failed for good after using every attempt and being rescheduled twice, long ago
-        db.execute("UPDATE {schema}.jobs SET status = 'failed', attempt = 3, reprocess_count = 2, last_error = 'boom', "
-                + "run_at = now() - interval '1 day', completed_at = now() - interval '1 day' WHERE id = $1", id);
+        db.execute("UPDATE {schema}.jobs SET status = 'failed', attempt = 3, reprocess_count = 2, last_error = 'boom' "
+                + "WHERE id = $1", id);
+        db.backdate("jobs", "run_at", Duration.ofDays(1), id);
+        db.backdate("jobs", "completed_at", Duration.ofDays(1), id);
         assertThat(moveFinished()).isEqualTo(1);
         JobInfo dead = find(id).orElseThrow();
         assertThat(dead.location()).isEqualTo(JobLocation.DEAD);
@@ -319,7 +311,7 @@ class AdminIT {
             ran.set(job);
             return Mono.just(Outcome.success());
         })));
-        waiting().until(() -> "completed".equals(statusOf(id)));
+        waiting().until(() -> "completed".equals(db.status(id)));
         assertThat(ran.get().id()).isEqualTo(id);
         assertThat(ran.get().attempt()).isEqualTo(1);
         assertThat(ran.get().reprocessCount()).isZero();
@@ -359,7 +351,7 @@ class AdminIT {
         finish("completed", holder.id());
         assertThat(admin.requeue(dead).block(TIMEOUT)).isTrue();
         assertThat(idsIn("jobs_dead", "requeue-key")).isEmpty();
-        assertThat(statusOf(dead)).isEqualTo("pending");
+        assertThat(db.status(dead)).isEqualTo("pending");
     }
 
     @Test
@@ -426,7 +418,7 @@ class AdminIT {
                     return Mono.<Outcome>never().doOnCancel(() -> cancelled.set(true));
                 })));
         UUID id = enqueue("delete-running", 1);
-        waiting().until(() -> id.equals(running.get()) && "running".equals(statusOf(id)));
+        waiting().until(() -> id.equals(running.get()) && "running".equals(db.status(id)));
 
         assertThat(admin.delete(id).block(TIMEOUT)).isTrue();
 
@@ -455,7 +447,7 @@ class AdminIT {
         assertThat(admin.purge("purge-a").block(TIMEOUT)).isEqualTo(4);
 
         assertThat(idsIn("jobs", "purge-a")).containsExactly(a.get(4));
-        assertThat(statusOf(a.get(4))).isEqualTo("running");
+        assertThat(db.status(a.get(4))).isEqualTo("running");
         assertThat(idsIn("jobs", "purge-b")).containsExactly(otherQueue);
         assertThat(idsIn("jobs_archive", "purge-a")).containsExactly(a.get(0));
         assertThat(idsIn("jobs_dead", "purge-a")).containsExactly(a.get(1));
@@ -480,7 +472,7 @@ class AdminIT {
         // later and completed proves B claimed after the paused job was there. Twice, for good measure.
         for (int i = 0; i < 2; i++) {
             UUID probe = enqueue("unpaused", i);
-            waiting().until(() -> "completed".equals(statusOf(probe)));
+            waiting().until(() -> "completed".equals(db.status(probe)));
         }
         assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE id = $1 AND status = 'pending' AND attempt = 0",
                 held)).isEqualTo(1);
@@ -494,11 +486,11 @@ class AdminIT {
         assertThat(streamed).extracting(c -> c.job().id()).containsExactly(streamProbe);
         streamed.get(0).complete(Outcome.success()).block(TIMEOUT);
         stream.dispose();
-        assertThat(statusOf(held)).isEqualTo("pending");
+        assertThat(db.status(held)).isEqualTo("pending");
 
         admin.resume("paused").block(TIMEOUT);
         assertThat(admin.pausedQueues().block(TIMEOUT)).isEmpty();
-        waiting().until(() -> "completed".equals(statusOf(held)));
+        waiting().until(() -> "completed".equals(db.status(held)));
         assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE id = $1 AND attempt = 1", held)).isEqualTo(1);
     }
 
@@ -511,12 +503,12 @@ class AdminIT {
             return gate.asMono().thenReturn(Outcome.success());
         })));
         UUID id = enqueue("pause-running", 1);
-        waiting().until(() -> id.equals(running.get()) && "running".equals(statusOf(id)));
+        waiting().until(() -> id.equals(running.get()) && "running".equals(db.status(id)));
 
         admin.pause("pause-running").block(TIMEOUT);
         gate.tryEmitEmpty();
 
-        waiting().until(() -> "completed".equals(statusOf(id)));
+        waiting().until(() -> "completed".equals(db.status(id)));
         assertThat(admin.pausedQueues().block(TIMEOUT)).containsExactly("pause-running");
     }
 }

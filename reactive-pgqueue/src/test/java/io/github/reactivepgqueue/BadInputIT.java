@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -33,7 +34,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class BadInputIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String QUEUE = "orders";
 
     /** What the handler of {@link #QUEUE} expects. */
@@ -293,6 +293,6 @@ class BadInputIT {
 
     private Map<String, Object> awaitDead(UUID id) {
         await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs_dead WHERE id = $1", id) == 1);
-        return db.query("SELECT status, attempt, last_error FROM {schema}.jobs_dead WHERE id = $1", id).get(0);
+        return db.row("jobs_dead", id, "status, attempt, last_error");
     }
 }

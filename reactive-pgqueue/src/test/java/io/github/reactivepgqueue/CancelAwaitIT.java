@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -41,7 +42,6 @@ import reactor.core.publisher.Sinks;
  */
 @ExtendWith(PostgresExtension.class)
 class CancelAwaitIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     /** A fragment found only in the text of the statement that looks up awaited jobs (JobFindMany). */
     private static final String JOB_FIND_MANY = "CASE WHEN $2 THEN payload::text END AS payload";
 
@@ -147,10 +147,7 @@ class CancelAwaitIT {
     }
 
     private Map<String, Object> row(UUID id) {
-        List<Map<String, Object>> rows = db.query(
-                "SELECT status, attempt, lease, completed_at, updated_at FROM {schema}.jobs WHERE id = $1", id);
-        assertThat(rows).as("live row of %s", id).hasSize(1);
-        return rows.get(0);
+        return db.row("jobs", id, "status, attempt, lease, completed_at, updated_at");
     }
 
     private String status(UUID id) {
@@ -230,8 +227,8 @@ class CancelAwaitIT {
         // as if some node were running one of them, and another had finished long ago
         db.execute("UPDATE {schema}.jobs SET status = 'running', attempt = 1, lease = gen_random_uuid(), "
                 + "heartbeat_at = now() WHERE id = $1", running);
-        db.execute("UPDATE {schema}.jobs SET status = 'completed', attempt = 1, completed_at = now() - interval '1 hour' "
-                + "WHERE id = $1", finished);
+        db.execute("UPDATE {schema}.jobs SET status = 'completed', attempt = 1 WHERE id = $1", finished);
+        db.backdate("jobs", "completed_at", Duration.ofHours(1), finished);
         Object finishedAt = row(finished).get("completed_at");
 
         assertThat(b.cancelByFingerprint("tenant-1").block(TIMEOUT)).isEqualTo(3);

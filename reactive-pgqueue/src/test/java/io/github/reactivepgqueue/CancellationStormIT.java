@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -66,7 +67,6 @@ import reactor.core.scheduler.Schedulers;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CancellationStormIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String SCHEMA = "storm";
     private static final String POOL_APP = "storm-pool";
     private static final int POOL_SIZE = 8;

@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -43,9 +45,6 @@ import reactor.core.scheduler.Schedulers;
  */
 @ExtendWith(PostgresExtension.class)
 class ConcurrencyIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
-
     private final TestSchema db;
     private final List<PgQueue> started = new CopyOnWriteArrayList<>();
     private final List<ConnectionPool> pools = new CopyOnWriteArrayList<>();

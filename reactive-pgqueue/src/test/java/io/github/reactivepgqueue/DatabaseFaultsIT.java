@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
@@ -55,7 +56,6 @@ import reactor.core.publisher.Mono;
  * ({@link Invariants}).
  */
 class DatabaseFaultsIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String SCHEMA = "faults";
     private static final String QUEUE = "faulty";
     private static final String POOL_APP = "faults-pool";

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -24,8 +25,6 @@ import reactor.test.StepVerifier;
 
 @ExtendWith(PostgresExtension.class)
 class EnqueueIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-
     record Order(String sku, int quantity, Instant placedAt) {
     }
 
@@ -78,7 +77,7 @@ class EnqueueIT {
     void appliesDefaultsAndAnAbsoluteRunAt() {
         Instant runAt = Instant.now().plus(1, ChronoUnit.DAYS).truncatedTo(ChronoUnit.MICROS);
         UUID id = queue.enqueue(NewJob.of("reports", Map.of("k", "v")).runAt(runAt)).block(TIMEOUT).id();
-        Map<String, Object> row = db.query("SELECT * FROM {schema}.jobs WHERE id = $1", id).get(0);
+        Map<String, Object> row = db.row("jobs", id);
         assertThat(row.get("max_attempts")).isEqualTo(PgQueueBuilder.DEFAULT_MAX_ATTEMPTS);
         assertThat(row.get("priority")).isEqualTo(0);
         assertThat(row.get("unique_key")).isNull();

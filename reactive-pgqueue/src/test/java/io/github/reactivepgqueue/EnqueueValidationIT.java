@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -24,7 +25,6 @@ import reactor.test.StepVerifier;
 
 @ExtendWith(PostgresExtension.class)
 class EnqueueValidationIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final int LIMIT = 1000;
 
     private final TestSchema db;

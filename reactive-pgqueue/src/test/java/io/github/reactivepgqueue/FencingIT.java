@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.testing.PostgresExtension;
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** Every write after a claim is fenced by the claim's lease token. */
 @ExtendWith(PostgresExtension.class)
 class FencingIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private final TestSchema db;
     private final PgQueue queue;
 

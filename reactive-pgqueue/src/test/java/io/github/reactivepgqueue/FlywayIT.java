@@ -1,12 +1,12 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.junit.jupiter.api.Test;
@@ -15,8 +15,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** The files under sql/ work unchanged with Flyway, and the library runs on what Flyway built. */
 @ExtendWith(PostgresExtension.class)
 class FlywayIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
     @Test
     void flywayAppliesTheSqlFolderUnchangedAndTheLibraryRunsOnIt(TestSchema db) {
         DatabaseCoordinates c = db.coordinates();

@@ -1,5 +1,9 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static io.github.reactivepgqueue.testing.Fixtures.holding;
+import static io.github.reactivepgqueue.testing.Fixtures.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
@@ -25,7 +29,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,8 +50,6 @@ import reactor.util.function.Tuple2;
  */
 @ExtendWith(PostgresExtension.class)
 class HeartbeatReaperIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final Duration POLL = Duration.ofMillis(50);
     /** Text that only the JobHeartbeat statement contains (see job.sql). */
     private static final String HEARTBEAT_SQL = "SET heartbeat_at = now()";
     /** Server-side limit for statements on the tests' own pools: far above what a batch of 1000 rows needs. */
@@ -79,15 +80,6 @@ class HeartbeatReaperIT {
         queues.clear();
         releases.clear();
         pools.clear();
-    }
-
-    private static ConditionFactory waiting() {
-        return await().atMost(TIMEOUT).pollInterval(POLL);
-    }
-
-    /** Waits {@code duration} while checking that the condition holds all along. */
-    private static ConditionFactory holding(Duration duration) {
-        return await().during(duration).atMost(duration.plusSeconds(10)).pollInterval(POLL);
     }
 
     /**
@@ -129,8 +121,8 @@ class HeartbeatReaperIT {
     }
 
     private Map<String, Object> row(UUID id) {
-        return db.query("SELECT status, attempt, max_attempts, reprocess_count, lease, heartbeat_at, completed_at, "
-                + "last_error, run_at <= now() AS due FROM {schema}.jobs WHERE id = $1", id).get(0);
+        return db.row("jobs", id, "status, attempt, max_attempts, reprocess_count, lease, heartbeat_at, completed_at, "
+                + "last_error, run_at <= now() AS due");
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -33,9 +35,6 @@ import reactor.util.function.Tuple4;
  */
 @ExtendWith(PostgresExtension.class)
 class JanitorIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private static final Duration POLL = Duration.ofMillis(50);
-
     /** Every column a move must keep; payload as text so that rows compare by value. */
     private static final String KEPT_COLUMNS = "id, queue, status, priority, payload::text AS payload, unique_key, "
             + "fingerprint, attempt, max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, "
@@ -172,12 +171,12 @@ class JanitorIT {
         assertThat(queue.admin().moveFinishedJobs().block(TIMEOUT)).isEqualTo(16);
         // finished long ago but not moved yet: retention counts from the move, so it stays
         UUID stillLive = insertJob("completed", 0);
-        db.execute("UPDATE {schema}.jobs SET completed_at = now() - interval '30 days' WHERE id = $1", stillLive);
-        backdate("jobs_archive", "archived_at", archivedOld, "2 days");
-        backdate("jobs_archive", "archived_at", archivedYoung, "12 hours");
-        backdate("jobs_dead", "dead_at", deadOld, "4 days");
+        db.backdate("jobs", "completed_at", Duration.ofDays(30), stillLive);
+        db.backdate("jobs_archive", "archived_at", Duration.ofDays(2), archivedOld);
+        db.backdate("jobs_archive", "archived_at", Duration.ofHours(12), archivedYoung);
+        db.backdate("jobs_dead", "dead_at", Duration.ofDays(4), deadOld);
         // older than the archive retention but younger than the dead-letter retention
-        backdate("jobs_dead", "dead_at", deadYoung, "2 days");
+        db.backdate("jobs_dead", "dead_at", Duration.ofDays(2), deadYoung);
 
         Long deleted = queue.admin().deleteExpiredJobs().block(TIMEOUT);
 
@@ -396,22 +395,13 @@ class JanitorIT {
     }
 
     private Map<String, Object> keptColumns(String table, UUID id) {
-        List<Map<String, Object>> rows = db.query("SELECT " + KEPT_COLUMNS + " FROM {schema}." + table
-                + " WHERE id = $1", id);
-        assertThat(rows).as("%s in %s", id, table).hasSize(1);
-        return rows.get(0);
+        return db.row(table, id, KEPT_COLUMNS);
     }
 
     private OffsetDateTime movedAt(String table, String column, UUID id) {
-        Object at = db.query("SELECT " + column + " FROM {schema}." + table + " WHERE id = $1", id).get(0).get(column);
+        Object at = db.row(table, id, column).get(column);
         assertThat(at).as("%s of %s", column, id).isNotNull();
         return (OffsetDateTime) at;
-    }
-
-    private void backdate(String table, String column, List<UUID> ids, String age) {
-        long changed = db.execute("UPDATE {schema}." + table + " SET " + column + " = now() - interval '" + age
-                + "' WHERE id = ANY($1)", (Object) ids.toArray(UUID[]::new));
-        assertThat(changed).isEqualTo(ids.size());
     }
 
     private List<UUID> ids(String table) {

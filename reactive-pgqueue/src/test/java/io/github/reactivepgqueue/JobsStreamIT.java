@@ -1,5 +1,8 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static io.github.reactivepgqueue.testing.Fixtures.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -23,7 +26,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,9 +40,6 @@ import reactor.test.StepVerifier;
 /** {@code queue.jobs(...)}: claims that follow demand, completion, release on cancel, and pipelines built on it. */
 @ExtendWith(PostgresExtension.class)
 class JobsStreamIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
-
     private final TestSchema db;
     private final List<Disposable> subscriptions = new ArrayList<>();
     private final List<PgQueue> queues = new ArrayList<>();
@@ -59,10 +58,6 @@ class JobsStreamIT {
     void cleanUp() {
         subscriptions.forEach(Disposable::dispose);
         queues.forEach(q -> q.stop(Duration.ZERO).block(TIMEOUT));
-    }
-
-    private static ConditionFactory waiting() {
-        return await().atMost(TIMEOUT).pollInterval(POLL);
     }
 
     private PgQueue queue(PgQueueBuilder builder) {
@@ -172,8 +167,7 @@ class JobsStreamIT {
         StepVerifier.create(first.complete(Outcome.retry()))
                 .expectError(IllegalStateException.class)
                 .verify(TIMEOUT);
-        assertThat(db.query("SELECT status FROM {schema}.jobs WHERE id = $1", first.job().id()).get(0).get("status"))
-                .isEqualTo("completed");
+        assertThat(db.status(first.job().id())).isEqualTo("completed");
         assertThat(queue.staleWrites()).isZero();
     }
 
@@ -204,8 +198,7 @@ class JobsStreamIT {
         // A late completion of a released job must not complete it: its claim is over.
         ClaimedJob late = abandoned.get(0);
         late.complete(Outcome.success()).onErrorResume(IllegalStateException.class, e -> Mono.empty()).block(TIMEOUT);
-        assertThat(db.query("SELECT status FROM {schema}.jobs WHERE id = $1", late.job().id()).get(0).get("status"))
-                .isEqualTo("pending");
+        assertThat(db.status(late.job().id())).isEqualTo("pending");
         assertThat(subscriber.error.get()).isNull();
     }
 
@@ -345,7 +338,7 @@ class JobsStreamIT {
         assertThat(claimed).hasSize(runAts.length);
         for (Job job : claimed) {
             int i = job.payload().get("i").asInt();
-            Map<String, Object> row = db.query("SELECT created_at FROM {schema}.jobs WHERE id = $1", job.id()).get(0);
+            Map<String, Object> row = db.row("jobs", job.id(), "created_at");
             if (i < 3) {
                 assertThat(job.runAt()).as("run_at " + i).isEqualTo(runAts[i]);
             } else {

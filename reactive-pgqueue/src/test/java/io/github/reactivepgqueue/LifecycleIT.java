@@ -1,5 +1,9 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static io.github.reactivepgqueue.testing.Fixtures.holding;
+import static io.github.reactivepgqueue.testing.Fixtures.waiting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -21,7 +25,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,9 +41,6 @@ import reactor.test.StepVerifier;
 /** start(), stop() and close() of a node. */
 @ExtendWith(PostgresExtension.class)
 class LifecycleIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
-
     private final TestSchema db;
     private final List<PgQueue> queues = new ArrayList<>();
     private final List<Disposable> subscriptions = new ArrayList<>();
@@ -59,15 +59,6 @@ class LifecycleIT {
     void cleanUp() {
         subscriptions.forEach(Disposable::dispose);
         queues.forEach(q -> q.stop(Duration.ZERO).block(TIMEOUT));
-    }
-
-    private static ConditionFactory waiting() {
-        return await().atMost(TIMEOUT).pollInterval(POLL);
-    }
-
-    /** Waits {@code duration} while checking that the condition holds all along. */
-    private static ConditionFactory holding(Duration duration) {
-        return await().during(duration).atMost(duration.plusSeconds(5)).pollInterval(POLL);
     }
 
     private PgQueue queue(PgQueueBuilder builder) {

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -39,7 +40,6 @@ import reactor.core.publisher.Mono;
  * LISTEN, or from a wake-up of the node's own.
  */
 class ListenerFaultsIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final Duration POLL = Duration.ofSeconds(30);
     private static final String SCHEMA = "listen_faults";
     private static final String QUEUE = "listened";

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -34,7 +35,6 @@ import reactor.core.scheduler.Schedulers;
  */
 @ExtendWith(PostgresExtension.class)
 class LoadIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
     /** Generous: the machines running the tests are shared; the drain takes about 10 s when quiet. */
     private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(180);
     private static final int JOBS = 100_000;

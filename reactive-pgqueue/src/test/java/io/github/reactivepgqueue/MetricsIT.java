@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -26,8 +28,6 @@ import reactor.core.publisher.Sinks;
 /** The Micrometer metrics, read from a {@link SimpleMeterRegistry}, against a real database. */
 @ExtendWith(PostgresExtension.class)
 class MetricsIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
     private static final int N = 4;
 
     private final TestSchema db;

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.internal.Migration;
@@ -22,8 +23,6 @@ import reactor.test.StepVerifier;
 /** The migrator, each test on a schema of its own inside the class's database. */
 @ExtendWith(PostgresExtension.class)
 class MigrationIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
     private final TestSchema db;
     private final List<String> schemas = new ArrayList<>();
 

@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.POLL;
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
@@ -15,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,8 +35,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class OutcomeIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration POLL = Duration.ofMillis(50);
     private static final Backoff ONE_HOUR = Backoff.linear(Duration.ofHours(1));
     /** Seconds of slack for comparisons of run_at with now() (both from the database clock). */
     private static final double SLACK_SECONDS = 60;
@@ -552,10 +551,7 @@ class OutcomeIT {
     }
 
     private Map<String, Object> row(UUID id) {
-        List<Map<String, Object>> rows = db.query("SELECT *, extract(epoch FROM run_at - now())::float8 AS runs_in "
-                + "FROM {schema}.jobs WHERE id = $1", id);
-        assertThat(rows).hasSize(1);
-        return rows.get(0);
+        return db.row("jobs", id, "*, extract(epoch FROM run_at - now())::float8 AS runs_in");
     }
 
     private static double runsInSeconds(Map<String, Object> row) {

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -29,7 +30,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class PrivilegesIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String PASSWORD = "pgqueue-roles-test";
 
     private final TestSchema db;

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -43,8 +44,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class SecurityIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-
     private static String suffix;
     private static String owner;
     private static String worker;
@@ -215,7 +214,7 @@ class SecurityIT {
             UUID id = node.enqueue(NewJob.of("leaky", Map.of("card", marker)).maxAttempts(2)).block(TIMEOUT).id();
             await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE id = $1 "
                     + "AND status = 'failed'", id) == 1);
-            assertThat(db.query("SELECT last_error FROM {schema}.jobs WHERE id = $1", id).get(0).get("last_error"))
+            assertThat(db.row("jobs", id, "last_error").get("last_error"))
                     .as("the error, with the payload the handler put in it, is stored on the job")
                     .asString().contains(marker);
 

@@ -1,11 +1,11 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import io.r2dbc.spi.Connection;
-import java.time.Duration;
 import java.util.List;
 import java.util.function.Function;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,8 +18,6 @@ import reactor.test.StepVerifier;
 /** Enqueueing inside the caller's own R2DBC transaction. */
 @ExtendWith(PostgresExtension.class)
 class TransactionalEnqueueIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-
     private final TestSchema db;
     private final PgQueue queue;
 

@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import java.time.Duration;
 import java.util.List;
@@ -13,8 +15,6 @@ import reactor.core.publisher.Mono;
  * database, user, password and schema; it returns what it saw.
  */
 public final class WithoutMicrometerScenario implements Function<List<String>, String> {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-
     @Override
     public String apply(List<String> args) {
         try {

@@ -1,12 +1,12 @@
 package io.github.reactivepgqueue;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.StatementCounter;
 import io.github.reactivepgqueue.testing.TestSchema;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,7 +21,6 @@ import reactor.core.scheduler.Schedulers;
 
 @ExtendWith(PostgresExtension.class)
 class WorkerIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private final TestSchema db;
 
     WorkerIT(TestSchema db) {

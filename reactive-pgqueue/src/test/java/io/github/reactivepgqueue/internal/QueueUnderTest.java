@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.EnqueueResult;
@@ -32,7 +33,6 @@ import reactor.core.scheduler.Schedulers;
 final class QueueUnderTest implements AutoCloseable {
     static final String QUEUE = "model";
     static final int WORKERS = 3;
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     /** Reaper and janitor batches this small make them repeat (batches coming back full). */
     private static final int MAINTENANCE_BATCH = 2;
 

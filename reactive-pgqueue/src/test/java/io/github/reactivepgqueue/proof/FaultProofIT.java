@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.proof;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -47,7 +48,6 @@ import reactor.core.scheduler.Schedulers;
  */
 @ExtendWith(PostgresExtension.class)
 class FaultProofIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final Duration HEARTBEAT = Duration.ofMillis(500);
     /** The stall threshold: 2.5 heartbeat intervals (the default). */
     private static final Duration LEASE = HEARTBEAT.multipliedBy(5).dividedBy(2);
@@ -268,7 +268,7 @@ class FaultProofIT {
                 .block(TIMEOUT).id();
         enqueued.add(caught);
         await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'failed'") == 1);
-        assertThat((String) db.query("SELECT last_error FROM {schema}.jobs WHERE id = $1", caught).get(0).get("last_error"))
+        assertThat((String) db.row("jobs", caught, "last_error").get("last_error"))
                 .contains("Blocking call");
         enqueue("blocking-parallel", 5, Map.of());
         await().atMost(TIMEOUT).until(() -> completed() == 9);

@@ -1,11 +1,12 @@
 package io.github.reactivepgqueue.proof;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+
 import io.github.reactivepgqueue.Job;
 import io.github.reactivepgqueue.testing.Rows;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Statement;
-import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import reactor.core.publisher.Flux;
@@ -18,8 +19,6 @@ import reactor.core.publisher.Mono;
  * leaves it behind, which is what a crash test wants to see.
  */
 public final class LedgerTable implements Ledger {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
     private final ConnectionFactory factory;
     private final String table;
 

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.proof;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -35,7 +36,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class WorkerCrashIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final String QUEUE = "crash";
     /**
      * Short, so that a test waits little for rescues, but not shorter: a worker JVM that has just

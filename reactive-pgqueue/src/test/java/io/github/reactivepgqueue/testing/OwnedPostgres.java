@@ -1,11 +1,12 @@
 package io.github.reactivepgqueue.testing;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Comparator;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -27,7 +28,6 @@ import reactor.core.publisher.Flux;
  * <p>Methods block; call them from the test thread only.
  */
 public final class OwnedPostgres implements AutoCloseable {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String ADMIN_APPLICATION = "owned-postgres-admin";
 
     private final Path dataDirectory;

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.testing;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,7 +10,6 @@ import io.r2dbc.spi.R2dbcException;
 import java.net.ConnectException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Flux;
@@ -20,8 +20,6 @@ import reactor.core.publisher.Mono;
  * while stopped, kills exactly the backends asked for, and leaves nothing behind when closed.
  */
 class OwnedPostgresIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
-
     @Test
     void stopRefusesConnectionsAndStartAgainKeepsPortAndData() {
         long creating = System.nanoTime();

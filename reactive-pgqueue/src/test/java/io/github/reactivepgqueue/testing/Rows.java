@@ -1,8 +1,9 @@
 package io.github.reactivepgqueue.testing;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Statement;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,8 +11,6 @@ import reactor.core.publisher.Flux;
 
 /** Blocking queries for arranging and asserting on the test thread (never on a reactive one). */
 public final class Rows {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
     private Rows() {
     }
 

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.testing;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -28,7 +29,6 @@ import reactor.core.publisher.Mono;
  */
 @ExtendWith(PostgresExtension.class)
 class TcpProxyIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final Duration FROZEN = Duration.ofSeconds(1);
 
     private final TestSchema db;

@@ -1,5 +1,8 @@
 package io.github.reactivepgqueue.testing;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.PgQueueBuilder;
 import io.r2dbc.pool.ConnectionPool;
@@ -9,6 +12,7 @@ import io.r2dbc.spi.Result;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -17,8 +21,6 @@ import reactor.core.publisher.Mono;
  * arranging and asserting (used on the test thread only, never on a reactive one).
  */
 public final class TestSchema implements AutoCloseable {
-    private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
     private final DatabaseCoordinates coordinates;
     private final String name;
     private final ConnectionPool pool;
@@ -105,6 +107,48 @@ public final class TestSchema implements AutoCloseable {
     /** Rows in one of this schema's tables. */
     public long rows(String table) {
         return count("SELECT count(*) FROM {schema}." + table);
+    }
+
+    /**
+     * Every column of job {@code id}'s row in {@code table} ({@code jobs}, {@code jobs_archive} or
+     * {@code jobs_dead}); the test fails unless there is exactly one.
+     */
+    public Map<String, Object> row(String table, UUID id) {
+        return row(table, id, "*");
+    }
+
+    /**
+     * Job {@code id}'s row in {@code table} with the select list {@code columns} (which may compute
+     * columns, such as {@code run_at <= now() AS due}); the test fails unless there is exactly one.
+     */
+    public Map<String, Object> row(String table, UUID id, String columns) {
+        List<Map<String, Object>> rows = query("SELECT " + columns + " FROM {schema}." + table + " WHERE id = $1",
+                id);
+        assertThat(rows).as("%s in %s", id, table).hasSize(1);
+        return rows.get(0);
+    }
+
+    /** The status of job {@code id} in the live table, or null when the live table has no such job. */
+    public String status(UUID id) {
+        List<Map<String, Object>> rows = query("SELECT status FROM {schema}.jobs WHERE id = $1", id);
+        return rows.isEmpty() ? null : (String) rows.get(0).get("status");
+    }
+
+    /**
+     * Sets {@code column} (a time such as {@code heartbeat_at}, {@code run_at}, {@code completed_at},
+     * {@code archived_at}, {@code dead_at}) of the jobs {@code ids} in {@code table} to {@code age}
+     * before the database's now(); the test fails unless every one of them has a row there.
+     */
+    public void backdate(String table, String column, Duration age, List<UUID> ids) {
+        long changed = execute("UPDATE {schema}." + table + " SET " + column
+                + " = now() - $1 * interval '1 microsecond' WHERE id = ANY($2)", age.toNanos() / 1_000,
+                ids.toArray(UUID[]::new));
+        assertThat(changed).as("%s of %s in %s moved back", column, ids, table).isEqualTo(ids.size());
+    }
+
+    /** {@link #backdate(String, String, Duration, List)} for one job. */
+    public void backdate(String table, String column, Duration age, UUID id) {
+        backdate(table, column, age, List.of(id));
     }
 
     private String expand(String sql) {
