@@ -268,7 +268,7 @@ class HeartbeatReaperIT {
 
         // Three times the heartbeat is back-dated past twice the stall threshold, and a beat refreshes it.
         for (int i = 0; i < 3; i++) {
-            db.execute("UPDATE {schema}.jobs SET heartbeat_at = now() - interval '10 minutes' WHERE id = $1", id);
+            db.backdate("jobs", "heartbeat_at", Duration.ofMinutes(10), List.of(id));
             assertThat(queue.node().heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(1, 0));
             assertThat(count("id = $1 AND heartbeat_at > now() - interval '1 minute'", id)).isEqualTo(1);
         }

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -10,7 +11,6 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 /** The completer's batching in virtual time: a batch leaves when it is full or its flush interval is up. */
 class CompleterFlushTest {
     private static final Duration FLUSH = Duration.ofMillis(2);
-    private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     @Test
     void aLoneChunkWaitsTheFlushIntervalAndAFullBatchLeavesAtOnce() {

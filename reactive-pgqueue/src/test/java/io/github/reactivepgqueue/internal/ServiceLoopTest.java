@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -21,7 +22,6 @@ import reactor.test.scheduler.VirtualTimeScheduler;
 /** The loop under every background service: interval, wake-ups, backoff, stop, and its runs signal; in virtual time. */
 class ServiceLoopTest {
     private static final Logger LOG = LoggerFactory.getLogger(ServiceLoopTest.class);
-    private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
     private final List<Long> runsAt = new CopyOnWriteArrayList<>();

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.JobStatus;
@@ -26,7 +27,6 @@ import reactor.test.StepVerifier;
  */
 @ExtendWith(PostgresExtension.class)
 class ServicesIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final int REPROCESS_LIMIT = 5;
 
     private final TestSchema schema;
@@ -55,19 +55,13 @@ class ServicesIT {
         signals.stop();
     }
 
-    /** A running job claimed {@code minutesAgo} minutes ago and never beating since, with these counters. */
+    /** A running job whose last beat was {@code minutesAgo} minutes ago, with these counters. */
     private UUID running(String queueName, int attempt, int maxAttempts, int reprocessCount, int minutesAgo) {
         UUID id = queue.enqueue(NewJob.of(queueName, Map.of("n", 1)).maxAttempts(maxAttempts)).block(TIMEOUT).id();
         schema.execute("UPDATE {schema}.jobs SET status = 'running', lease = gen_random_uuid(), attempt = $2, "
-                + "reprocess_count = $3, heartbeat_at = now() - $4 * interval '1 minute' WHERE id = $1",
-                id, attempt, reprocessCount, minutesAgo);
+                + "reprocess_count = $3 WHERE id = $1", id, attempt, reprocessCount);
+        schema.backdate("jobs", "heartbeat_at", Duration.ofMinutes(minutesAgo), List.of(id));
         return id;
-    }
-
-    private Map<String, Object> row(String table, UUID id) {
-        List<Map<String, Object>> rows = schema.query("SELECT * FROM {schema}." + table + " WHERE id = $1", id);
-        assertThat(rows).as("%s in %s", id, table).hasSize(1);
-        return rows.get(0);
     }
 
     @Test
@@ -84,12 +78,12 @@ class ServicesIT {
                 .expectNext(new ReaperResult(1, 1, 1))
                 .verifyComplete();
 
-        assertThat(row("jobs", back)).containsEntry("status", "pending").containsEntry("attempt", 0)
+        assertThat(schema.row("jobs", back)).containsEntry("status", "pending").containsEntry("attempt", 0)
                 .containsEntry("reprocess_count", 1).containsEntry("lease", null);
-        assertThat(row("jobs", lastAttempt)).containsEntry("status", "failed").containsEntry("attempt", 3);
-        assertThat(row("jobs", poison)).containsEntry("status", "bad_job")
+        assertThat(schema.row("jobs", lastAttempt)).containsEntry("status", "failed").containsEntry("attempt", 3);
+        assertThat(schema.row("jobs", poison)).containsEntry("status", "bad_job")
                 .containsEntry("reprocess_count", REPROCESS_LIMIT);
-        assertThat(row("jobs", fresh)).containsEntry("status", "running").containsEntry("reprocess_count", 0);
+        assertThat(schema.row("jobs", fresh)).containsEntry("status", "running").containsEntry("reprocess_count", 0);
         StepVerifier.create(reaper.runOnce()).expectNext(new ReaperResult(0, 0, 0)).verifyComplete();
     }
 
@@ -106,17 +100,17 @@ class ServicesIT {
         StepVerifier.create(janitor.runOnce())
                 .expectNext(new JanitorResult(2, 0)) // batches of one: the move repeats while batches come back full
                 .verifyComplete();
-        assertThat(row("jobs_archive", completed)).containsEntry("status", "completed");
-        assertThat(row("jobs_dead", failed)).containsEntry("status", "failed");
-        assertThat(row("jobs", live)).containsEntry("status", "running");
+        assertThat(schema.row("jobs_archive", completed)).containsEntry("status", "completed");
+        assertThat(schema.row("jobs_dead", failed)).containsEntry("status", "failed");
+        assertThat(schema.row("jobs", live)).containsEntry("status", "running");
 
-        schema.execute("UPDATE {schema}.jobs_archive SET archived_at = now() - interval '8 days'");
-        schema.execute("UPDATE {schema}.jobs_dead SET dead_at = now() - interval '29 days'");
+        schema.backdate("jobs_archive", "archived_at", Duration.ofDays(8), List.of(completed));
+        schema.backdate("jobs_dead", "dead_at", Duration.ofDays(29), List.of(failed));
         StepVerifier.create(janitor.runOnce()).expectNext(new JanitorResult(0, 1)).verifyComplete();
         assertThat(schema.rows("jobs_archive")).isZero();
         assertThat(schema.rows("jobs_dead")).as("within its retention").isOne();
 
-        schema.execute("UPDATE {schema}.jobs_dead SET dead_at = now() - interval '31 days'");
+        schema.backdate("jobs_dead", "dead_at", Duration.ofDays(31), List.of(failed));
         StepVerifier.create(janitor.deleteExpired()).expectNext(1L).verifyComplete();
         assertThat(schema.rows("jobs_dead")).isZero();
     }
@@ -129,7 +123,7 @@ class ServicesIT {
         assertThat(claimed).hasSize(2);
         Leases leases = new Leases();
         leases.holdAll(claimed);
-        schema.execute("UPDATE {schema}.jobs SET heartbeat_at = now() - interval '1 hour'");
+        schema.backdate("jobs", "heartbeat_at", Duration.ofHours(1), claimed.stream().map(ClaimedRow::id).toList());
         schema.execute("UPDATE {schema}.jobs SET lease = gen_random_uuid() WHERE id = $1", claimed.get(1).id());
         Heartbeat heartbeat = new Heartbeat(db, sql, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(),
                 timer);

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.Backoff;
@@ -27,7 +28,6 @@ import reactor.test.scheduler.VirtualTimeScheduler;
  */
 @ExtendWith(PostgresExtension.class)
 class WorkerWakeupsIT {
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final Duration POLL = Duration.ofSeconds(1);
 
     private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
