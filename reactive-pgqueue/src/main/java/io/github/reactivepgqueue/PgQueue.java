@@ -1,9 +1,11 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.internal.Awaiter;
 import io.github.reactivepgqueue.internal.Completer;
-import io.github.reactivepgqueue.internal.Db;
 import io.github.reactivepgqueue.internal.Heartbeat;
 import io.github.reactivepgqueue.internal.IncidentLog;
 import io.github.reactivepgqueue.internal.Leases;
@@ -21,10 +23,6 @@ import io.github.reactivepgqueue.internal.QueueRuntime;
 import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
 import io.github.reactivepgqueue.internal.Worker;
 import io.github.reactivepgqueue.internal.JobInserter;
-import io.github.reactivepgqueue.internal.Migration;
-import io.github.reactivepgqueue.internal.Migrator;
-import io.github.reactivepgqueue.internal.SchemaName;
-import io.github.reactivepgqueue.internal.Sql;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
@@ -68,13 +66,11 @@ public final class PgQueue {
     private final ConnectionFactory connectionFactory;
     private final SchemaName schema;
     private final ObjectMapper objectMapper;
-    private final Migrator migrator;
     private final JobInserter inserter;
-    private final Sql sql;
     private final JobClaimer claimer;
     private final Completer completer;
     private final Worker worker;
-    private final Db db;
+    private final JobStore store;
     private final Leases leases = new Leases();
     private final Signals signals;
     private final Flux<Notice> received;
@@ -102,26 +98,24 @@ public final class PgQueue {
         this.connectionFactory = builder.connectionFactory;
         this.schema = schema;
         this.objectMapper = objectMapper;
-        this.sql = Sql.load(schema);
         // MicrometerQueueMetrics (and Micrometer with it) is loaded only on this branch
         this.metrics = builder.meterRegistry == null ? QueueMetrics.NONE
                 : MicrometerQueueMetrics.create(builder.meterRegistry, schema.name());
         Scheduler timer = Schedulers.parallel();
-        this.db = new Db(connectionFactory, builder.connectionAcquireTimeout, builder.statementTimeout,
-                builder.lockTimeout, timer);
-        this.migrator = new Migrator(db, sql, Migration.loadAll());
-        this.signals = new Signals(db, sql);
-        this.inserter = new JobInserter(db, sql,
+        this.store = new PgJobStore(connectionFactory, schema, objectMapper, builder.connectionAcquireTimeout,
+                builder.statementTimeout, builder.lockTimeout, timer);
+        this.signals = new Signals(store);
+        this.inserter = new JobInserter(store,
                 new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
                 builder.enqueueBatchSize, builder.notifyOnEnqueue ? signals.channel() : null, metrics);
-        this.claimer = new JobClaimer(db, sql, objectMapper, metrics);
+        this.claimer = new JobClaimer(store, metrics);
         this.listener = builder.listen
                 ? new Listener(builder.listenerConnectionFactory != null ? builder.listenerConnectionFactory
-                        : connectionFactory, sql, signals.channel(), builder.listenerCheckInterval,
+                        : connectionFactory, store, signals.channel(), builder.listenerCheckInterval,
                         builder.listenerCheckTimeout, timer)
                 : null;
         this.received = listener != null ? listener.notices() : Flux.never();
-        this.completer = new Completer(db, sql, signals, builder.reprocessLimit, builder.janitor,
+        this.completer = new Completer(store, signals, builder.reprocessLimit, builder.janitor,
                 builder.completionBatchSize, builder.completionFlushInterval, timer, metrics);
         List<QueueRuntime> runtimes = builder.queueRuntimes();
         this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
@@ -129,12 +123,12 @@ public final class PgQueue {
         this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
         this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes,
                 builder.globalConcurrency, builder.claimBatchSize, builder.claimsInFlight, builder.pollInterval, timer, metrics);
-        this.heartbeat = new Heartbeat(db, sql, leases, builder.heartbeatInterval, timer);
-        this.maintenance = new Maintenance(db, sql, signals, builder.maintenanceSettings(), timer, metrics);
+        this.heartbeat = new Heartbeat(store, leases, builder.heartbeatInterval, timer);
+        this.maintenance = new Maintenance(store, signals, builder.maintenanceSettings(), timer, metrics);
         this.depthSampler = metrics == QueueMetrics.NONE ? null
-                : new QueueDepthSampler(db, sql, metrics, builder.queueDepthInterval, timer);
-        this.awaiter = new Awaiter(db, sql, objectMapper, received, builder.pollInterval, timer);
-        this.admin = new QueueAdmin(db, sql, objectMapper, signals, maintenance);
+                : new QueueDepthSampler(store, metrics, builder.queueDepthInterval, timer);
+        this.awaiter = new Awaiter(store, received, builder.pollInterval, timer);
+        this.admin = new QueueAdmin(store, signals, maintenance);
         this.defaultBackoff = builder.defaultBackoff;
         this.claimBatchSize = builder.claimBatchSize;
         this.pollInterval = builder.pollInterval;
@@ -180,17 +174,17 @@ public final class PgQueue {
      *     than this library, or {@link MigrationException} when a migration fails (nothing is kept)
      */
     public Mono<MigrationResult> migrate() {
-        return migrator.migrate();
+        return store.migrate();
     }
 
     /** The schema's current version: 0 when it has no tables, {@link #latestSchemaVersion()} when current. */
     public Mono<Integer> schemaVersion() {
-        return migrator.currentVersion();
+        return store.schemaVersion();
     }
 
     /** The newest schema version this library knows. */
     public int latestSchemaVersion() {
-        return migrator.latestVersion();
+        return store.latestSchemaVersion();
     }
 
     /**
@@ -252,7 +246,7 @@ public final class PgQueue {
                 return Mono.empty();
             }
             IncidentLog incidents = new IncidentLog(log, "Starting (checking the schema version)");
-            return migrator.verifyCurrent()
+            return store.verifySchemaVersion()
                     .doOnError(incidents::failed)
                     .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(5))
                             .filter(e -> !(e instanceof SchemaVersionException) && state.get() == State.STARTING))
@@ -405,7 +399,7 @@ public final class PgQueue {
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
                     startHeartbeat();
-                    return new JobStream(claimer, completer, leases, signals, db, sql, names,
+                    return new JobStream(claimer, completer, leases, signals, store, names,
                             this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel(), received);
                 }),
                 JobStream::flux,

@@ -5,7 +5,7 @@ import io.github.reactivepgqueue.internal.JobEncoder;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.github.reactivepgqueue.internal.Maintenance;
-import io.github.reactivepgqueue.internal.SchemaName;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.internal.QueueRuntime;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;

@@ -1,10 +1,11 @@
 package io.github.reactivepgqueue.internal;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.NoSuchJobException;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +21,7 @@ import reactor.core.scheduler.Scheduler;
 
 /**
  * Resolves {@code awaitCompletion} calls, whichever node runs the jobs. While anyone waits, one
- * {@link SqlName#JobFindMany} statement looks up every awaited job at once: right after each new
+ * {@link JobStore#findMany} statement looks up every awaited job at once: right after each new
  * waiter (the job may have finished already), on every {@link Signal#FINISHED} or
  * {@link Signal#CONNECTED} signal, and every check interval in case a signal was lost. Nothing
  * runs while nobody waits.
@@ -28,9 +29,7 @@ import reactor.core.scheduler.Scheduler;
 public final class Awaiter {
     private static final Logger log = LoggerFactory.getLogger(Awaiter.class);
 
-    private final Db db;
-    private final Sql sql;
-    private final ObjectMapper mapper;
+    private final JobStore store;
     private final Flux<Notice> signals;
     private final Duration checkInterval;
     private final Scheduler timer;
@@ -40,11 +39,9 @@ public final class Awaiter {
     private Disposable loop;
     private boolean closed;
 
-    public Awaiter(Db db, Sql sql, ObjectMapper mapper, Flux<Notice> signals,
+    public Awaiter(JobStore store, Flux<Notice> signals,
                    Duration checkInterval, Scheduler timer) {
-        this.db = db;
-        this.sql = sql;
-        this.mapper = mapper;
+        this.store = store;
         this.signals = signals;
         this.checkInterval = checkInterval;
         this.timer = timer;
@@ -121,10 +118,7 @@ public final class Awaiter {
         if (ids.length == 0) {
             return Mono.empty();
         }
-        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobFindMany))
-                                .bind("$1", ids).bind("$2", false),
-                        row -> JobInfoRows.from(row, mapper)))
-                .collectList()
+        return store.findMany(Arrays.asList(ids), false)
                 .doOnNext(found -> {
                     incidents.succeeded();
                     resolve(ids, found);

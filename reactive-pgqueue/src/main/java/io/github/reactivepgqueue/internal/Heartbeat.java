@@ -1,11 +1,10 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -13,7 +12,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * Keeps the leases of this node alive: every interval, one {@link SqlName#JobHeartbeat} statement
+ * Keeps the leases of this node alive: every interval, one {@link JobStore#heartbeat} statement
  * refreshes every job the node holds, however many there are. Jobs the statement does not find
  * under their lease (rescued after a stall, cancelled, deleted) are reported lost, so their
  * handlers stop. A {@link Signal#CANCELLED} signal runs a beat at once.
@@ -21,15 +20,13 @@ import reactor.core.scheduler.Scheduler;
 public final class Heartbeat {
     private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Leases leases;
     private final Duration interval;
     private final RepeatingTask loop;
 
-    public Heartbeat(Db db, Sql sql, Leases leases, Duration interval, Scheduler timer) {
-        this.db = db;
-        this.sql = sql;
+    public Heartbeat(JobStore store, Leases leases, Duration interval, Scheduler timer) {
+        this.store = store;
         this.leases = leases;
         this.interval = interval;
         // After a failed beat the next comes one interval later, never later: a heartbeat that backs
@@ -53,12 +50,7 @@ public final class Heartbeat {
             if (held.isEmpty()) {
                 return Mono.just(0);
             }
-            UUID[] ids = held.stream().map(ClaimedRow::id).toArray(UUID[]::new);
-            UUID[] tokens = held.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-            return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
-                                    .bind("$1", ids).bind("$2", tokens),
-                            row -> row.get("id", UUID.class)))
-                    .collect(Collectors.toCollection(HashSet::new))
+            return store.heartbeat(held.stream().map(j -> new JobStore.JobLease(j.id(), j.lease())).toList())
                     .map(gone -> report(held, gone));
         });
     }

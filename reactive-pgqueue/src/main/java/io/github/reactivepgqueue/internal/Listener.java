@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -30,7 +31,7 @@ public final class Listener {
 
     private final ConnectionFactory factory;
     private final String channel;
-    private final Sql sql;
+    private final JobStore store;
     private final Duration checkInterval;
     private final Duration checkTimeout;
     private final Scheduler timer;
@@ -44,10 +45,10 @@ public final class Listener {
      * @param checkInterval how often the connection proves it still listens
      * @param checkTimeout  how long that proof may take before the connection counts as dead
      */
-    public Listener(ConnectionFactory factory, Sql sql, String channel, Duration checkInterval, Duration checkTimeout,
+    public Listener(ConnectionFactory factory, JobStore store, String channel, Duration checkInterval, Duration checkTimeout,
                     Scheduler timer) {
         this.factory = unpooled(factory);
-        this.sql = sql;
+        this.store = store;
         this.channel = channel;
         this.checkInterval = checkInterval;
         this.checkTimeout = checkTimeout;
@@ -110,7 +111,7 @@ public final class Listener {
                 .onBackpressureBuffer()
                 .filter(n -> channel.equals(n.getName()))
                 .flatMapIterable(n -> Notice.decode(n.getParameter()));
-        Mono<Notice> listening = R2dbc.update(pg.createStatement("LISTEN " + channel))
+        Mono<Notice> listening = store.listen(pg, channel)
                 .timeout(checkTimeout, timer)
                 .thenReturn(Notice.CONNECTED)
                 .doOnNext(s -> {
@@ -134,8 +135,7 @@ public final class Listener {
     }
 
     private Mono<Notice> stillListening(PostgresqlConnection pg) {
-        return R2dbc.query(pg.createStatement(sql.get(SqlName.SignalListening)).bind("$1", channel), row -> Boolean.TRUE)
-                .hasElements()
+        return store.listening(pg, channel)
                 .timeout(checkTimeout, Mono.error(() -> new ListenerDead("the listening connection did not answer "
                         + "its liveness check within " + checkTimeout)), timer)
                 .flatMap(listening -> listening ? Mono.<Notice>empty()

@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.spi.Statement;
+import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
@@ -39,8 +40,7 @@ public final class Maintenance {
         }
     }
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Signals signals;
     private final Settings settings;
     private final RepeatingTask reaper;
@@ -52,9 +52,8 @@ public final class Maintenance {
     private final RepeatingTask janitor;
     private final QueueMetrics metrics;
 
-    public Maintenance(Db db, Sql sql, Signals signals, Settings settings, Scheduler timer, QueueMetrics metrics) {
-        this.db = db;
-        this.sql = sql;
+    public Maintenance(JobStore store, Signals signals, Settings settings, Scheduler timer, QueueMetrics metrics) {
+        this.store = store;
         this.signals = signals;
         this.settings = settings;
         this.metrics = metrics;
@@ -85,8 +84,7 @@ public final class Maintenance {
      */
     private Mono<Rescued> rescueUnlessJustBack() {
         if (unreachable.get()) {
-            return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MaintenanceProbe)),
-                            row -> Boolean.TRUE))
+            return store.probe()
                     .then(Mono.fromSupplier(() -> {
                         backAt.set(System.nanoTime());
                         unreachable.set(false);
@@ -102,13 +100,8 @@ public final class Maintenance {
 
     /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
     public Mono<Rescued> rescueStalled() {
-        long stallMicros = OutcomeWrite.micros(settings.stallTimeout());
-        Mono<List<String[]>> batch = db.transaction(conn -> R2dbc.query(
-                        conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
-                                .bind("$1", stallMicros).bind("$2", settings.reprocessLimit())
-                                .bind("$3", settings.batchSize()),
-                        row -> new String[] {row.get("status", String.class), row.get("queue", String.class)}))
-                .collectList();
+        Mono<List<JobStore.RescuedJob>> batch = store.rescueStalled(settings.stallTimeout(),
+                settings.reprocessLimit(), settings.batchSize());
         return batch.expand(rows -> rows.size() >= settings.batchSize() ? batch : Mono.empty())
                 .flatMapIterable(Function.identity())
                 .collectList()
@@ -116,12 +109,12 @@ public final class Maintenance {
                     Set<String> dueQueues = new LinkedHashSet<>();
                     int pending = 0;
                     int failed = 0;
-                    for (String[] row : rows) {
-                        metrics.rescued(row[1], row[0]);
-                        if (row[0].equals("pending")) {
+                    for (JobStore.RescuedJob row : rows) {
+                        metrics.rescued(row.queue(), row.status());
+                        if (row.status() == JobStatus.PENDING) {
                             pending++;
-                            dueQueues.add(row[1]);
-                        } else if (row[0].equals("failed")) {
+                            dueQueues.add(row.queue());
+                        } else if (row.status() == JobStatus.FAILED) {
                             failed++;
                         }
                     }
@@ -139,29 +132,19 @@ public final class Maintenance {
 
     /** Moves every finished job out of the live table; emits how many were moved. */
     public Mono<Long> moveFinished() {
-        Mono<long[]> batch = db.transaction(conn -> R2dbc.query(
-                        conn.createStatement(sql.get(SqlName.MaintenanceMoveFinished)).bind("$1", settings.batchSize()),
-                        row -> new long[] {row.get("archived", Long.class), row.get("dead", Long.class)}))
-                .single();
-        return batch.expand(n -> n[0] + n[1] >= settings.batchSize() ? batch : Mono.empty())
-                .reduce(0L, (sum, n) -> sum + n[0] + n[1]);
+        Mono<JobStore.MovedJobs> batch = Mono.defer(() -> store.moveFinished(settings.batchSize()));
+        return batch.expand(n -> n.total() >= settings.batchSize() ? batch : Mono.empty())
+                .reduce(0L, (sum, n) -> sum + n.total());
     }
 
     /** Deletes archived and dead jobs past their retention; emits how many were deleted. */
     public Mono<Long> deleteExpired() {
-        return deleteOlderThan(SqlName.MaintenanceDeleteArchived, settings.archiveRetention())
-                .zipWith(deleteOlderThan(SqlName.MaintenanceDeleteDead, settings.deadRetention()), Long::sum);
+        return repeatWhileFull(() -> store.deleteArchived(settings.archiveRetention(), settings.batchSize()))
+                .zipWith(repeatWhileFull(() -> store.deleteDead(settings.deadRetention(), settings.batchSize())),
+                        Long::sum);
     }
 
-    private Mono<Long> deleteOlderThan(SqlName statement, Duration retention) {
-        long micros = OutcomeWrite.micros(retention);
-        Supplier<Mono<Long>> batch = () -> db.transaction(conn -> R2dbc.update(
-                        bind(conn.createStatement(sql.get(statement)), micros)))
-                .single();
+    private Mono<Long> repeatWhileFull(Supplier<Mono<Long>> batch) {
         return batch.get().expand(n -> n >= settings.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);
-    }
-
-    private Statement bind(Statement statement, long retentionMicros) {
-        return statement.bind("$1", retentionMicros).bind("$2", settings.batchSize());
     }
 }

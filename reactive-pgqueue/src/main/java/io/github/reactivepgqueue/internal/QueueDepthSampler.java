@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,14 +16,12 @@ import reactor.core.scheduler.Scheduler;
 public final class QueueDepthSampler {
     private static final Logger log = LoggerFactory.getLogger(QueueDepthSampler.class);
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final QueueMetrics metrics;
     private final RepeatingTask task;
 
-    public QueueDepthSampler(Db db, Sql sql, QueueMetrics metrics, Duration interval, Scheduler timer) {
-        this.db = db;
-        this.sql = sql;
+    public QueueDepthSampler(JobStore store, QueueMetrics metrics, Duration interval, Scheduler timer) {
+        this.store = store;
         this.metrics = metrics;
         this.task = new RepeatingTask("Sampling queue depths", interval, this::sampleOnce, log, timer);
     }
@@ -38,11 +37,7 @@ public final class QueueDepthSampler {
 
     /** Takes one sample and hands it to the metrics. */
     public Mono<Void> sampleOnce() {
-        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MetricsQueueDepth)),
-                        row -> new QueueMetrics.QueueDepth(row.get("queue", String.class),
-                                row.get("due", Long.class), row.get("scheduled", Long.class),
-                                row.get("oldest_due_seconds", Double.class))))
-                .collectList()
+        return store.queueDepth()
                 .doOnNext(metrics::queueDepths)
                 .then();
     }

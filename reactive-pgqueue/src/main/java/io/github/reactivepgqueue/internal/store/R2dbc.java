@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;

@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
