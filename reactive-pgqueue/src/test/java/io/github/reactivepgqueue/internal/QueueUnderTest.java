@@ -1,5 +1,8 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.EnqueueResult;
@@ -41,8 +44,7 @@ final class QueueUnderTest implements AutoCloseable {
     private int generation;
     private final SwappablePool pool;
     private final PgQueue admin;
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Signals signals;
     private final JobInserter inserter;
     private final JobClaimer claimer;
@@ -56,11 +58,11 @@ final class QueueUnderTest implements AutoCloseable {
     /** One node's in-memory claims: lost when it crashes. */
     final class Worker {
         Leases leases = new Leases();
-        Heartbeat heartbeat = new Heartbeat(db, sql, leases, Duration.ofHours(1), timer);
+        Heartbeat heartbeat = new Heartbeat(store, leases, Duration.ofHours(1), timer);
 
         void crash() {
             leases = new Leases();
-            heartbeat = new Heartbeat(db, sql, leases, Duration.ofHours(1), timer);
+            heartbeat = new Heartbeat(store, leases, Duration.ofHours(1), timer);
         }
 
         /** The held jobs in a stable order (by id, so by enqueue order). */
@@ -77,17 +79,17 @@ final class QueueUnderTest implements AutoCloseable {
         this.pool = new SwappablePool(newPool());
         this.admin = PgQueue.builder(pool).schema(schema.name()).janitor(false).listen(false).build();
         admin.migrate().block(TIMEOUT);
-        this.sql = Sql.load(SchemaName.of(schema.name()));
-        this.db = new Db(pool, TIMEOUT, TIMEOUT, Duration.ofSeconds(5), timer);
-        this.signals = new Signals(db, sql);
-        this.inserter = new JobInserter(db, sql, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null,
+        this.store = new PgJobStore(pool, SchemaName.of(schema.name()), admin.objectMapper(), TIMEOUT, TIMEOUT,
+                Duration.ofSeconds(5), timer);
+        this.signals = new Signals(store);
+        this.inserter = new JobInserter(store, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null,
                 QueueMetrics.NONE);
-        this.claimer = new JobClaimer(db, sql, admin.objectMapper(), QueueMetrics.NONE);
-        this.completer = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, false, 1, Duration.ofMillis(1),
+        this.claimer = new JobClaimer(store, QueueMetrics.NONE);
+        this.completer = new Completer(store, signals, QueueModel.REPROCESS_LIMIT, false, 1, Duration.ofMillis(1),
                 timer, QueueMetrics.NONE);
-        this.archivingCompleter = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, true, 1,
+        this.archivingCompleter = new Completer(store, signals, QueueModel.REPROCESS_LIMIT, true, 1,
                 Duration.ofMillis(1), timer, QueueMetrics.NONE);
-        this.maintenance = new Maintenance(db, sql, signals, new Maintenance.Settings(
+        this.maintenance = new Maintenance(store, signals, new Maintenance.Settings(
                 Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT, Duration.ofHours(1), false,
                 Duration.ofHours(1), MAINTENANCE_BATCH, Duration.ZERO, Duration.ZERO), timer, QueueMetrics.NONE);
         for (int i = 0; i < WORKERS; i++) {
@@ -142,7 +144,7 @@ final class QueueUnderTest implements AutoCloseable {
         if (leases != null) {
             leases.finishing(job);
         }
-        writer.write(outcome.write(job)).block(TIMEOUT);
+        writer.write(job, outcome.transition(job)).block(TIMEOUT);
         if (leases != null) {
             leases.drop(job);
         }
