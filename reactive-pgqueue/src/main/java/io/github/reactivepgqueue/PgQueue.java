@@ -1,46 +1,18 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.reactivepgqueue.internal.store.JobStore;
-import io.github.reactivepgqueue.internal.store.PgJobStore;
-import io.github.reactivepgqueue.internal.store.SchemaName;
-import io.github.reactivepgqueue.internal.Awaiter;
-import io.github.reactivepgqueue.internal.Completer;
-import io.github.reactivepgqueue.internal.Heartbeat;
-import io.github.reactivepgqueue.internal.IncidentLog;
-import io.github.reactivepgqueue.internal.Leases;
-import io.github.reactivepgqueue.internal.Listener;
-import io.github.reactivepgqueue.internal.Maintenance;
-import io.github.reactivepgqueue.internal.Notice;
-import io.github.reactivepgqueue.internal.Signal;
-import io.github.reactivepgqueue.internal.Signals;
-import io.github.reactivepgqueue.internal.JobClaimer;
-import io.github.reactivepgqueue.internal.JobEncoder;
-import io.github.reactivepgqueue.internal.JobStream;
-import io.github.reactivepgqueue.internal.QueueDepthSampler;
-import io.github.reactivepgqueue.internal.QueueMetrics;
-import io.github.reactivepgqueue.internal.QueueRuntime;
-import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
-import io.github.reactivepgqueue.internal.Worker;
-import io.github.reactivepgqueue.internal.JobInserter;
+import io.github.reactivepgqueue.internal.Config;
+import io.github.reactivepgqueue.internal.Node;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
-import java.util.stream.Collectors;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
-import reactor.util.retry.Retry;
 
 /**
  * A job queue stored in PostgreSQL. Build one per application from an R2DBC
@@ -60,92 +32,12 @@ import reactor.util.retry.Retry;
  * @since 0.1.0
  */
 public final class PgQueue {
-    private static final Logger log = LoggerFactory.getLogger(PgQueue.class);
-    private static final Duration MIN_WRITE_GRACE = Duration.ofSeconds(5);
-
-    private final ConnectionFactory connectionFactory;
-    private final SchemaName schema;
-    private final ObjectMapper objectMapper;
-    private final JobInserter inserter;
-    private final JobClaimer claimer;
-    private final Completer completer;
-    private final Worker worker;
-    private final JobStore store;
-    private final Leases leases = new Leases();
-    private final Signals signals;
-    private final Flux<Notice> received;
-    private final Listener listener;
-    private final Heartbeat heartbeat;
-    private final Maintenance maintenance;
-    private final Awaiter awaiter;
+    private final Node node;
     private final QueueAdmin admin;
-    private final QueueMetrics metrics;
-    private final QueueDepthSampler depthSampler;
-    private final Map<String, QueueRuntime> queues;
-    private final Backoff defaultBackoff;
-    private final int claimBatchSize;
-    private final Duration pollInterval;
-    private final Duration stopGracePeriod;
-    private final Scheduler handlerScheduler;
-    private final boolean ownsHandlerScheduler;
-    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
-    private final AtomicReference<Mono<Void>> stopping = new AtomicReference<>();
 
-    private enum State { NEW, STARTING, STARTED, STOPPED }
-
-    PgQueue(PgQueueBuilder builder, SchemaName schema, ObjectMapper objectMapper) {
-        warmUp(objectMapper);
-        this.connectionFactory = builder.connectionFactory;
-        this.schema = schema;
-        this.objectMapper = objectMapper;
-        // MicrometerQueueMetrics (and Micrometer with it) is loaded only on this branch
-        this.metrics = builder.meterRegistry == null ? QueueMetrics.NONE
-                : MicrometerQueueMetrics.create(builder.meterRegistry, schema.name());
-        Scheduler timer = Schedulers.parallel();
-        this.store = new PgJobStore(connectionFactory, schema, objectMapper, builder.connectionAcquireTimeout,
-                builder.statementTimeout, builder.lockTimeout, timer);
-        this.signals = new Signals(store);
-        this.inserter = new JobInserter(store,
-                new JobEncoder(objectMapper, builder.maxPayloadBytes, builder.defaultMaxAttempts),
-                builder.enqueueBatchSize, builder.notifyOnEnqueue ? signals.channel() : null, metrics);
-        this.claimer = new JobClaimer(store, metrics);
-        this.listener = builder.listen
-                ? new Listener(builder.listenerConnectionFactory != null ? builder.listenerConnectionFactory
-                        : connectionFactory, store, signals.channel(), builder.listenerCheckInterval,
-                        builder.listenerCheckTimeout, timer)
-                : null;
-        this.received = listener != null ? listener.notices() : Flux.never();
-        this.completer = new Completer(store, signals, builder.reprocessLimit, builder.janitor,
-                builder.completionBatchSize, builder.completionFlushInterval, timer, metrics);
-        List<QueueRuntime> runtimes = builder.queueRuntimes();
-        this.queues = runtimes.stream().collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
-        this.handlerScheduler = builder.resolvedHandlerScheduler();
-        this.ownsHandlerScheduler = builder.ownsHandlerScheduler();
-        this.worker = new Worker(claimer, completer, leases, handlerScheduler, runtimes,
-                builder.globalConcurrency, builder.claimBatchSize, builder.claimsInFlight, builder.pollInterval, timer, metrics);
-        this.heartbeat = new Heartbeat(store, leases, builder.heartbeatInterval, timer);
-        this.maintenance = new Maintenance(store, signals, builder.maintenanceSettings(), timer, metrics);
-        this.depthSampler = metrics == QueueMetrics.NONE ? null
-                : new QueueDepthSampler(store, metrics, builder.queueDepthInterval, timer);
-        this.awaiter = new Awaiter(store, received, builder.pollInterval, timer);
-        this.admin = new QueueAdmin(store, signals, maintenance);
-        this.defaultBackoff = builder.defaultBackoff;
-        this.claimBatchSize = builder.claimBatchSize;
-        this.pollInterval = builder.pollInterval;
-        this.stopGracePeriod = builder.stopGracePeriod;
-        metrics.gauges(worker::inFlight, listener != null ? listener::connected : null);
-    }
-
-    /**
-     * Reads a tree once, here at build time: Jackson creates and caches its tree deserializer under
-     * a lock on first use, which would otherwise happen on an event loop during the first claims.
-     */
-    private static void warmUp(ObjectMapper mapper) {
-        try {
-            mapper.readTree("{\"a\":[1,\"b\",true,null,1.5]}");
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("The ObjectMapper cannot read JSON", e);
-        }
+    PgQueue(Config config) {
+        this.node = new Node(config);
+        this.admin = new QueueAdmin(node);
     }
 
     /** Starts configuring a queue that reaches PostgreSQL through {@code connectionFactory}. */
@@ -155,12 +47,12 @@ public final class PgQueue {
 
     /** The schema holding the queue's tables. */
     public String schema() {
-        return schema.name();
+        return node.config().schema().name();
     }
 
     /** The Jackson mapper used for payloads. */
     public ObjectMapper objectMapper() {
-        return objectMapper;
+        return node.config().objectMapper();
     }
 
     /**
@@ -174,17 +66,17 @@ public final class PgQueue {
      *     than this library, or {@link MigrationException} when a migration fails (nothing is kept)
      */
     public Mono<MigrationResult> migrate() {
-        return store.migrate();
+        return node.migrate();
     }
 
     /** The schema's current version: 0 when it has no tables, {@link #latestSchemaVersion()} when current. */
     public Mono<Integer> schemaVersion() {
-        return store.schemaVersion();
+        return node.schemaVersion();
     }
 
     /** The newest schema version this library knows. */
     public int latestSchemaVersion() {
-        return store.latestSchemaVersion();
+        return node.latestSchemaVersion();
     }
 
     /**
@@ -194,7 +86,7 @@ public final class PgQueue {
      *     unique key; fails with {@link InvalidJobException} (nothing written) for an invalid job
      */
     public Mono<EnqueueResult> enqueue(NewJob job) {
-        return inserter.enqueueAll(List.of(Objects.requireNonNull(job, "job"))).map(results -> results.get(0));
+        return node.enqueueAll(List.of(Objects.requireNonNull(job, "job"))).map(results -> results.get(0));
     }
 
     /**
@@ -207,7 +99,7 @@ public final class PgQueue {
      *     is invalid, and then nothing is written
      */
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
-        return inserter.enqueueAll(Objects.requireNonNull(jobs, "jobs"));
+        return node.enqueueAll(Objects.requireNonNull(jobs, "jobs"));
     }
 
     /**
@@ -216,7 +108,7 @@ public final class PgQueue {
      * transaction.
      */
     public Mono<EnqueueResult> enqueue(Connection connection, NewJob job) {
-        return inserter.enqueueAll(Objects.requireNonNull(connection, "connection"),
+        return node.enqueueAll(Objects.requireNonNull(connection, "connection"),
                 List.of(Objects.requireNonNull(job, "job"))).map(results -> results.get(0));
     }
 
@@ -225,7 +117,7 @@ public final class PgQueue {
      * otherwise as {@link #enqueueAll(Collection)}.
      */
     public Mono<List<EnqueueResult>> enqueueAll(Connection connection, Collection<NewJob> jobs) {
-        return inserter.enqueueAll(Objects.requireNonNull(connection, "connection"), Objects.requireNonNull(jobs, "jobs"));
+        return node.enqueueAll(Objects.requireNonNull(connection, "connection"), Objects.requireNonNull(jobs, "jobs"));
     }
 
     /**
@@ -238,31 +130,7 @@ public final class PgQueue {
      * again (build a new one).
      */
     public Mono<Void> start() {
-        return Mono.defer(() -> {
-            if (state.get() == State.STOPPED) {
-                return Mono.error(new IllegalStateException("This PgQueue was stopped; build a new one to start again"));
-            }
-            if (!state.compareAndSet(State.NEW, State.STARTING)) {
-                return Mono.empty();
-            }
-            IncidentLog incidents = new IncidentLog(log, "Starting (checking the schema version)");
-            return store.verifySchemaVersion()
-                    .doOnError(incidents::failed)
-                    .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(5))
-                            .filter(e -> !(e instanceof SchemaVersionException) && state.get() == State.STARTING))
-                    .doOnSuccess(v -> incidents.succeeded())
-                    .doFinally(signal -> state.compareAndSet(State.STARTING, State.NEW))
-                    .then(Mono.fromRunnable(() -> {
-                        if (state.compareAndSet(State.STARTING, State.STARTED)) {
-                            startHeartbeat();
-                            worker.start(received.filter(n -> n.wakes(queues.keySet())));
-                            maintenance.start();
-                            if (depthSampler != null) {
-                                depthSampler.start();
-                            }
-                        }
-                    }));
-        });
+        return node.start();
     }
 
     /**
@@ -272,19 +140,7 @@ public final class PgQueue {
      * the same stop. {@code queue.jobs()} streams keep working until {@link #close()}.
      */
     public Mono<Void> stop(Duration grace) {
-        Objects.requireNonNull(grace, "grace");
-        return Mono.defer(() -> {
-            Mono<Void> stop = worker.stop(grace).doFinally(signal -> {
-                maintenance.stop();
-                if (depthSampler != null) {
-                    depthSampler.stop();
-                }
-            }).cache();
-            if (stopping.compareAndSet(null, stop)) {
-                state.set(State.STOPPED);
-            }
-            return stopping.get();
-        });
+        return node.stop(Objects.requireNonNull(grace, "grace"));
     }
 
     /**
@@ -293,34 +149,7 @@ public final class PgQueue {
      * {@code jobs()} completions fail, and pending {@link #awaitCompletion} calls fail.
      */
     public Mono<Void> close() {
-        // Shutting an executor down takes its lock, which may park the thread: do it where
-        // blocking is allowed, never on the event loop or timer thread that finished the stop.
-        Mono<Void> disposeScheduler = ownsHandlerScheduler
-                ? Mono.<Void>fromRunnable(handlerScheduler::dispose).subscribeOn(Schedulers.boundedElastic())
-                : Mono.empty();
-        // Outcome writes get another grace period (at least 5 s) after the handlers' one; past it the
-        // database is taken to be unreachable and they are given up: their jobs stay running, lose
-        // their heartbeat with this node, and the reaper of a live node rescues them.
-        Duration writeLimit = stopGracePeriod.plus(stopGracePeriod.compareTo(MIN_WRITE_GRACE) < 0
-                ? MIN_WRITE_GRACE : stopGracePeriod);
-        return stop(stopGracePeriod)
-                .then(completer.close())
-                .timeout(writeLimit, Mono.fromRunnable(() -> {
-                    log.error("Close: outcomes of {} jobs could not be written within {}; given up (the reaper "
-                            + "will rescue those jobs)", worker.inFlight(), writeLimit);
-                    worker.dispose();
-                    completer.dispose();
-                }))
-                .then(Mono.fromRunnable(() -> {
-                    heartbeat.stop();
-                    awaiter.close();
-                    signals.close();
-                    if (listener != null) {
-                        listener.close();
-                    }
-                    metrics.close();
-                }))
-                .then(disposeScheduler);
+        return node.close();
     }
 
     /**
@@ -334,8 +163,7 @@ public final class PgQueue {
      *     (use {@code timeout} to bound the wait)
      */
     public Mono<JobInfo> awaitCompletion(UUID id) {
-        Objects.requireNonNull(id, "id");
-        return awaiter.await(id);
+        return node.awaitCompletion(Objects.requireNonNull(id, "id"));
     }
 
     /**
@@ -373,10 +201,6 @@ public final class PgQueue {
         return admin;
     }
 
-    private void startHeartbeat() {
-        heartbeat.start(received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)));
-    }
-
     /**
      * Claimed jobs of {@code queues} for a pipeline of the caller's own. Claims follow demand:
      * {@code request(5)} claims at most 5 jobs. Each element must be completed with
@@ -385,51 +209,26 @@ public final class PgQueue {
      * whether or not {@link #start()} was called. Cold: each subscription claims on its own.
      */
     public Flux<ClaimedJob> jobs(String... queues) {
-        Objects.requireNonNull(queues, "queues");
-        if (queues.length == 0) {
-            throw new IllegalArgumentException("Name at least one queue");
-        }
-        for (String q : queues) {
-            String problem = JobEncoder.queueNameProblem(q); // blank names included
-            if (problem != null) {
-                throw new IllegalArgumentException(problem);
-            }
-        }
-        List<String> names = List.of(queues);
-        return Flux.usingWhen(
-                Mono.fromSupplier(() -> {
-                    startHeartbeat();
-                    return new JobStream(claimer, completer, leases, signals, store, names,
-                            this::backoffOf, claimBatchSize, pollInterval, Schedulers.parallel(), received);
-                }),
-                JobStream::flux,
-                JobStream::releaseAll,
-                (stream, error) -> stream.releaseAll(),
-                JobStream::releaseAll);
-    }
-
-    private Backoff backoffOf(String queue) {
-        QueueRuntime runtime = queues.get(queue);
-        return runtime != null ? runtime.backoff() : defaultBackoff;
+        return node.jobs(Arrays.asList(Objects.requireNonNull(queues, "queues")));
     }
 
     /** Jobs this node has claimed and not yet finished. */
     public int jobsInFlight() {
-        return worker.inFlight();
+        return node.jobsInFlight();
     }
 
     /** What the worker holds right now (claimed jobs, permits, claims running), for tests' diagnoses. */
     String workerState() {
-        return worker.describe();
+        return node.workerState();
     }
 
     /** Outcome writes that changed nothing because the job's lease was no longer current. */
     public long staleWrites() {
-        return completer.staleWrites();
+        return node.staleWrites();
     }
 
     @Override
     public String toString() {
-        return "PgQueue[schema=" + schema + "]";
+        return "PgQueue[schema=" + schema() + "]";
     }
 }

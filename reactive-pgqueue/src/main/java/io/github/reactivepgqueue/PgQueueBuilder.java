@@ -4,9 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.internal.JobEncoder;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import io.github.reactivepgqueue.internal.Maintenance;
+import io.github.reactivepgqueue.internal.AwaiterConfig;
+import io.github.reactivepgqueue.internal.ClaimConfig;
+import io.github.reactivepgqueue.internal.Config;
+import io.github.reactivepgqueue.internal.DepthSamplerConfig;
+import io.github.reactivepgqueue.internal.HeartbeatConfig;
+import io.github.reactivepgqueue.internal.JanitorConfig;
+import io.github.reactivepgqueue.internal.ListenerConfig;
+import io.github.reactivepgqueue.internal.ReaperConfig;
 import io.github.reactivepgqueue.internal.store.SchemaName;
-import io.github.reactivepgqueue.internal.QueueRuntime;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
@@ -28,61 +34,61 @@ public final class PgQueueBuilder {
     /** Default schema: {@value}. */
     public static final String DEFAULT_SCHEMA = "pgqueue";
     /** Default payload size limit: 1 MiB of JSON text. */
-    public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+    public static final int DEFAULT_MAX_PAYLOAD_BYTES = Config.EnqueueConfig.DEFAULT_MAX_PAYLOAD_BYTES;
     /** Default number of jobs per insert statement: {@value}. */
-    public static final int DEFAULT_ENQUEUE_BATCH_SIZE = 1000;
+    public static final int DEFAULT_ENQUEUE_BATCH_SIZE = Config.EnqueueConfig.DEFAULT_BATCH_SIZE;
     /** Default maximum attempts of a job that sets none: {@value}. */
-    public static final int DEFAULT_MAX_ATTEMPTS = 5;
+    public static final int DEFAULT_MAX_ATTEMPTS = Config.EnqueueConfig.DEFAULT_MAX_ATTEMPTS;
 
     /** Default for {@link #globalConcurrency(int)}: {@value}. */
-    public static final int DEFAULT_GLOBAL_CONCURRENCY = 500;
+    public static final int DEFAULT_GLOBAL_CONCURRENCY = ClaimConfig.DEFAULT_GLOBAL_CONCURRENCY;
     /** Default for {@link #defaultQueueConcurrency(int)}: {@value}. */
-    public static final int DEFAULT_QUEUE_CONCURRENCY = 100;
+    public static final int DEFAULT_QUEUE_CONCURRENCY = Config.QueueDefaults.DEFAULT_CONCURRENCY;
     /** Default backoff: the same 5 seconds after every failed attempt. */
-    public static final Duration DEFAULT_BACKOFF_DELAY = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_BACKOFF_DELAY = Config.QueueDefaults.DEFAULT_BACKOFF_DELAY;
     /** Default handler timeout: 15 minutes. */
-    public static final Duration DEFAULT_HANDLER_TIMEOUT = Duration.ofMinutes(15);
+    public static final Duration DEFAULT_HANDLER_TIMEOUT = Config.QueueDefaults.DEFAULT_TIMEOUT;
     /** Default poll interval: 1 second. */
-    public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_POLL_INTERVAL = ClaimConfig.DEFAULT_POLL_INTERVAL;
     /** Default for {@link #claimBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_CLAIM_BATCH_SIZE = 1000;
+    public static final int DEFAULT_CLAIM_BATCH_SIZE = ClaimConfig.DEFAULT_BATCH_SIZE;
     /** Default for {@link #claimsInFlight(int)}: {@value}. */
-    public static final int DEFAULT_CLAIMS_IN_FLIGHT = 2;
+    public static final int DEFAULT_CLAIMS_IN_FLIGHT = ClaimConfig.DEFAULT_CLAIMS_IN_FLIGHT;
     /** Default for {@link #completionBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_COMPLETION_BATCH_SIZE = 1000;
+    public static final int DEFAULT_COMPLETION_BATCH_SIZE = Config.CompleterConfig.DEFAULT_BATCH_SIZE;
     /** Default completion flush interval: 2 milliseconds. */
-    public static final Duration DEFAULT_COMPLETION_FLUSH_INTERVAL = Duration.ofMillis(2);
+    public static final Duration DEFAULT_COMPLETION_FLUSH_INTERVAL = Config.CompleterConfig.DEFAULT_FLUSH_INTERVAL;
     /** Default grace period of {@link PgQueue#close()}: 30 seconds. */
     public static final Duration DEFAULT_STOP_GRACE_PERIOD = Duration.ofSeconds(30);
     /** Default heartbeat interval: 5 seconds. */
-    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = HeartbeatConfig.DEFAULT_INTERVAL;
     /** Default for {@link #rescueAfterMissedHeartbeats(double)}: {@value}. */
-    public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = 2.5;
+    public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = ReaperConfig.DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS;
     /** Default for {@link #reprocessLimit(int)}: {@value}. */
-    public static final int DEFAULT_REPROCESS_LIMIT = 100;
+    public static final int DEFAULT_REPROCESS_LIMIT = ReaperConfig.DEFAULT_REPROCESS_LIMIT;
     /** Default janitor interval: 1 second. */
-    public static final Duration DEFAULT_JANITOR_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_JANITOR_INTERVAL = JanitorConfig.DEFAULT_INTERVAL;
     /** Default for {@link #maintenanceBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = 1000;
+    public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = ReaperConfig.DEFAULT_BATCH_SIZE;
     /** Default archive retention: 7 days. */
-    public static final Duration DEFAULT_ARCHIVE_RETENTION = Duration.ofDays(7);
+    public static final Duration DEFAULT_ARCHIVE_RETENTION = JanitorConfig.DEFAULT_ARCHIVE_RETENTION;
     /** Default connection acquire timeout: 5 seconds. */
-    public static final Duration DEFAULT_CONNECTION_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_CONNECTION_ACQUIRE_TIMEOUT = Config.DbConfig.DEFAULT_ACQUIRE_TIMEOUT;
     /** Default statement timeout of the library's statements: 30 seconds. */
-    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Config.DbConfig.DEFAULT_STATEMENT_TIMEOUT;
     /** Default lock timeout of the library's statements: 5 seconds. */
-    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Config.DbConfig.DEFAULT_LOCK_TIMEOUT;
     /** Default listener check interval: 10 seconds. */
-    public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = ListenerConfig.DEFAULT_CHECK_INTERVAL;
     /** Default listener check timeout: 5 seconds. */
-    public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = ListenerConfig.DEFAULT_CHECK_TIMEOUT;
     /** Default for {@link #queueDepthInterval(Duration)}: 15 seconds. */
-    public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = Duration.ofSeconds(15);
+    public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = DepthSamplerConfig.DEFAULT_INTERVAL;
     /** Default dead-letter retention: 30 days. */
-    public static final Duration DEFAULT_DEAD_LETTER_RETENTION = Duration.ofDays(30);
+    public static final Duration DEFAULT_DEAD_LETTER_RETENTION = JanitorConfig.DEFAULT_DEAD_RETENTION;
 
     final ConnectionFactory connectionFactory;
-    final Map<String, Registration> handlers = new LinkedHashMap<>();
+    final Map<String, Config.Registration> handlers = new LinkedHashMap<>();
     int globalConcurrency = DEFAULT_GLOBAL_CONCURRENCY;
     int defaultQueueConcurrency = DEFAULT_QUEUE_CONCURRENCY;
     Backoff defaultBackoff = Backoff.linear(DEFAULT_BACKOFF_DELAY);
@@ -181,7 +187,7 @@ public final class PgQueueBuilder {
         if (problem != null) {
             throw new IllegalArgumentException("Handler " + handler.getClass().getName() + ": " + problem);
         }
-        if (handlers.putIfAbsent(queue, new Registration(handler, options)) != null) {
+        if (handlers.putIfAbsent(queue, new Config.Registration(handler, options)) != null) {
             throw new IllegalArgumentException("Queue '" + queue + "' already has a handler");
         }
         return this;
@@ -450,90 +456,25 @@ public final class PgQueueBuilder {
      */
     public PgQueue build() {
         SchemaName schemaName = SchemaName.of(schema);
-        requireAtLeast("maxPayloadBytes", maxPayloadBytes, 2);
-        requireAtLeast("enqueueBatchSize", enqueueBatchSize, 1);
-        requireAtLeast("defaultMaxAttempts", defaultMaxAttempts, 1);
-        requireAtLeast("globalConcurrency", globalConcurrency, 1);
-        requireAtLeast("defaultQueueConcurrency", defaultQueueConcurrency, 1);
-        requireAtLeast("claimBatchSize", claimBatchSize, 1);
-        requireAtLeast("claimsInFlight", claimsInFlight, 1);
-        requireAtLeast("completionBatchSize", completionBatchSize, 1);
-        requirePositive("defaultHandlerTimeout", defaultHandlerTimeout);
-        requirePositive("pollInterval", pollInterval);
-        requirePositive("completionFlushInterval", completionFlushInterval);
-        requirePositive("heartbeatInterval", heartbeatInterval);
-        if (!(rescueAfterMissedHeartbeats >= 1.5) || Double.isInfinite(rescueAfterMissedHeartbeats)) {
-            throw new IllegalArgumentException("rescueAfterMissedHeartbeats must be a finite number of at least 1.5 but was "
-                    + rescueAfterMissedHeartbeats);
-        }
-        if (reaperInterval != null) {
-            requirePositive("reaperInterval", reaperInterval);
-        }
-        requireAtLeast("reprocessLimit", reprocessLimit, 1);
-        requirePositive("janitorInterval", janitorInterval);
-        requireAtLeast("maintenanceBatchSize", maintenanceBatchSize, 1);
-        requirePositive("archiveRetention", archiveRetention);
-        requirePositive("deadLetterRetention", deadLetterRetention);
-        requirePositive("connectionAcquireTimeout", connectionAcquireTimeout);
-        requireNotNegative("statementTimeout", statementTimeout);
-        requireNotNegative("lockTimeout", lockTimeout);
-        requirePositive("listenerCheck interval", listenerCheckInterval);
-        requirePositive("listenerCheck timeout", listenerCheckTimeout);
-        requireNotNegative("stopGracePeriod", stopGracePeriod);
-        requirePositive("queueDepthInterval", queueDepthInterval);
-        return new PgQueue(this, schemaName, objectMapper != null ? objectMapper : defaultObjectMapper());
-    }
-
-    private static void requireAtLeast(String option, int value, int min) {
-        if (value < min) {
-            throw new IllegalArgumentException(option + " must be at least " + min + " but was " + value);
-        }
-    }
-
-    private static void requireNotNegative(String option, Duration value) {
-        if (value.isNegative()) {
-            throw new IllegalArgumentException(option + " must not be negative but was " + value);
-        }
-    }
-
-    private static void requirePositive(String option, Duration value) {
-        if (value.isZero() || value.isNegative()) {
-            throw new IllegalArgumentException(option + " must be positive but was " + value);
-        }
-    }
-
-    /** The registered queues with every option resolved. */
-    List<QueueRuntime> queueRuntimes() {
-        List<QueueRuntime> runtimes = new ArrayList<>();
-        for (Registration r : handlers.values()) {
-            runtimes.add(new QueueRuntime(r.handler(),
-                    r.options().concurrency().orElse(defaultQueueConcurrency),
-                    r.options().backoff().orElse(defaultBackoff),
-                    r.options().timeout().orElse(defaultHandlerTimeout),
-                    r.options().permitStrategy().orElse(PermitStrategy.ALWAYS)));
-        }
-        return runtimes;
-    }
-
-    /** The handler scheduler, and whether the queue created it (and must dispose of it). */
-    Scheduler resolvedHandlerScheduler() {
-        return handlerScheduler != null ? handlerScheduler
-                : Schedulers.newBoundedElastic(globalConcurrency, Integer.MAX_VALUE, "pgqueue-handler", 60, true);
-    }
-
-    /** The maintenance options with every default resolved. */
-    Maintenance.Settings maintenanceSettings() {
-        long stallMillis = (long) Math.ceil(heartbeatInterval.toMillis() * rescueAfterMissedHeartbeats);
-        return new Maintenance.Settings(Duration.ofMillis(stallMillis), reprocessLimit,
-                reaperInterval != null ? reaperInterval : heartbeatInterval, janitor, janitorInterval,
-                maintenanceBatchSize, archiveRetention, deadLetterRetention);
-    }
-
-    boolean ownsHandlerScheduler() {
-        return handlerScheduler == null;
-    }
-
-    record Registration(ReactiveHandler handler, QueueOptions options) {
+        HeartbeatConfig heartbeat = new HeartbeatConfig(heartbeatInterval);
+        Config.QueueDefaults queueDefaults = new Config.QueueDefaults(defaultQueueConcurrency, defaultBackoff,
+                defaultHandlerTimeout);
+        return new PgQueue(new Config(connectionFactory, listenerConnectionFactory, schemaName,
+                objectMapper != null ? objectMapper : defaultObjectMapper(), meterRegistry,
+                new Config.DbConfig(connectionAcquireTimeout, statementTimeout, lockTimeout),
+                new Config.EnqueueConfig(maxPayloadBytes, enqueueBatchSize, defaultMaxAttempts, notifyOnEnqueue),
+                queueDefaults.resolve(List.copyOf(handlers.values())), defaultBackoff,
+                new ClaimConfig(globalConcurrency, claimBatchSize, claimsInFlight, pollInterval),
+                new Config.CompleterConfig(completionBatchSize, completionFlushInterval),
+                heartbeat,
+                ReaperConfig.of(heartbeat, rescueAfterMissedHeartbeats, reaperInterval, reprocessLimit,
+                        maintenanceBatchSize),
+                new JanitorConfig(janitor, janitorInterval, maintenanceBatchSize, archiveRetention,
+                        deadLetterRetention),
+                new ListenerConfig(listen, listenerCheckInterval, listenerCheckTimeout),
+                new AwaiterConfig(pollInterval),
+                new DepthSamplerConfig(queueDepthInterval),
+                stopGracePeriod, handlerScheduler));
     }
 
     static ObjectMapper defaultObjectMapper() {

@@ -1,21 +1,11 @@
 package io.github.reactivepgqueue;
 
-import io.github.reactivepgqueue.internal.Maintenance;
-import io.github.reactivepgqueue.internal.Signal;
-import io.github.reactivepgqueue.internal.Signals;
-import io.github.reactivepgqueue.internal.store.JobStore;
-import io.github.reactivepgqueue.internal.store.PgJobStore;
-import java.time.Duration;
-import java.util.EnumSet;
-import java.util.LinkedHashSet;
+import io.github.reactivepgqueue.internal.Node;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /**
  * Operating a queue's jobs: find, list and count them, cancel, requeue dead ones, delete and
@@ -29,20 +19,16 @@ public final class QueueAdmin {
     /** Largest page {@link #list} returns. */
     public static final int MAX_PAGE = 10_000;
 
-    private final JobStore store;
-    private final Signals signals;
-    private final Maintenance maintenance;
+    private final Node node;
 
-    QueueAdmin(JobStore store, Signals signals, Maintenance maintenance) {
-        this.store = store;
-        this.signals = signals;
-        this.maintenance = maintenance;
+    QueueAdmin(Node node) {
+        this.node = node;
     }
 
     /** The job with this id, with its payload, wherever it is; empty if no table holds it. */
     public Mono<JobInfo> find(UUID id) {
         Objects.requireNonNull(id, "id");
-        return store.findMany(List.of(id), true).flatMapIterable(jobs -> jobs).next();
+        return node.admin().find(id);
     }
 
     /**
@@ -52,15 +38,12 @@ public final class QueueAdmin {
      * page as {@code after} to get the next.
      */
     public Flux<JobInfo> list(String queue, JobStatus status, UUID after, int limit) {
-        if (limit < 1 || limit > MAX_PAGE) {
-            return Flux.error(new IllegalArgumentException("limit must be between 1 and " + MAX_PAGE + " but was " + limit));
-        }
-        return store.list(queue, status, after, limit).flatMapIterable(jobs -> jobs);
+        return node.admin().list(queue, status, after, limit);
     }
 
     /** How many jobs each queue has, per status and table. Counts whole tables: not for hot paths. */
     public Mono<List<JobCount>> counts() {
-        return store.counts();
+        return node.admin().counts();
     }
 
     /**
@@ -69,34 +52,20 @@ public final class QueueAdmin {
      * @return how many jobs were cancelled (0 or 1)
      */
     public Mono<Integer> cancel(UUID id) {
-        return cancel(Objects.requireNonNull(id, "id"), null, null);
+        Objects.requireNonNull(id, "id");
+        return node.admin().cancel(id);
     }
 
     /** Cancels the live job holding {@code uniqueKey}; see {@link PgQueue#cancelByUniqueKey(String)}. */
     public Mono<Integer> cancelByUniqueKey(String uniqueKey) {
-        return cancel(null, Objects.requireNonNull(uniqueKey, "uniqueKey"), null);
+        Objects.requireNonNull(uniqueKey, "uniqueKey");
+        return node.admin().cancelByUniqueKey(uniqueKey);
     }
 
     /** Cancels every live job with {@code fingerprint}; see {@link PgQueue#cancelByFingerprint(String)}. */
     public Mono<Integer> cancelByFingerprint(String fingerprint) {
-        return cancel(null, null, Objects.requireNonNull(fingerprint, "fingerprint"));
-    }
-
-    private Mono<Integer> cancel(UUID id, String uniqueKey, String fingerprint) {
-        return Mono.defer(() -> store.cancel(id, uniqueKey, fingerprint))
-                // a cancel of several running jobs may meet their outcome writes in the other lock order
-                .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).filter(PgJobStore::isDeadlock)
-                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
-                .flatMap(previous -> {
-                    Set<Signal> signal = EnumSet.noneOf(Signal.class);
-                    if (!previous.isEmpty()) {
-                        signal.add(Signal.FINISHED);
-                    }
-                    if (previous.contains(JobStatus.RUNNING)) {
-                        signal.add(Signal.CANCELLED);
-                    }
-                    return signals.send(signal).thenReturn(previous.size());
-                });
+        Objects.requireNonNull(fingerprint, "fingerprint");
+        return node.admin().cancelByFingerprint(fingerprint);
     }
 
     /**
@@ -108,25 +77,13 @@ public final class QueueAdmin {
      */
     public Mono<Boolean> requeue(UUID id) {
         Objects.requireNonNull(id, "id");
-        return requeueDead(id, null, 1).map(n -> n > 0);
+        return node.admin().requeue(id);
     }
 
     /** Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)}; emits how many. */
     public Mono<Integer> requeueDead(String queue, int limit) {
         Objects.requireNonNull(queue, "queue");
-        if (limit < 1) {
-            return Mono.error(new IllegalArgumentException("limit must be at least 1 but was " + limit));
-        }
-        return requeueDead(null, queue, limit);
-    }
-
-    private Mono<Integer> requeueDead(UUID id, String queue, int limit) {
-        return store.requeueDead(id, queue, limit)
-                .flatMap(requeued -> {
-                    Set<String> queues = new LinkedHashSet<>();
-                    requeued.forEach(job -> queues.add(job.queue()));
-                    return signals.send(EnumSet.noneOf(Signal.class), queues).thenReturn(requeued.size());
-                });
+        return node.admin().requeueDead(queue, limit);
     }
 
     /**
@@ -137,10 +94,7 @@ public final class QueueAdmin {
      */
     public Mono<Boolean> delete(UUID id) {
         Objects.requireNonNull(id, "id");
-        return store.delete(id)
-                .flatMap(previous -> (previous.equals(Optional.of(JobStatus.RUNNING))
-                        ? signals.send(EnumSet.of(Signal.CANCELLED)) : Mono.<Void>empty())
-                        .thenReturn(previous.isPresent()));
+        return node.admin().delete(id);
     }
 
     /**
@@ -151,25 +105,24 @@ public final class QueueAdmin {
      */
     public Mono<Long> purge(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return store.purge(queue);
+        return node.admin().purge(queue);
     }
 
     /** Pauses {@code queue} on every node: none claims its jobs until it is resumed; running jobs finish. */
     public Mono<Void> pause(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return store.pause(queue);
+        return node.admin().pause(queue);
     }
 
     /** Resumes {@code queue}: nodes serving it claim its jobs again at once. */
     public Mono<Void> resume(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return store.resume(queue)
-                .then(signals.send(EnumSet.noneOf(Signal.class), List.of(queue)));
+        return node.admin().resume(queue);
     }
 
     /** The queues paused right now, by name. */
     public Mono<List<String>> pausedQueues() {
-        return store.paused();
+        return node.admin().pausedQueues();
     }
 
     /**
@@ -180,7 +133,7 @@ public final class QueueAdmin {
      * @return how many jobs were rescued
      */
     public Mono<Integer> rescueStalledJobs() {
-        return maintenance.rescueStalled().map(Maintenance.Rescued::total);
+        return node.admin().rescueStalledJobs();
     }
 
     /**
@@ -190,7 +143,7 @@ public final class QueueAdmin {
      * @return how many jobs were moved
      */
     public Mono<Long> moveFinishedJobs() {
-        return maintenance.moveFinished();
+        return node.admin().moveFinishedJobs();
     }
 
     /**
@@ -199,6 +152,6 @@ public final class QueueAdmin {
      * @return how many jobs were deleted
      */
     public Mono<Long> deleteExpiredJobs() {
-        return maintenance.deleteExpired();
+        return node.admin().deleteExpiredJobs();
     }
 }

@@ -5,6 +5,7 @@ import io.github.reactivepgqueue.JobLocation;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.PgQueue;
+import io.github.reactivepgqueue.examples.support.ExampleDatabase;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
@@ -86,7 +87,7 @@ public final class Demo {
      */
     public static void main(String[] args) {
         long start = System.nanoTime();
-        try (DemoDatabase database = DemoDatabase.open(args)) {
+        try (ExampleDatabase database = ExampleDatabase.open(args)) {
             System.out.println("database: " + database.description());
             ConnectionPool pool = createPool(database);
             try {
@@ -104,7 +105,7 @@ public final class Demo {
         System.out.printf("demo finished in %.1f s%n", (System.nanoTime() - start) / 1e9);
     }
 
-    private static ConnectionPool createPool(DemoDatabase database) {
+    private static ConnectionPool createPool(ExampleDatabase database) {
         return new ConnectionPool(ConnectionPoolConfiguration.builder(database.connectionFactory(APPLICATION_NAME))
                 .name(APPLICATION_NAME)
                 .initialSize(1)

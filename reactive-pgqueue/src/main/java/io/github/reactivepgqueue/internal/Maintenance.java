@@ -27,12 +27,6 @@ import reactor.core.scheduler.Scheduler;
 public final class Maintenance {
     private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
 
-    /** The resolved maintenance options. */
-    public record Settings(Duration stallTimeout, int reprocessLimit, Duration reaperInterval, boolean janitor,
-                           Duration janitorInterval, int batchSize, Duration archiveRetention,
-                           Duration deadRetention) {
-    }
-
     /** What one pass of the reaper did. */
     public record Rescued(int pending, int failed, int badJobs) {
         public int total() {
@@ -42,7 +36,8 @@ public final class Maintenance {
 
     private final JobStore store;
     private final Signals signals;
-    private final Settings settings;
+    private final ReaperConfig reaperConfig;
+    private final JanitorConfig janitorConfig;
     private final RepeatingTask reaper;
     private static final Rescued NOTHING = new Rescued(0, 0, 0);
     /** Whether the reaper's last run failed (the database may be unreachable). */
@@ -52,21 +47,23 @@ public final class Maintenance {
     private final RepeatingTask janitor;
     private final QueueMetrics metrics;
 
-    public Maintenance(JobStore store, Signals signals, Settings settings, Scheduler timer, QueueMetrics metrics) {
+    public Maintenance(JobStore store, Signals signals, ReaperConfig reaperConfig, JanitorConfig janitorConfig,
+                       Scheduler timer, QueueMetrics metrics) {
         this.store = store;
         this.signals = signals;
-        this.settings = settings;
+        this.reaperConfig = reaperConfig;
+        this.janitorConfig = janitorConfig;
         this.metrics = metrics;
-        this.reaper = new RepeatingTask("Rescuing stalled jobs", settings.reaperInterval(), this::rescueUnlessJustBack,
+        this.reaper = new RepeatingTask("Rescuing stalled jobs", reaperConfig.interval(), this::rescueUnlessJustBack,
                 log, timer);
-        this.janitor = new RepeatingTask("Moving and deleting finished jobs", settings.janitorInterval(),
+        this.janitor = new RepeatingTask("Moving and deleting finished jobs", janitorConfig.interval(),
                 () -> moveFinished().then(deleteExpired()), log, timer);
     }
 
     /** Starts the reaper, and the janitor unless it is switched off. */
     public void start() {
-        reaper.start(settings.reaperInterval(), Flux.never());
-        if (settings.janitor()) {
+        reaper.start(reaperConfig.interval(), Flux.never());
+        if (janitorConfig.enabled()) {
             janitor.start(Duration.ZERO, Flux.never());
         }
     }
@@ -92,7 +89,7 @@ public final class Maintenance {
                     }));
         }
         long back = backAt.get();
-        if (back != 0 && System.nanoTime() - back < settings.stallTimeout().toNanos()) {
+        if (back != 0 && System.nanoTime() - back < reaperConfig.stallTimeout().toNanos()) {
             return Mono.just(NOTHING);
         }
         return rescueStalled().doOnError(e -> unreachable.set(true));
@@ -100,9 +97,9 @@ public final class Maintenance {
 
     /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
     public Mono<Rescued> rescueStalled() {
-        Mono<List<JobStore.RescuedJob>> batch = store.rescueStalled(settings.stallTimeout(),
-                settings.reprocessLimit(), settings.batchSize());
-        return batch.expand(rows -> rows.size() >= settings.batchSize() ? batch : Mono.empty())
+        Mono<List<JobStore.RescuedJob>> batch = store.rescueStalled(reaperConfig.stallTimeout(),
+                reaperConfig.reprocessLimit(), reaperConfig.batchSize());
+        return batch.expand(rows -> rows.size() >= reaperConfig.batchSize() ? batch : Mono.empty())
                 .flatMapIterable(Function.identity())
                 .collectList()
                 .flatMap(rows -> {
@@ -132,19 +129,19 @@ public final class Maintenance {
 
     /** Moves every finished job out of the live table; emits how many were moved. */
     public Mono<Long> moveFinished() {
-        Mono<JobStore.MovedJobs> batch = Mono.defer(() -> store.moveFinished(settings.batchSize()));
-        return batch.expand(n -> n.total() >= settings.batchSize() ? batch : Mono.empty())
+        Mono<JobStore.MovedJobs> batch = Mono.defer(() -> store.moveFinished(janitorConfig.batchSize()));
+        return batch.expand(n -> n.total() >= janitorConfig.batchSize() ? batch : Mono.empty())
                 .reduce(0L, (sum, n) -> sum + n.total());
     }
 
     /** Deletes archived and dead jobs past their retention; emits how many were deleted. */
     public Mono<Long> deleteExpired() {
-        return repeatWhileFull(() -> store.deleteArchived(settings.archiveRetention(), settings.batchSize()))
-                .zipWith(repeatWhileFull(() -> store.deleteDead(settings.deadRetention(), settings.batchSize())),
+        return repeatWhileFull(() -> store.deleteArchived(janitorConfig.archiveRetention(), janitorConfig.batchSize()))
+                .zipWith(repeatWhileFull(() -> store.deleteDead(janitorConfig.deadRetention(), janitorConfig.batchSize())),
                         Long::sum);
     }
 
     private Mono<Long> repeatWhileFull(Supplier<Mono<Long>> batch) {
-        return batch.get().expand(n -> n >= settings.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);
+        return batch.get().expand(n -> n >= janitorConfig.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);
     }
 }

@@ -89,9 +89,11 @@ final class QueueUnderTest implements AutoCloseable {
                 timer, QueueMetrics.NONE);
         this.archivingCompleter = new Completer(store, signals, QueueModel.REPROCESS_LIMIT, true, 1,
                 Duration.ofMillis(1), timer, QueueMetrics.NONE);
-        this.maintenance = new Maintenance(store, signals, new Maintenance.Settings(
-                Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT, Duration.ofHours(1), false,
-                Duration.ofHours(1), MAINTENANCE_BATCH, Duration.ZERO, Duration.ZERO), timer, QueueMetrics.NONE);
+        this.maintenance = new Maintenance(store, signals,
+                new ReaperConfig(Duration.ofHours(1), Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT,
+                        MAINTENANCE_BATCH),
+                new JanitorConfig(false, Duration.ofHours(1), MAINTENANCE_BATCH, Duration.ofNanos(1), Duration.ofNanos(1)),
+                timer, QueueMetrics.NONE);
         for (int i = 0; i < WORKERS; i++) {
             workers.add(new Worker());
         }

@@ -6,15 +6,12 @@ import io.github.reactivepgqueue.JobCount;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.Outcome;
 import io.github.reactivepgqueue.PgQueue;
-import io.github.reactivepgqueue.examples.DemoDatabase;
-import io.r2dbc.pool.ConnectionPool;
-import io.r2dbc.pool.ConnectionPoolConfiguration;
+import io.github.reactivepgqueue.examples.ExampleMain;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.IntStream;
-import reactor.core.Exceptions;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -53,8 +50,6 @@ public final class BatchPipeline {
     public static final int FAILING_WRITE = 3;
 
     private static final String APPLICATION_NAME = "pgqueue-pipeline";
-    private static final int POOL_SIZE = 4;
-    private static final Duration RUN_TIMEOUT = Duration.ofSeconds(60);
     // Short, so that the example shows the retry within a second; real pipelines wait longer.
     private static final Backoff RETRY_BACKOFF = Backoff.linear(Duration.ofMillis(300));
     private static final Duration POLL_INTERVAL = Duration.ofMillis(200);
@@ -73,25 +68,9 @@ public final class BatchPipeline {
      * @param args optionally the database URL
      */
     public static void main(String[] args) {
-        try (DemoDatabase database = DemoDatabase.open(args)) {
-            say("database: %s", database.description());
-            ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration
-                    .builder(database.connectionFactory(APPLICATION_NAME))
-                    .name(APPLICATION_NAME).maxSize(POOL_SIZE).acquireRetry(POOL_SIZE)
-                    .maxAcquireTime(Duration.ofSeconds(10)).build());
-            try {
-                WarehouseSink sink = runOn(pool, SCHEMA, new WarehouseSink(FAILING_WRITE)).block(RUN_TIMEOUT);
-                say("done: %d batch writes, %d failed", sink.writes().size(),
-                        sink.writes().stream().filter(WarehouseSink.Write::failed).count());
-            } finally {
-                pool.disposeLater().block(Duration.ofSeconds(10));
-            }
-        } catch (Exception | Error e) {
-            Throwable failure = Exceptions.unwrap(e);
-            System.err.println("pipeline failed: " + failure);
-            failure.printStackTrace();
-            System.exit(1);
-        }
+        ExampleMain.run(APPLICATION_NAME, args, pool -> runOn(pool, SCHEMA, new WarehouseSink(FAILING_WRITE))
+                .doOnNext(sink -> say("done: %d batch writes, %d failed", sink.writes().size(),
+                        sink.writes().stream().filter(WarehouseSink.Write::failed).count())));
     }
 
     /**

@@ -1,6 +1,6 @@
 package io.github.reactivepgqueue.examples.webflux;
 
-import io.github.reactivepgqueue.examples.DemoDatabase;
+import io.github.reactivepgqueue.examples.support.ExampleDatabase;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -51,12 +51,12 @@ public class ShopApplication {
         boolean springHasUrl = springArguments.stream().anyMatch(arg -> arg.startsWith("--spring.r2dbc.url="))
                 || System.getenv("SPRING_R2DBC_URL") != null;
         if (!springHasUrl) {
-            DemoDatabase database = DemoDatabase.open(databaseArguments.toArray(String[]::new));
+            ExampleDatabase database = ExampleDatabase.open(databaseArguments.toArray(String[]::new));
             System.out.println("database: " + database.description());
             application.setDefaultProperties(r2dbcProperties(database));
             // a bean, so that the context closes it (an embedded server is stopped) after the pool
             application.addInitializers(context -> ((GenericApplicationContext) context)
-                    .registerBean("demoDatabase", DemoDatabase.class, () -> database));
+                    .registerBean("exampleDatabase", ExampleDatabase.class, () -> database));
         }
         ConfigurableApplicationContext context = application.run(springArguments.toArray(String[]::new));
         System.out.println("shop listening on http://localhost:" + context.getEnvironment().getProperty("local.server.port")
@@ -64,7 +64,7 @@ public class ShopApplication {
     }
 
     /** Spring Boot's {@code spring.r2dbc.*} properties for {@code database}. */
-    static Map<String, Object> r2dbcProperties(DemoDatabase database) {
+    static Map<String, Object> r2dbcProperties(ExampleDatabase database) {
         Map<String, Object> properties = new HashMap<>();
         properties.put("spring.r2dbc.url", database.r2dbcUrl());
         properties.put("spring.r2dbc.username", database.user());

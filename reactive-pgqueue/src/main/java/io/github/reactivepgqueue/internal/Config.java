@@ -1,0 +1,149 @@
+package io.github.reactivepgqueue.internal;
+
+import io.github.reactivepgqueue.internal.store.SchemaName;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.Backoff;
+import io.github.reactivepgqueue.QueueOptions;
+import io.github.reactivepgqueue.ReactiveHandler;
+import io.github.reactivepgqueue.permit.PermitStrategy;
+import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * A queue's whole configuration, immutable, made by {@code PgQueueBuilder.build()}: one record
+ * per part, each with its defaults, derivations and validation (messages name the builder
+ * option). {@link Node} builds every part from it.
+ *
+ * @param listenerConnectionFactory where the listening connection comes from; null: the queue's
+ *                                  factory (or the one behind it when it is a pool)
+ * @param meterRegistry             a Micrometer {@code MeterRegistry}, or null; typed Object so that
+ *                                  nothing links to Micrometer when it is absent
+ * @param handlerScheduler          the scheduler handlers run on; null: one of the queue's own
+ */
+public record Config(
+        ConnectionFactory connectionFactory,
+        ConnectionFactory listenerConnectionFactory,
+        SchemaName schema,
+        ObjectMapper objectMapper,
+        Object meterRegistry,
+        DbConfig db,
+        EnqueueConfig enqueue,
+        List<QueueRuntime> queues,
+        Backoff defaultBackoff,
+        ClaimConfig claim,
+        CompleterConfig completer,
+        HeartbeatConfig heartbeat,
+        ReaperConfig reaper,
+        JanitorConfig janitor,
+        ListenerConfig listener,
+        AwaiterConfig awaiter,
+        DepthSamplerConfig depthSampler,
+        Duration stopGracePeriod,
+        Scheduler handlerScheduler) {
+
+    public Config {
+        Objects.requireNonNull(connectionFactory, "connectionFactory");
+        Objects.requireNonNull(schema, "schema");
+        Objects.requireNonNull(objectMapper, "objectMapper");
+        queues = List.copyOf(queues);
+        Objects.requireNonNull(defaultBackoff, "defaultBackoff");
+        Check.notNegative("stopGracePeriod", stopGracePeriod);
+    }
+
+    /** Whether the node listens for signals of other nodes. */
+    public boolean listens() {
+        return listener.enabled();
+    }
+
+    /** How the library's statements get and bound their connections. Zero timeouts: none. */
+    public record DbConfig(Duration acquireTimeout, Duration statementTimeout, Duration lockTimeout) {
+        public static final Duration DEFAULT_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
+        public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
+        public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(5);
+
+        public DbConfig {
+            Check.positive("connectionAcquireTimeout", acquireTimeout);
+            Check.notNegative("statementTimeout", statementTimeout);
+            Check.notNegative("lockTimeout", lockTimeout);
+        }
+    }
+
+    /** How new jobs are checked and written. */
+    public record EnqueueConfig(int maxPayloadBytes, int batchSize, int defaultMaxAttempts, boolean notifyNodes) {
+        public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+        public static final int DEFAULT_BATCH_SIZE = 1000;
+        public static final int DEFAULT_MAX_ATTEMPTS = 5;
+
+        public EnqueueConfig {
+            Check.atLeast("maxPayloadBytes", maxPayloadBytes, 2);
+            Check.atLeast("enqueueBatchSize", batchSize, 1);
+            Check.atLeast("defaultMaxAttempts", defaultMaxAttempts, 1);
+        }
+    }
+
+    /** How outcomes are batched into statements. */
+    public record CompleterConfig(int batchSize, Duration flushInterval) {
+        public static final int DEFAULT_BATCH_SIZE = 1000;
+        public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofMillis(2);
+
+        public CompleterConfig {
+            Check.atLeast("completionBatchSize", batchSize, 1);
+            Check.positive("completionFlushInterval", flushInterval);
+        }
+    }
+
+    /** A queue's handler as registered, with the options it set. */
+    public record Registration(ReactiveHandler handler, QueueOptions options) {
+    }
+
+    /** The options every queue gets unless its own options say otherwise. */
+    public record QueueDefaults(int concurrency, Backoff backoff, Duration timeout) {
+        public static final int DEFAULT_CONCURRENCY = 100;
+        public static final Duration DEFAULT_BACKOFF_DELAY = Duration.ofSeconds(5);
+        public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(15);
+
+        public QueueDefaults {
+            Check.atLeast("defaultQueueConcurrency", concurrency, 1);
+            Objects.requireNonNull(backoff, "defaultBackoff");
+            Check.positive("defaultHandlerTimeout", timeout);
+        }
+
+        /** The registered queues with every option resolved. */
+        public List<QueueRuntime> resolve(List<Registration> registrations) {
+            return registrations.stream().map(r -> new QueueRuntime(r.handler(),
+                    r.options().concurrency().orElse(concurrency),
+                    r.options().backoff().orElse(backoff),
+                    r.options().timeout().orElse(timeout),
+                    r.options().permitStrategy().orElse(PermitStrategy.ALWAYS))).toList();
+        }
+    }
+
+    /** The checks of option values, with messages that name the builder option. */
+    public static final class Check {
+        private Check() {
+        }
+
+        public static void atLeast(String option, int value, int min) {
+            if (value < min) {
+                throw new IllegalArgumentException(option + " must be at least " + min + " but was " + value);
+            }
+        }
+
+        public static void notNegative(String option, Duration value) {
+            Objects.requireNonNull(value, option);
+            if (value.isNegative()) {
+                throw new IllegalArgumentException(option + " must not be negative but was " + value);
+            }
+        }
+
+        public static void positive(String option, Duration value) {
+            Objects.requireNonNull(value, option);
+            if (value.isZero() || value.isNegative()) {
+                throw new IllegalArgumentException(option + " must be positive but was " + value);
+            }
+        }
+    }
+}
