@@ -12,7 +12,7 @@ import io.github.reactivepgqueue.internal.HeartbeatConfig;
 import io.github.reactivepgqueue.internal.JanitorConfig;
 import io.github.reactivepgqueue.internal.ListenerConfig;
 import io.github.reactivepgqueue.internal.ReaperConfig;
-import io.github.reactivepgqueue.internal.SchemaName;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;

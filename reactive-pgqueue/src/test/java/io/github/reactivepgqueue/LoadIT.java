@@ -6,9 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.reactivepgqueue.internal.SchemaName;
-import io.github.reactivepgqueue.internal.Sql;
-import io.github.reactivepgqueue.internal.SqlName;
+import io.github.reactivepgqueue.internal.store.SchemaName;
+import io.github.reactivepgqueue.internal.store.Sql;
+import io.github.reactivepgqueue.internal.store.SqlName;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import io.r2dbc.postgresql.codec.Json;

@@ -3,11 +3,11 @@ package io.github.reactivepgqueue;
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.reactivepgqueue.internal.Migration;
-import io.github.reactivepgqueue.internal.Db;
-import io.github.reactivepgqueue.internal.Migrator;
-import io.github.reactivepgqueue.internal.SchemaName;
-import io.github.reactivepgqueue.internal.Sql;
+import io.github.reactivepgqueue.internal.store.Migration;
+import io.github.reactivepgqueue.internal.store.Db;
+import io.github.reactivepgqueue.internal.store.Migrator;
+import io.github.reactivepgqueue.internal.store.SchemaName;
+import io.github.reactivepgqueue.internal.store.Sql;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;

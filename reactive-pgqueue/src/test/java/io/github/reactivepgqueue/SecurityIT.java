@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.github.reactivepgqueue.internal.SchemaName;
-import io.github.reactivepgqueue.internal.Sql;
-import io.github.reactivepgqueue.internal.SqlName;
+import io.github.reactivepgqueue.internal.store.SchemaName;
+import io.github.reactivepgqueue.internal.store.Sql;
+import io.github.reactivepgqueue.internal.store.SqlName;
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.Rows;

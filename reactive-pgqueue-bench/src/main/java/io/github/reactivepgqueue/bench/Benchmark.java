@@ -29,7 +29,7 @@ import reactor.core.Exceptions;
  */
 public final class Benchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String MIGRATOR_LOG_LEVEL = "org.slf4j.simpleLogger.log.io.github.reactivepgqueue.internal.Migrator";
+    private static final String MIGRATOR_LOG_LEVEL = "org.slf4j.simpleLogger.log.io.github.reactivepgqueue.internal.store.Migrator";
 
     private Benchmark() {
     }

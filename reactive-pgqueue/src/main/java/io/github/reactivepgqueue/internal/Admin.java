@@ -1,38 +1,31 @@
 package io.github.reactivepgqueue.internal;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.JobCount;
 import io.github.reactivepgqueue.JobInfo;
-import io.github.reactivepgqueue.JobLocation;
 import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.QueueAdmin;
-import io.r2dbc.spi.Statement;
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.function.Function;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
 
 /** What {@code QueueAdmin} does: each operation one statement (maintenance passes one per batch), plus the signals it owes. */
 public final class Admin {
-    private final Db db;
-    private final Sql sql;
-    private final ObjectMapper mapper;
+    private final JobStore store;
     private final Signals signals;
     private final Reaper reaper;
     private final Janitor janitor;
 
-    Admin(Db db, Sql sql, ObjectMapper mapper, Signals signals, Reaper reaper, Janitor janitor) {
-        this.db = db;
-        this.sql = sql;
-        this.mapper = mapper;
+    Admin(JobStore store, Signals signals, Reaper reaper, Janitor janitor) {
+        this.store = store;
         this.signals = signals;
         this.reaper = reaper;
         this.janitor = janitor;
@@ -40,8 +33,7 @@ public final class Admin {
 
     /** The job with this id, with its payload, wherever it is; empty if no table holds it. */
     public Mono<JobInfo> find(UUID id) {
-        return query(SqlName.JobFindMany, s -> s.bind("$1", new UUID[] {id}).bind("$2", true),
-                row -> JobInfoRows.from(row, mapper)).next();
+        return store.findMany(List.of(id), true).flatMapIterable(jobs -> jobs).next();
     }
 
     /**
@@ -54,20 +46,12 @@ public final class Admin {
         if (limit < 1 || limit > QueueAdmin.MAX_PAGE) {
             return Flux.error(new IllegalArgumentException("limit must be between 1 and " + QueueAdmin.MAX_PAGE + " but was " + limit));
         }
-        return query(SqlName.AdminList, s -> {
-            bindNullable(s, "$1", queue, String.class);
-            bindNullable(s, "$2", status == null ? null : status.databaseValue(), String.class);
-            bindNullable(s, "$3", after, UUID.class);
-            return s.bind("$4", limit);
-        }, row -> JobInfoRows.from(row, mapper));
+        return store.list(queue, status, after, limit).flatMapIterable(jobs -> jobs);
     }
 
     /** How many jobs each queue has, per status and table. Counts whole tables: not for hot paths. */
     public Mono<List<JobCount>> counts() {
-        return query(SqlName.AdminCount, Function.identity(), row -> new JobCount(row.get("queue", String.class),
-                JobStatus.fromDatabase(row.get("status", String.class)),
-                JobLocation.valueOf(row.get("location", String.class).toUpperCase(Locale.ROOT)),
-                row.get("jobs", Long.class))).collectList();
+        return store.counts();
     }
 
     /**
@@ -90,21 +74,16 @@ public final class Admin {
     }
 
     private Mono<Integer> cancel(UUID id, String uniqueKey, String fingerprint) {
-        return query(SqlName.JobCancel, s -> {
-            bindNullable(s, "$1", id, UUID.class);
-            bindNullable(s, "$2", uniqueKey, String.class);
-            return bindNullable(s, "$3", fingerprint, String.class);
-        }, row -> row.get("previous", String.class))
-                .collectList()
+        return Mono.defer(() -> store.cancel(id, uniqueKey, fingerprint))
                 // a cancel of several running jobs may meet their outcome writes in the other lock order
-                .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).filter(R2dbc::isDeadlock)
+                .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).filter(PgJobStore::isDeadlock)
                         .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
                 .flatMap(previous -> {
                     Set<Signal> signal = EnumSet.noneOf(Signal.class);
                     if (!previous.isEmpty()) {
                         signal.add(Signal.FINISHED);
                     }
-                    if (previous.contains(JobStatus.RUNNING.databaseValue())) {
+                    if (previous.contains(JobStatus.RUNNING)) {
                         signal.add(Signal.CANCELLED);
                     }
                     return signals.send(signal).thenReturn(previous.size());
@@ -131,14 +110,12 @@ public final class Admin {
     }
 
     private Mono<Integer> requeueDead(UUID id, String queue, int limit) {
-        return query(SqlName.AdminRequeueDead, s -> {
-            bindNullable(s, "$1", id, UUID.class);
-            bindNullable(s, "$2", queue, String.class);
-            return s.bind("$3", limit);
-        }, row -> row.get("queue", String.class))
-                .collectList()
-                .flatMap(queues -> signals.send(EnumSet.noneOf(Signal.class), new LinkedHashSet<>(queues))
-                        .thenReturn(queues.size()));
+        return store.requeueDead(id, queue, limit)
+                .flatMap(requeued -> {
+                    Set<String> queues = new LinkedHashSet<>();
+                    requeued.forEach(job -> queues.add(job.queue()));
+                    return signals.send(EnumSet.noneOf(Signal.class), queues).thenReturn(requeued.size());
+                });
     }
 
     /**
@@ -148,11 +125,10 @@ public final class Admin {
      * @return whether a job was deleted
      */
     public Mono<Boolean> delete(UUID id) {
-        return query(SqlName.AdminDelete, s -> s.bind("$1", id), row -> row.get("previous", String.class))
-                .collectList()
-                .flatMap(previous -> (previous.contains(JobStatus.RUNNING.databaseValue())
+        return store.delete(id)
+                .flatMap(previous -> (previous.equals(Optional.of(JobStatus.RUNNING))
                         ? signals.send(EnumSet.of(Signal.CANCELLED)) : Mono.<Void>empty())
-                        .thenReturn(!previous.isEmpty()));
+                        .thenReturn(previous.isPresent()));
     }
 
     /**
@@ -162,23 +138,23 @@ public final class Admin {
      * @return how many jobs were deleted
      */
     public Mono<Long> purge(String queue) {
-        return update(SqlName.AdminPurge, s -> s.bind("$1", queue));
+        return store.purge(queue);
     }
 
     /** Pauses {@code queue} on every node: none claims its jobs until it is resumed; running jobs finish. */
     public Mono<Void> pause(String queue) {
-        return update(SqlName.AdminPause, s -> s.bind("$1", queue)).then();
+        return store.pause(queue);
     }
 
     /** Resumes {@code queue}: nodes serving it claim its jobs again at once. */
     public Mono<Void> resume(String queue) {
-        return update(SqlName.AdminResume, s -> s.bind("$1", queue))
+        return store.resume(queue)
                 .then(signals.send(EnumSet.noneOf(Signal.class), List.of(queue)));
     }
 
     /** The queues paused right now, by name. */
     public Mono<List<String>> pausedQueues() {
-        return query(SqlName.AdminPaused, Function.identity(), row -> row.get("queue", String.class)).collectList();
+        return store.paused();
     }
 
     /**
@@ -209,18 +185,5 @@ public final class Admin {
      */
     public Mono<Long> deleteExpiredJobs() {
         return janitor.deleteExpired();
-    }
-
-    private <T> Flux<T> query(SqlName name, Function<Statement, Statement> binder, Function<io.r2dbc.spi.Row, T> mapper) {
-        return db.transaction(conn -> R2dbc.query(binder.apply(conn.createStatement(sql.get(name))), mapper));
-    }
-
-    private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return db.transaction(conn -> R2dbc.update(binder.apply(conn.createStatement(sql.get(name)))))
-                .single();
-    }
-
-    private static Statement bindNullable(Statement statement, String name, Object value, Class<?> type) {
-        return value == null ? statement.bindNull(name, type) : statement.bind(name, value);
     }
 }

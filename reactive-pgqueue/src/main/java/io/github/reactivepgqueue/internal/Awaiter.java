@@ -1,9 +1,10 @@
 package io.github.reactivepgqueue.internal;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.NoSuchJobException;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ import reactor.core.scheduler.Scheduler;
 
 /**
  * Resolves {@code awaitCompletion} calls, whichever node runs the jobs. While anyone waits, one
- * {@link SqlName#JobFindMany} statement looks up every awaited job at once: right after each new
+ * {@link JobStore#findMany} statement looks up every awaited job at once: right after each new
  * waiter (the job may have finished already), on every {@link Signal#FINISHED} or
  * {@link Signal#CONNECTED} signal, and every check interval in case a signal was lost. Its
  * {@link ServiceLoop} runs only while anyone waits: started by the first waiter, paused when the
@@ -27,9 +28,7 @@ import reactor.core.scheduler.Scheduler;
 public final class Awaiter {
     private static final Logger log = LoggerFactory.getLogger(Awaiter.class);
 
-    private final Db db;
-    private final Sql sql;
-    private final ObjectMapper mapper;
+    private final JobStore store;
     private final AwaiterConfig config;
     private final Flux<Object> wakeups;
     private final ServiceLoop<AwaiterResult> loop;
@@ -38,11 +37,9 @@ public final class Awaiter {
     private boolean looping;
     private boolean closed;
 
-    public Awaiter(Db db, Sql sql, ObjectMapper mapper, Flux<Notice> signals, AwaiterConfig config,
+    public Awaiter(JobStore store, Flux<Notice> signals, AwaiterConfig config,
                    Scheduler scheduler) {
-        this.db = db;
-        this.sql = sql;
-        this.mapper = mapper;
+        this.store = store;
         this.config = config;
         this.wakeups = Flux.merge(lookNow.asFlux(),
                 signals.filter(n -> n.is(Signal.FINISHED) || n.is(Signal.CONNECTED)));
@@ -116,15 +113,8 @@ public final class Awaiter {
             if (ids.length == 0) {
                 return Mono.just(new AwaiterResult(0, 0));
             }
-            return find(ids).map(found -> new AwaiterResult(ids.length, resolve(ids, found)));
+            return store.findMany(Arrays.asList(ids), false).map(found -> new AwaiterResult(ids.length, resolve(ids, found)));
         });
-    }
-
-    private Mono<List<JobInfo>> find(UUID[] ids) {
-        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobFindMany))
-                                .bind("$1", ids).bind("$2", false),
-                        row -> JobInfoRows.from(row, mapper)))
-                .collectList();
     }
 
     /** Resolves the waiters of the finished and the missing jobs; returns how many jobs that was. */

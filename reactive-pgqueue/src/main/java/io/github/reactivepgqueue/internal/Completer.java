@@ -1,18 +1,15 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.spi.Statement;
+import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.JobStore.WrittenStatuses;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.EnumMap;
 import java.util.EnumSet;
-import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,8 +35,7 @@ public final class Completer {
     private static final int WRITERS = 4;
     private static final String FINISHED_PAYLOAD = Signal.encode(EnumSet.of(Signal.FINISHED));
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Signals signals;
     private final int reprocessLimit;
     private final boolean archiveCompleted;
@@ -48,7 +44,7 @@ public final class Completer {
     private final Scheduler scheduler;
     private final QueueMetrics metrics;
     /** Writes, in chunks: one per write, or all the writes of a burst (see {@link #write}). */
-    private final Sinks.Many<List<OutcomeWrite>> writes = Sinks.many().unicast().onBackpressureBuffer();
+    private final Sinks.Many<List<Write>> writes = Sinks.many().unicast().onBackpressureBuffer();
     private final Sinks.Empty<Void> drained = Sinks.empty();
     private final AtomicLong staleWrites = new AtomicLong();
     private final IncidentLog incidents = new IncidentLog(log, "Writing job outcomes");
@@ -58,10 +54,9 @@ public final class Completer {
      * @param archiveCompleted whether a successful job moves to the archive as it completes (the
      *                         janitor is on) instead of staying in the live table as completed
      */
-    public Completer(Db db, Sql sql, Signals signals, int reprocessLimit, boolean archiveCompleted, int batchSize,
+    public Completer(JobStore store, Signals signals, int reprocessLimit, boolean archiveCompleted, int batchSize,
                      Duration flushInterval, Scheduler scheduler, QueueMetrics metrics) {
-        this.db = db;
-        this.sql = sql;
+        this.store = store;
         this.signals = signals;
         this.reprocessLimit = reprocessLimit;
         this.archiveCompleted = archiveCompleted;
@@ -89,23 +84,28 @@ public final class Completer {
     }
 
     /**
-     * Queues {@code write}; the returned Mono completes once it is written. Cancelling it does not
+     * Queues the write of {@code transition} for {@code job}; the returned Mono completes once it is written. Cancelling it does not
      * undo the write. Writes made during a burst on one thread (a claimed batch whose handlers
      * finished at once) are queued together at its end as one chunk, so the flush interval cannot
      * cut them into several statements however long handing them over takes.
      */
-    Mono<Void> write(OutcomeWrite write) {
+    Mono<Void> write(ClaimedRow job, Transition transition) {
+        Write write = new Write(job, transition, Sinks.one());
         Bursts.collect(this, write, this::enqueue);
         return write.done().asMono();
     }
 
-    private void enqueue(List<OutcomeWrite> chunk) {
+    /** One job's transition as it waits to be written; {@code done} completes once it is. */
+    private record Write(ClaimedRow job, Transition transition, Sinks.One<Void> done) {
+    }
+
+    private void enqueue(List<Write> chunk) {
         Sinks.EmitResult result;
         synchronized (writes) {
             result = writes.tryEmitNext(chunk);
         }
         if (result.isFailure()) {
-            for (OutcomeWrite write : chunk) {
+            for (Write write : chunk) {
                 write.done().tryEmitError(new IllegalStateException("The queue is closed; outcome of " + write.job()
                         + " not written (" + result + ")"));
             }
@@ -133,71 +133,104 @@ public final class Completer {
     }
 
     /** Writes each kind present, the kinds at once, each in statements of at most batchSize rows. */
-    private Mono<Void> flush(List<List<OutcomeWrite>> chunks) {
-        Map<OutcomeWrite.Kind, List<OutcomeWrite>> byKind = new EnumMap<>(OutcomeWrite.Kind.class);
-        for (List<OutcomeWrite> chunk : chunks) {
-            for (OutcomeWrite write : chunk) {
-                byKind.computeIfAbsent(write.kind(), k -> new ArrayList<>()).add(write);
+    private Mono<Void> flush(List<List<Write>> chunks) {
+        Map<Class<?>, List<Write>> byKind = new LinkedHashMap<>();
+        for (List<Write> chunk : chunks) {
+            for (Write write : chunk) {
+                byKind.computeIfAbsent(write.transition().getClass(), k -> new ArrayList<>()).add(write);
             }
         }
-        return Flux.fromIterable(byKind.entrySet())
-                .flatMap(e -> Flux.fromIterable(pieces(e.getValue()))
-                        .concatMap(piece -> writeKind(e.getKey(), piece)))
+        return Flux.fromIterable(byKind.values())
+                .flatMap(rows -> Flux.fromIterable(pieces(rows)).concatMap(this::writeKind))
                 .then();
     }
 
-    private List<List<OutcomeWrite>> pieces(List<OutcomeWrite> rows) {
-        List<List<OutcomeWrite>> pieces = new ArrayList<>((rows.size() + batchSize - 1) / batchSize);
+    private List<List<Write>> pieces(List<Write> rows) {
+        List<List<Write>> pieces = new ArrayList<>((rows.size() + batchSize - 1) / batchSize);
         for (int from = 0; from < rows.size(); from += batchSize) {
             pieces.add(rows.subList(from, Math.min(rows.size(), from + batchSize)));
         }
         return pieces;
     }
 
-    private Mono<Void> writeKind(OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
+    /** Writes rows that all have the same kind of transition, in one statement. */
+    private Mono<Void> writeKind(List<Write> rows) {
         boolean splittable = rows.size() > 1;
-        return db.transaction(conn -> R2dbc.query(bind(conn.createStatement(sql.get(statement(kind))), kind, rows),
-                        row -> kind == OutcomeWrite.Kind.COMPLETE ? (Answer) new Stale(row.get(0, UUID[].class))
-                                : new Written(row.get(0, UUID.class), row.get(1, String.class))))
-                .collectList()
+        return Mono.defer(() -> statement(rows))
                 .doOnNext(answer -> incidents.succeeded())
                 .doOnError(incidents::failed)
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(1))
-                        .filter(e -> !(splittable && R2dbc.isLockTimeout(e)))
+                        .filter(e -> !(splittable && PgJobStore.isLockTimeout(e)))
                         .scheduler(scheduler))
-                .doOnNext(answer -> settled(kind, rows, Statuses.of(answer)))
+                .doOnNext(statuses -> settled(rows, statuses))
                 // A row locked elsewhere (a user's transaction, an operator) fails the whole batch
                 // after the lock timeout: the halves are written on their own, so only the rows
                 // that stay locked wait, and the rest of the batch is not held back with them.
                 .then()
-                .onErrorResume(e -> splittable && R2dbc.isLockTimeout(e), e -> Mono.when(
-                        writeKind(kind, rows.subList(0, rows.size() / 2)),
-                        writeKind(kind, rows.subList(rows.size() / 2, rows.size()))));
+                .onErrorResume(e -> splittable && PgJobStore.isLockTimeout(e), e -> Mono.when(
+                        writeKind(rows.subList(0, rows.size() / 2)),
+                        writeKind(rows.subList(rows.size() / 2, rows.size()))));
     }
 
-    private SqlName statement(OutcomeWrite.Kind kind) {
-        return kind == OutcomeWrite.Kind.COMPLETE && archiveCompleted ? SqlName.JobCompleteArchiveMany : kind.statement;
+    /** The store's statement for the rows' kind of transition. */
+    private Mono<WrittenStatuses> statement(List<Write> rows) {
+        Transition kind = rows.get(0).transition();
+        if (kind instanceof Transition.Complete) {
+            return store.completeMany(leases(rows), archiveCompleted, signals.channel(), FINISHED_PAYLOAD);
+        }
+        if (kind instanceof Transition.Release) {
+            return store.releaseMany(leases(rows));
+        }
+        if (kind instanceof Transition.Retry) {
+            return store.retryMany(rows.stream().map(w -> {
+                Transition.Retry r = (Transition.Retry) w.transition();
+                return new JobStore.RetryRow(w.job().id(), w.job().lease(), r.backoffMicros(), r.at(), r.afterMicros(),
+                        r.error());
+            }).toList());
+        }
+        if (kind instanceof Transition.Reschedule) {
+            return store.rescheduleMany(rows.stream().map(w -> {
+                Transition.Reschedule r = (Transition.Reschedule) w.transition();
+                return new JobStore.RescheduleRow(w.job().id(), w.job().lease(), r.at(), r.afterMicros());
+            }).toList(), reprocessLimit);
+        }
+        return store.finishMany(rows.stream().map(w -> {
+            Transition.Finish f = (Transition.Finish) w.transition();
+            return new JobStore.FinishRow(w.job().id(), w.job().lease(), f.status(), f.error());
+        }).toList());
+    }
+
+    private static List<JobStore.JobLease> leases(List<Write> rows) {
+        return rows.stream().map(w -> new JobStore.JobLease(w.job().id(), w.job().lease())).toList();
     }
 
     /** What follows a written batch: signals, stale-write counts, metrics, and the callers' Monos. */
-    private void settled(OutcomeWrite.Kind kind, List<OutcomeWrite> rows, Statuses statuses) {
+    private void settled(List<Write> rows, WrittenStatuses statuses) {
+        Transition kind = rows.get(0).transition();
+        boolean metered = metrics != QueueMetrics.NONE;
         boolean finished = false;
         int stale = 0;
-        OutcomeWrite firstStale = null;
+        Write firstStale = null;
         List<String> released = new ArrayList<>();
-        for (OutcomeWrite w : rows) {
-            String status = statuses.of(w.job().id());
+        for (Write w : rows) {
+            JobStatus status = statuses.of(w.job().id());
             if (status == null) {
                 stale++;
                 firstStale = firstStale == null ? w : firstStale;
+                if (metered) {
+                    metrics.staleWrite(w.job().queue());
+                }
             } else {
-                finished |= !status.equals("pending");
-                if (kind == OutcomeWrite.Kind.RELEASE) {
+                finished |= status != JobStatus.PENDING;
+                if (kind instanceof Transition.Release) {
                     released.add(w.job().queue());
+                }
+                if (metered) {
+                    metrics.written(w.job().queue(), w.transition(), status);
                 }
             }
         }
-        if (finished && kind != OutcomeWrite.Kind.COMPLETE) {
+        if (finished && !(kind instanceof Transition.Complete)) {
             signals.post(Signal.FINISHED); // a completion notifies in its own statement
         }
         // released jobs are due at once: another node may take them now
@@ -205,91 +238,14 @@ public final class Completer {
         if (stale > 0) {
             staleWrites.addAndGet(stale);
             log.warn("{} of {} {} writes changed nothing: their lease is no longer current (the job was rescued, "
-                    + "released or cancelled meanwhile); e.g. {}", stale, rows.size(), kind, firstStale.job());
+                    + "released or cancelled meanwhile); e.g. {}", stale, rows.size(), kindName(kind), firstStale.job());
         }
-        MetricHooks.written(metrics, kind, rows, statuses);
         // one wake-up of the fetcher for the whole batch, after every permit is back
         Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
     }
 
-    /** What an outcome statement answers: the rows it changed, or for a completion, those it did not. */
-    private sealed interface Answer permits Written, Stale {
-    }
-
-    /** A row a write changed, with its new status. */
-    private record Written(UUID id, String status) implements Answer {
-    }
-
-    /** The rows a completion did not change; every other row it was given is completed. */
-    private record Stale(UUID[] ids) implements Answer {
-    }
-
-    /** The status each row of an outcome statement got: null for a row it did not change (a stale write). */
-    @FunctionalInterface
-    interface Statuses {
-        String of(UUID id);
-
-        static Statuses of(List<Answer> answer) {
-            if (answer.size() == 1 && answer.get(0) instanceof Stale stale) {
-                Set<UUID> ids = stale.ids().length == 0 ? Set.of() : new HashSet<>(Arrays.asList(stale.ids()));
-                return id -> ids.contains(id) ? null : "completed";
-            }
-            Map<UUID, String> statuses = new HashMap<>(answer.size() * 2);
-            for (Answer a : answer) {
-                Written w = (Written) a;
-                statuses.put(w.id(), w.status());
-            }
-            return statuses::get;
-        }
-    }
-
-    private Statement bind(Statement statement, OutcomeWrite.Kind kind, List<OutcomeWrite> rows) {
-        int n = rows.size();
-        UUID[] ids = new UUID[n];
-        UUID[] leases = new UUID[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = rows.get(i).job().id();
-            leases[i] = rows.get(i).job().lease();
-        }
-        statement.bind("$1", ids).bind("$2", leases);
-        switch (kind) {
-            case RETRY -> {
-                Long[] backoff = new Long[n];
-                Instant[] at = new Instant[n];
-                Long[] after = new Long[n];
-                String[] error = new String[n];
-                for (int i = 0; i < n; i++) {
-                    OutcomeWrite w = rows.get(i);
-                    backoff[i] = w.backoffMicros();
-                    at[i] = w.at();
-                    after[i] = w.afterMicros();
-                    error[i] = w.error();
-                }
-                statement.bind("$3", backoff).bind("$4", at).bind("$5", after).bind("$6", error);
-            }
-            case RESCHEDULE -> {
-                Instant[] at = new Instant[n];
-                Long[] after = new Long[n];
-                for (int i = 0; i < n; i++) {
-                    at[i] = rows.get(i).at();
-                    after[i] = rows.get(i).afterMicros();
-                }
-                statement.bind("$3", at).bind("$4", after).bind("$5", reprocessLimit);
-            }
-            case FINISH -> {
-                String[] status = new String[n];
-                String[] error = new String[n];
-                for (int i = 0; i < n; i++) {
-                    status[i] = rows.get(i).status();
-                    error[i] = rows.get(i).error();
-                }
-                statement.bind("$3", status).bind("$4", error);
-            }
-            case COMPLETE -> statement.bind("$3", signals.channel()).bind("$4", FINISHED_PAYLOAD);
-            case RELEASE -> {
-                // ids and leases only
-            }
-        }
-        return statement;
+    /** The kind's name as the logs have always spelled it (COMPLETE, RETRY, RESCHEDULE, FINISH, RELEASE). */
+    private static String kindName(Transition kind) {
+        return kind.getClass().getSimpleName().toUpperCase(java.util.Locale.ROOT);
     }
 }

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.QueueOptions;

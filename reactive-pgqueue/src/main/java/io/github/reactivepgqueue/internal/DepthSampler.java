@@ -1,7 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -16,14 +16,12 @@ import reactor.core.scheduler.Scheduler;
 public final class DepthSampler {
     private static final Logger log = LoggerFactory.getLogger(DepthSampler.class);
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final QueueMetrics metrics;
     private final ServiceLoop<DepthSamplerResult> loop;
 
-    public DepthSampler(Db db, Sql sql, QueueMetrics metrics, DepthSamplerConfig config, Scheduler scheduler) {
-        this.db = db;
-        this.sql = sql;
+    public DepthSampler(JobStore store, QueueMetrics metrics, DepthSamplerConfig config, Scheduler scheduler) {
+        this.store = store;
         this.metrics = metrics;
         this.loop = new ServiceLoop<>("Sampling queue depths", config.interval(), this::runOnce, log, scheduler);
     }
@@ -44,16 +42,8 @@ public final class DepthSampler {
 
     /** Takes one sample and hands it to the metrics. */
     public Mono<DepthSamplerResult> runOnce() {
-        return sample()
+        return store.queueDepth()
                 .doOnNext(metrics::queueDepths)
                 .map(depths -> new DepthSamplerResult(depths.size()));
-    }
-
-    private Mono<List<QueueMetrics.QueueDepth>> sample() {
-        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MetricsQueueDepth)),
-                        row -> new QueueMetrics.QueueDepth(row.get("queue", String.class),
-                                row.get("due", Long.class), row.get("scheduled", Long.class),
-                                row.get("oldest_due_seconds", Double.class))))
-                .collectList();
     }
 }

@@ -4,7 +4,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 
 /** The text stored as a job's last error: class, message and a truncated stack trace. */
-final class ErrorText {
+public final class ErrorText {
     static final int MAX_CHARS = 4096;
 
     private ErrorText() {
@@ -14,7 +14,7 @@ final class ErrorText {
      * Class and message; for a wrapper that hides the failure that mattered (Reactor's "Async
      * resource cleanup failed after onError", whose original error is suppressed), that one too.
      */
-    static String summary(Throwable error) {
+    public static String summary(Throwable error) {
         String text = error.getClass().getName() + ": " + error.getMessage();
         for (Throwable suppressed : error.getSuppressed()) {
             text += " (after " + suppressed.getClass().getName() + ": " + suppressed.getMessage() + ")";

@@ -1,10 +1,9 @@
 package io.github.reactivepgqueue.internal;
 
-import java.util.HashSet;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -12,7 +11,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * Keeps the leases of this node alive: every interval, one {@link SqlName#JobHeartbeat} statement
+ * Keeps the leases of this node alive: every interval, one {@link JobStore#heartbeat} statement
  * refreshes every job the node holds, however many there are. Jobs the statement does not find
  * under their lease (rescued after a stall, cancelled, deleted) are reported lost, so their
  * handlers stop. Each of its wake-ups (a {@link Signal#CANCELLED} signal) runs a beat at once.
@@ -20,16 +19,14 @@ import reactor.core.scheduler.Scheduler;
 public final class Heartbeat {
     private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Leases leases;
     private final HeartbeatConfig config;
     private final Flux<?> wakeups;
     private final ServiceLoop<HeartbeatResult> loop;
 
-    public Heartbeat(Db db, Sql sql, Leases leases, HeartbeatConfig config, Flux<?> wakeups, Scheduler scheduler) {
-        this.db = db;
-        this.sql = sql;
+    public Heartbeat(JobStore store, Leases leases, HeartbeatConfig config, Flux<?> wakeups, Scheduler scheduler) {
+        this.store = store;
         this.leases = leases;
         this.config = config;
         this.wakeups = wakeups;
@@ -60,17 +57,9 @@ public final class Heartbeat {
             if (held.isEmpty()) {
                 return Mono.just(new HeartbeatResult(0, 0));
             }
-            UUID[] ids = held.stream().map(ClaimedRow::id).toArray(UUID[]::new);
-            UUID[] tokens = held.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-            return beat(ids, tokens).map(gone -> new HeartbeatResult(held.size(), report(held, gone)));
+            return store.heartbeat(held.stream().map(j -> new JobStore.JobLease(j.id(), j.lease())).toList())
+                    .map(gone -> new HeartbeatResult(held.size(), report(held, gone)));
         });
-    }
-
-    private Mono<Set<UUID>> beat(UUID[] ids, UUID[] tokens) {
-        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobHeartbeat))
-                                .bind("$1", ids).bind("$2", tokens),
-                        row -> row.get("id", UUID.class)))
-                .collect(Collectors.toCollection(HashSet::new));
     }
 
     private int report(List<ClaimedRow> held, Set<UUID> gone) {

@@ -1,6 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
-import io.r2dbc.spi.Statement;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -18,14 +18,12 @@ import reactor.core.scheduler.Scheduler;
 public final class Janitor {
     private static final Logger log = LoggerFactory.getLogger(Janitor.class);
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final JanitorConfig config;
     private final ServiceLoop<JanitorResult> loop;
 
-    public Janitor(Db db, Sql sql, JanitorConfig config, Scheduler scheduler) {
-        this.db = db;
-        this.sql = sql;
+    public Janitor(JobStore store, JanitorConfig config, Scheduler scheduler) {
+        this.store = store;
         this.config = config;
         this.loop = new ServiceLoop<>("Moving and deleting finished jobs", config.interval(), this::runOnce, log,
                 scheduler);
@@ -54,38 +52,19 @@ public final class Janitor {
 
     /** Moves every finished job out of the live table; emits how many were moved. */
     public Mono<Long> moveFinished() {
-        Mono<long[]> batch = moveBatch();
-        return batch.expand(n -> n[0] + n[1] >= config.batchSize() ? batch : Mono.empty())
-                .reduce(0L, (sum, n) -> sum + n[0] + n[1]);
+        return repeatWhileFull(() -> store.moveFinished(config.batchSize()).map(JobStore.MovedJobs::total));
     }
 
     /** Deletes archived and dead jobs past their retention; emits how many were deleted. */
     public Mono<Long> deleteExpired() {
-        return deleteOlderThan(SqlName.MaintenanceDeleteArchived, config.archiveRetention())
-                .zipWith(deleteOlderThan(SqlName.MaintenanceDeleteDead, config.deadRetention()), Long::sum);
+        return repeatWhileFull(() -> store.deleteArchived(config.archiveRetention(), config.batchSize()))
+                .zipWith(repeatWhileFull(() -> store.deleteDead(config.deadRetention(), config.batchSize())),
+                        Long::sum);
     }
 
-    /** One batch moved: how many rows went to the archive and how many to the dead-letter table. */
-    private Mono<long[]> moveBatch() {
-        return db.transaction(conn -> R2dbc.query(
-                        conn.createStatement(sql.get(SqlName.MaintenanceMoveFinished)).bind("$1", config.batchSize()),
-                        row -> new long[] {row.get("archived", Long.class), row.get("dead", Long.class)}))
-                .single();
-    }
-
-    private Mono<Long> deleteOlderThan(SqlName statement, Duration retention) {
-        long micros = OutcomeWrite.micros(retention);
-        Supplier<Mono<Long>> batch = () -> deleteBatch(statement, micros);
-        return batch.get().expand(n -> n >= config.batchSize() ? batch.get() : Mono.empty()).reduce(0L, Long::sum);
-    }
-
-    private Mono<Long> deleteBatch(SqlName statement, long micros) {
-        return db.transaction(conn -> R2dbc.update(
-                        bind(conn.createStatement(sql.get(statement)), micros)))
-                .single();
-    }
-
-    private Statement bind(Statement statement, long retentionMicros) {
-        return statement.bind("$1", retentionMicros).bind("$2", config.batchSize());
+    /** Runs one batch statement, again while batches come back full; emits the rows in all. */
+    private Mono<Long> repeatWhileFull(Supplier<Mono<Long>> batch) {
+        return Mono.defer(batch).expand(n -> n >= config.batchSize() ? Mono.defer(batch) : Mono.empty())
+                .reduce(0L, Long::sum);
     }
 }

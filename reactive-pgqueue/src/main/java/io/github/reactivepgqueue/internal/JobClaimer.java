@@ -1,21 +1,17 @@
 package io.github.reactivepgqueue.internal;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Mono;
 
-/** Claims due jobs with one {@link SqlName#JobClaim} statement. */
+/** Claims due jobs with one {@link JobStore#claim} statement. */
 public final class JobClaimer {
-    private final Db db;
-    private final Sql sql;
-    private final ObjectMapper mapper;
+    private final JobStore store;
     private final QueueMetrics metrics;
 
-    public JobClaimer(Db db, Sql sql, ObjectMapper mapper, QueueMetrics metrics) {
-        this.db = db;
-        this.sql = sql;
-        this.mapper = mapper;
+    public JobClaimer(JobStore store, QueueMetrics metrics) {
+        this.store = store;
         this.metrics = metrics;
     }
 
@@ -25,13 +21,7 @@ public final class JobClaimer {
      * that nobody sees (see {@link #claimShielded}).
      */
     Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total) {
-        String[] queues = limits.keySet().toArray(String[]::new);
-        Integer[] counts = limits.values().toArray(Integer[]::new);
-        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.JobClaim))
-                                .bind("$1", queues).bind("$2", counts).bind("$3", total),
-                        row -> ClaimedRow.from(row, mapper, metrics != QueueMetrics.NONE)))
-                .collectList()
-                .doOnNext(metrics::claimed);
+        return store.claim(limits, total, metrics != QueueMetrics.NONE).doOnNext(metrics::claimed);
     }
 
     /**

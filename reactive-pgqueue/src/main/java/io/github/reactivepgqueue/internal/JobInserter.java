@@ -4,12 +4,10 @@ import io.github.reactivepgqueue.EnqueueResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.PgQueueException;
 import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.Statement;
-import java.time.Instant;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.UUID;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -22,18 +20,16 @@ public final class JobInserter {
     /** How often rows whose key holder was not yet visible are retried before giving up. */
     private static final int MAX_HOLDER_RETRIES = 5;
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final JobEncoder encoder;
     private final int batchSize;
     private final String signalChannel;
     private final QueueMetrics metrics;
 
     /** {@code signalChannel}: where enqueues notify the nodes; null to send no notifications. */
-    public JobInserter(Db db, Sql sql, JobEncoder encoder, int batchSize, String signalChannel,
+    public JobInserter(JobStore store, JobEncoder encoder, int batchSize, String signalChannel,
                        QueueMetrics metrics) {
-        this.db = db;
-        this.sql = sql;
+        this.store = store;
         this.encoder = encoder;
         this.batchSize = batchSize;
         this.signalChannel = signalChannel;
@@ -46,14 +42,14 @@ public final class JobInserter {
      */
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : db.transaction(conn -> insertBatches(conn, encoded)).single()
+                : store.inserting(inserts -> insertBatches(inserts, encoded))
                         .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
     }
 
     /** Enqueues {@code jobs} on the caller's connection, inside whatever transaction it has open. */
     public Mono<List<EnqueueResult>> enqueueAll(Connection connection, Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : insertBatches(connection, encoded)
+                : insertBatches(store.insertsOn(connection), encoded)
                         .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
     }
 
@@ -70,13 +66,13 @@ public final class JobInserter {
         });
     }
 
-    private Mono<List<EnqueueResult>> insertBatches(Connection conn, List<EncodedJob> jobs) {
+    private Mono<List<EnqueueResult>> insertBatches(JobStore.Inserts inserts, List<EncodedJob> jobs) {
         List<List<EncodedJob>> batches = new ArrayList<>();
         for (int from = 0; from < jobs.size(); from += batchSize) {
             batches.add(jobs.subList(from, Math.min(jobs.size(), from + batchSize)));
         }
         return Flux.fromIterable(batches)
-                .concatMap(batch -> insertBatch(conn, batch, 0))
+                .concatMap(batch -> insertBatch(inserts, batch, 0))
                 .collectList()
                 .map(lists -> {
                     List<EnqueueResult> all = new ArrayList<>(jobs.size());
@@ -85,24 +81,17 @@ public final class JobInserter {
                 });
     }
 
-    private Mono<List<EnqueueResult>> insertBatch(Connection conn, List<EncodedJob> batch, int retry) {
+    private Mono<List<EnqueueResult>> insertBatch(JobStore.Inserts inserts, List<EncodedJob> batch, int retry) {
         if (batch.stream().allMatch(job -> job.uniqueKey() == null)) {
-            return insertWithoutKeys(conn, batch);
+            return insertWithoutKeys(inserts, batch);
         }
-        return R2dbc.query(bind(conn.createStatement(sql.get(SqlName.JobInsertMany)), batch),
-                        row -> new InsertedRow(
-                                ((Number) row.get("ord")).intValue() - 1,
-                                Boolean.TRUE.equals(row.get("inserted", Boolean.class)),
-                                row.get("holder_id", UUID.class)))
-                .collectList()
-                .flatMap(rows -> resolve(conn, batch, rows, retry));
+        return inserts.insertMany(batch, signalChannel)
+                .flatMap(rows -> resolve(inserts, batch, rows, retry));
     }
 
     /** A batch with no unique key: every job is inserted, so there is nothing to resolve. */
-    private Mono<List<EnqueueResult>> insertWithoutKeys(Connection conn, List<EncodedJob> batch) {
-        return R2dbc.query(bind(conn.createStatement(sql.get(SqlName.JobInsertManyNoKeys)), batch),
-                        row -> ((Number) row.get("inserted")).intValue())
-                .single()
+    private Mono<List<EnqueueResult>> insertWithoutKeys(JobStore.Inserts inserts, List<EncodedJob> batch) {
+        return inserts.insertManyNoKeys(batch, signalChannel)
                 .map(inserted -> {
                     if (inserted != batch.size()) {
                         throw new IllegalStateException("Inserted " + inserted + " of " + batch.size() + " jobs");
@@ -115,11 +104,11 @@ public final class JobInserter {
                 });
     }
 
-    private Mono<List<EnqueueResult>> resolve(Connection conn, List<EncodedJob> batch, List<InsertedRow> rows,
+    private Mono<List<EnqueueResult>> resolve(JobStore.Inserts inserts, List<EncodedJob> batch, List<JobStore.InsertedRow> rows,
                                               int retry) {
         EnqueueResult[] results = new EnqueueResult[batch.size()];
         List<Integer> unresolved = new ArrayList<>();
-        for (InsertedRow row : rows) {
+        for (JobStore.InsertedRow row : rows) {
             EncodedJob job = batch.get(row.index());
             if (row.inserted()) {
                 results[row.index()] = new EnqueueResult.Enqueued(job.id());
@@ -138,44 +127,12 @@ public final class JobInserter {
         // The holder of these keys committed after the statement's snapshot (or finished in
         // between): run them again with a fresh snapshot.
         List<EncodedJob> again = unresolved.stream().map(batch::get).toList();
-        return insertBatch(conn, again, retry + 1).map(retried -> {
+        return insertBatch(inserts, again, retry + 1).map(retried -> {
             for (int i = 0; i < unresolved.size(); i++) {
                 results[unresolved.get(i)] = retried.get(i);
             }
             return List.of(results);
         });
-    }
-
-    private Statement bind(Statement statement, List<EncodedJob> batch) {
-        int n = batch.size();
-        UUID[] ids = new UUID[n];
-        String[] queues = new String[n];
-        String[] payloads = new String[n];
-        Integer[] priorities = new Integer[n];
-        String[] uniqueKeys = new String[n];
-        String[] fingerprints = new String[n];
-        Integer[] maxAttempts = new Integer[n];
-        Instant[] runAts = new Instant[n];
-        Long[] delays = new Long[n];
-        for (int i = 0; i < n; i++) {
-            EncodedJob job = batch.get(i);
-            ids[i] = job.id();
-            queues[i] = job.queue();
-            payloads[i] = job.payloadJson();
-            priorities[i] = job.priority();
-            uniqueKeys[i] = job.uniqueKey();
-            fingerprints[i] = job.fingerprint();
-            maxAttempts[i] = job.maxAttempts();
-            runAts[i] = job.runAt();
-            delays[i] = job.delayMicros();
-        }
-        statement.bind("$1", ids).bind("$2", queues).bind("$3", payloads).bind("$4", priorities)
-                .bind("$5", uniqueKeys).bind("$6", fingerprints).bind("$7", maxAttempts).bind("$8", runAts)
-                .bind("$9", delays);
-        return signalChannel == null ? statement.bindNull("$10", String.class) : statement.bind("$10", signalChannel);
-    }
-
-    private record InsertedRow(int index, boolean inserted, UUID holderId) {
     }
 
     /** The holder of a unique key kept changing while the enqueue retried. */

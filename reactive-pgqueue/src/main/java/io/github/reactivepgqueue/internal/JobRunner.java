@@ -47,15 +47,15 @@ final class JobRunner {
         // Stopped before its outcome: released unrun when the node aborts, nothing written when
         // the lease is gone (the handler is cancelled either way). A timeout is the handler's
         // own failure, handled in invoke.
-        Mono<OutcomeWrite> stopped = held.stopped().flatMap(stop -> switch (stop) {
-            case ABORTED -> Mono.just(OutcomeWrite.release(job));
+        Mono<Transition> stopped = held.stopped().flatMap(stop -> switch (stop) {
+            case ABORTED -> Mono.just(Transition.RELEASE);
             case LOST -> Mono.fromRunnable(() -> log.debug("{} lost its lease; its handler is cancelled", job));
             case TIMED_OUT -> Mono.never();
         });
         if (timedWithBatch(queue)) {
             Mono<Outcome> timedOut = held.stopped().flatMap(stop -> stop == Leases.Stop.TIMED_OUT
                     ? Mono.error(timeoutError(queue)) : Mono.never());
-            return invoke(queue, job, handled -> handled.or(timedOut)).or(stopped).flatMap(w -> write(held, w));
+            return invoke(queue, job, handled -> handled.or(timedOut)).or(stopped).flatMap(t -> write(held, t));
         }
         Function<Mono<Outcome>, Mono<Outcome>> timed =
                 handled -> handled.timeout(queue.timeout(), Mono.error(() -> timeoutError(queue)));
@@ -67,16 +67,16 @@ final class JobRunner {
                 .or(stopped.map(Aborted::new))
                 .flatMap(result -> {
                     if (result instanceof Aborted a) {
-                        return write(held, a.write());
+                        return write(held, a.transition());
                     }
                     if (result instanceof Denied d) {
                         return write(held, d.error() instanceof PermitDenied pd
-                                ? OutcomeWrite.of(job, pd.outcome(), queue.backoff())
-                                : OutcomeWrite.failure(job, d.error(), queue.backoff()));
+                                ? Transition.of(job, pd.outcome(), queue.backoff())
+                                : Transition.failure(job, d.error(), queue.backoff()));
                     }
                     Permit permit = ((Granted) result).permit();
                     return invoke(queue, job, timed).or(stopped)
-                            .flatMap(w -> write(held, w))
+                            .flatMap(t -> write(held, t))
                             .then(Mono.defer(permit::release).onErrorResume(e -> {
                                 log.warn("Releasing the permit of {} failed: {}", job, ErrorText.summary(e));
                                 return Mono.empty();
@@ -84,9 +84,9 @@ final class JobRunner {
                 });
     }
 
-    private Mono<Void> write(Leases.Held held, OutcomeWrite write) {
+    private Mono<Void> write(Leases.Held held, Transition transition) {
         held.finishing();
-        return completer.write(write);
+        return completer.write(held.job(), transition);
     }
 
     private static TimeoutException timeoutError(QueueRuntime queue) {
@@ -95,7 +95,7 @@ final class JobRunner {
     }
 
     /** Runs the handler, bounded in time by {@code timed}, and turns whatever happens into an outcome. */
-    private Mono<OutcomeWrite> invoke(QueueRuntime queue, ClaimedRow job,
+    private Mono<Transition> invoke(QueueRuntime queue, ClaimedRow job,
                                       Function<Mono<Outcome>, Mono<Outcome>> timed) {
         return Mono.defer(() -> {
             QueueMetrics.HandlerRun run = metrics.handlerStarted(job);
@@ -107,16 +107,17 @@ final class JobRunner {
                     .switchIfEmpty(Mono.error(() -> new IllegalStateException("Handler of queue " + queue.queue()
                             + " completed without an outcome")))
                     .map(outcome -> {
-                        OutcomeWrite write = OutcomeWrite.of(job, outcome, queue.backoff());
-                        run.finished(HandlerResult.of(outcome));
-                        return write;
+                        Transition transition = Transition.of(job, outcome, queue.backoff());
+                        run.finished(transition);
+                        return transition;
                     })
                     .onErrorResume(e -> {
-                        run.finished(HandlerResult.of(e));
+                        Transition transition = Transition.failure(job, e, queue.backoff());
+                        run.finished(transition);
                         log.debug("{} failed: {}", job, ErrorText.summary(e));
-                        return Mono.just(OutcomeWrite.failure(job, e, queue.backoff()));
+                        return Mono.just(transition);
                     })
-                    .doOnCancel(() -> run.finished(HandlerResult.ABORTED));
+                    .doOnCancel(() -> run.finished(Transition.RELEASE));
         });
     }
 
@@ -130,6 +131,6 @@ final class JobRunner {
     private record Denied(Throwable error) implements PermitResult {
     }
 
-    private record Aborted(OutcomeWrite write) implements PermitResult {
+    private record Aborted(Transition transition) implements PermitResult {
     }
 }

@@ -4,6 +4,7 @@ import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.ClaimedJob;
 import io.github.reactivepgqueue.Job;
 import io.github.reactivepgqueue.Outcome;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,8 +35,7 @@ public final class JobStream {
     private final Completer completer;
     private final Leases leases;
     private final Signals signals;
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final List<String> queues;
     private final Function<String, Backoff> backoffs;
     private final int claimBatchSize;
@@ -48,15 +48,14 @@ public final class JobStream {
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
 
-    public JobStream(JobClaimer claimer, Completer completer, Leases leases, Signals signals, Db db, Sql sql,
+    public JobStream(JobClaimer claimer, Completer completer, Leases leases, Signals signals, JobStore store,
                      List<String> queues, Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval,
                      Scheduler timer, Flux<Notice> notices) {
         this.claimer = claimer;
         this.completer = completer;
         this.leases = leases;
         this.signals = signals;
-        this.db = db;
-        this.sql = sql;
+        this.store = store;
         this.queues = List.copyOf(queues);
         this.backoffs = backoffs;
         this.claimBatchSize = claimBatchSize;
@@ -134,10 +133,7 @@ public final class JobStream {
         if (jobs.isEmpty()) {
             return Mono.empty();
         }
-        UUID[] ids = jobs.stream().map(ClaimedRow::id).toArray(UUID[]::new);
-        UUID[] tokens = jobs.stream().map(ClaimedRow::lease).toArray(UUID[]::new);
-        return db.transaction(conn -> R2dbc.update(conn.createStatement(sql.get(SqlName.JobReleaseMany))
-                        .bind("$1", ids).bind("$2", tokens)))
+        return store.releaseMany(jobs.stream().map(j -> new JobStore.JobLease(j.id(), j.lease())).toList())
                 .then()
                 .doOnSuccess(v -> {
                     log.debug("Released {} unfinished jobs of queue.jobs({})", jobs.size(), queues);
@@ -175,7 +171,7 @@ public final class JobStream {
             Objects.requireNonNull(outcome, "outcome");
             return Mono.defer(() -> unfinished.remove(row.id(), row)
                     ? Mono.fromRunnable(() -> leases.finishing(row))
-                            .then(completer.write(OutcomeWrite.of(row, outcome, backoffs.apply(row.queue()))))
+                            .then(completer.write(row, Transition.of(row, outcome, backoffs.apply(row.queue()))))
                             .doOnSuccess(v -> leases.drop(row))
                             .onErrorResume(e -> adopt(List.of(row)).then(Mono.error(e)))
                     : Mono.error(new IllegalStateException(row + " is already completed or was released")));

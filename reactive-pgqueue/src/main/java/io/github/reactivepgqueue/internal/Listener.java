@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -40,7 +41,7 @@ public final class Listener {
 
     private final ConnectionFactory factory;
     private final String channel;
-    private final Sql sql;
+    private final JobStore store;
     private final Duration checkInterval;
     private final Duration checkTimeout;
     private final Scheduler timer;
@@ -51,9 +52,10 @@ public final class Listener {
     /** Whether a connection listens right now (between its LISTEN and its close). */
     private volatile boolean connected;
 
-    public Listener(ConnectionFactory factory, Sql sql, String channel, ListenerConfig config, Scheduler scheduler) {
+    public Listener(ConnectionFactory factory, JobStore store, String channel, ListenerConfig config,
+                    Scheduler scheduler) {
         this.factory = unpooled(factory);
-        this.sql = sql;
+        this.store = store;
         this.channel = channel;
         this.checkInterval = config.checkInterval();
         this.checkTimeout = config.checkTimeout();
@@ -170,9 +172,8 @@ public final class Listener {
         return Flux.merge(notifications, listening, liveness);
     }
 
-    private Mono<Long> listenOn(PostgresqlConnection pg) {
-        return R2dbc.update(pg.createStatement("LISTEN " + channel))
-                .timeout(checkTimeout, timer);
+    private Mono<Void> listenOn(PostgresqlConnection pg) {
+        return store.listen(pg, channel).timeout(checkTimeout, timer);
     }
 
     /** Closes the listening connection, not waiting long on one whose peer no longer answers. */
@@ -186,8 +187,7 @@ public final class Listener {
     }
 
     private Mono<Notice> stillListening(PostgresqlConnection pg) {
-        return R2dbc.query(pg.createStatement(sql.get(SqlName.SignalListening)).bind("$1", channel), row -> Boolean.TRUE)
-                .hasElements()
+        return store.listening(pg, channel)
                 .timeout(checkTimeout, Mono.error(() -> new ListenerDead("the listening connection did not answer "
                         + "its liveness check within " + checkTimeout)), timer)
                 .flatMap(listening -> listening ? Mono.<Notice>empty()

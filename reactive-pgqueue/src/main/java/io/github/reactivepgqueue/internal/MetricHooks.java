@@ -22,23 +22,4 @@ final class MetricHooks {
             }
         }
     }
-
-    /** One outcome statement of {@code kind} for {@code rows} gave them {@code statuses}; null for the stale ones. */
-    static void written(QueueMetrics metrics, OutcomeWrite.Kind kind, List<OutcomeWrite> rows,
-                        Completer.Statuses statuses) {
-        if (metrics == QueueMetrics.NONE) {
-            return;
-        }
-        for (OutcomeWrite row : rows) {
-            String s = statuses.of(row.job().id());
-            if (s == null) {
-                metrics.staleWrite(row.job().queue());
-            } else {
-                WrittenOutcome outcome = WrittenOutcome.of(kind, s);
-                if (outcome != null) {
-                    metrics.written(row.job().queue(), outcome);
-                }
-            }
-        }
-    }
 }

@@ -9,6 +9,8 @@ import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.SchemaVersionException;
 import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.r2dbc.spi.Connection;
 import java.io.IOException;
 import java.time.Duration;
@@ -44,10 +46,8 @@ public final class Node {
     private static final Duration MIN_WRITE_GRACE = Duration.ofSeconds(5);
 
     private final Config config;
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final QueueMetrics metrics;
-    private final Migrator migrator;
     private final Signals signals;
     private final JobInserter inserter;
     private final JobClaimer claimer;
@@ -78,25 +78,23 @@ public final class Node {
         // MicrometerQueueMetrics (and Micrometer with it) is loaded only on this branch
         this.metrics = config.meterRegistry() == null ? QueueMetrics.NONE
                 : MicrometerQueueMetrics.create(config.meterRegistry(), config.schema().name());
-        this.sql = Sql.load(config.schema());
         Config.DbConfig dbConfig = config.db();
-        this.db = new Db(config.connectionFactory(), dbConfig.acquireTimeout(), dbConfig.statementTimeout(),
-                dbConfig.lockTimeout(), timer);
-        this.migrator = new Migrator(db, sql, Migration.loadAll());
-        this.signals = new Signals(db, sql, timer);
+        this.store = new PgJobStore(config.connectionFactory(), config.schema(), mapper, dbConfig.acquireTimeout(),
+                dbConfig.statementTimeout(), dbConfig.lockTimeout(), timer);
+        this.signals = new Signals(store, timer);
         signals.start();
         Config.EnqueueConfig enqueue = config.enqueue();
-        this.inserter = new JobInserter(db, sql,
+        this.inserter = new JobInserter(store,
                 new JobEncoder(mapper, enqueue.maxPayloadBytes(), enqueue.defaultMaxAttempts()),
                 enqueue.batchSize(), enqueue.notifyNodes() ? signals.channel() : null, metrics);
-        this.claimer = new JobClaimer(db, sql, mapper, metrics);
+        this.claimer = new JobClaimer(store, metrics);
         ListenerConfig listening = config.listener();
         this.listener = listening.enabled()
                 ? new Listener(config.listenerConnectionFactory() != null ? config.listenerConnectionFactory()
-                        : config.connectionFactory(), sql, signals.channel(), listening, timer)
+                        : config.connectionFactory(), store, signals.channel(), listening, timer)
                 : null;
         this.received = listener != null ? listener.notices() : Flux.never();
-        this.completer = new Completer(db, sql, signals, config.reaper().reprocessLimit(), config.janitor().enabled(),
+        this.completer = new Completer(store, signals, config.reaper().reprocessLimit(), config.janitor().enabled(),
                 config.completer().batchSize(), config.completer().flushInterval(), timer, metrics);
         this.queues = config.queues().stream()
                 .collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
@@ -105,14 +103,14 @@ public final class Node {
                 : Schedulers.newBoundedElastic(claim.globalConcurrency(), Integer.MAX_VALUE, "pgqueue-handler", 60, true);
         this.worker = new Worker(claimer, completer, leases, handlerScheduler, config.queues(), claim,
                 received.filter(n -> n.wakes(queues.keySet())), timer, metrics);
-        this.heartbeat = new Heartbeat(db, sql, leases, config.heartbeat(),
+        this.heartbeat = new Heartbeat(store, leases, config.heartbeat(),
                 received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)), timer);
-        this.reaper = new Reaper(db, sql, signals, config.reaper(), timer, metrics);
-        this.janitor = new Janitor(db, sql, config.janitor(), timer);
+        this.reaper = new Reaper(store, signals, config.reaper(), timer, metrics);
+        this.janitor = new Janitor(store, config.janitor(), timer);
         this.depthSampler = metrics == QueueMetrics.NONE ? null
-                : new DepthSampler(db, sql, metrics, config.depthSampler(), timer);
-        this.awaiter = new Awaiter(db, sql, mapper, received, config.awaiter(), timer);
-        this.admin = new Admin(db, sql, mapper, signals, reaper, janitor);
+                : new DepthSampler(store, metrics, config.depthSampler(), timer);
+        this.awaiter = new Awaiter(store, received, config.awaiter(), timer);
+        this.admin = new Admin(store, signals, reaper, janitor);
         metrics.gauges(worker::inFlight, listener != null ? listener::connected : null);
     }
 
@@ -137,15 +135,15 @@ public final class Node {
     }
 
     public Mono<MigrationResult> migrate() {
-        return migrator.migrate();
+        return store.migrate();
     }
 
     public Mono<Integer> schemaVersion() {
-        return migrator.currentVersion();
+        return store.schemaVersion();
     }
 
     public int latestSchemaVersion() {
-        return migrator.latestVersion();
+        return store.latestSchemaVersion();
     }
 
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
@@ -166,7 +164,7 @@ public final class Node {
                 return Mono.empty();
             }
             IncidentLog incidents = new IncidentLog(log, "Starting (checking the schema version)");
-            return migrator.verifyCurrent()
+            return store.verifySchemaVersion()
                     .doOnError(incidents::failed)
                     .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(5))
                             .filter(e -> !(e instanceof SchemaVersionException) && state.get() == State.STARTING))
@@ -254,7 +252,7 @@ public final class Node {
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
                     heartbeat.start();
-                    return new JobStream(claimer, completer, leases, signals, db, sql, names, this::backoffOf,
+                    return new JobStream(claimer, completer, leases, signals, store, names, this::backoffOf,
                             config.claim().batchSize(), config.claim().pollInterval(), Schedulers.parallel(), received);
                 }),
                 JobStream::flux,

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.JobStatus;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
@@ -30,7 +31,7 @@ public interface QueueMetrics {
         }
 
         @Override
-        public void written(String queue, WrittenOutcome outcome) {
+        public void written(String queue, Transition transition, JobStatus status) {
         }
 
         @Override
@@ -38,7 +39,7 @@ public interface QueueMetrics {
         }
 
         @Override
-        public void rescued(String queue, String status) {
+        public void rescued(String queue, JobStatus status) {
         }
 
         @Override
@@ -68,14 +69,17 @@ public interface QueueMetrics {
     /** The handler of {@code job} is being called now; the returned run is told how it ended. */
     HandlerRun handlerStarted(ClaimedRow job);
 
-    /** An outcome write changed the job's row (this node's worker or a {@code jobs()} stream wrote it). */
-    void written(String queue, WrittenOutcome outcome);
+    /**
+     * An outcome write of {@code transition} changed the job's row, which now has {@code status}
+     * (this node's worker or a {@code jobs()} stream wrote it).
+     */
+    void written(String queue, Transition transition, JobStatus status);
 
     /** An outcome write changed nothing: the job's lease was no longer current. */
     void staleWrite(String queue);
 
     /** The reaper rescued a stalled job of {@code queue}, which is now {@code status} (pending, failed, bad_job). */
-    void rescued(String queue, String status);
+    void rescued(String queue, JobStatus status);
 
     /** A fresh sample of the pending jobs of every queue that has some. */
     void queueDepths(List<QueueDepth> depths);
@@ -93,10 +97,14 @@ public interface QueueMetrics {
     /** One handler call, from its start. */
     interface HandlerRun {
         /** Records nothing. */
-        HandlerRun NONE = result -> { };
+        HandlerRun NONE = transition -> { };
 
-        /** The handler ended with {@code result}. Called at most once. */
-        void finished(HandlerResult result);
+        /**
+         * The handler ended, and {@code transition} is what comes of it (see
+         * {@link Transition#handlerTag()}); {@link Transition#RELEASE} when it was cancelled before
+         * it ended. Called at most once.
+         */
+        void finished(Transition transition);
     }
 
     /** How many pending jobs a queue has: due now, scheduled later, and how long the oldest due one waits. */

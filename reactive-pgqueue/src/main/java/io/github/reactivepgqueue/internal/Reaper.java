@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -21,8 +23,7 @@ import reactor.core.scheduler.Scheduler;
 public final class Reaper {
     private static final Logger log = LoggerFactory.getLogger(Reaper.class);
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Signals signals;
     private final ReaperConfig config;
     private final QueueMetrics metrics;
@@ -32,9 +33,8 @@ public final class Reaper {
     /** When the database answered again after a failure (System.nanoTime, a local delay only); 0: never. */
     private final AtomicLong backAt = new AtomicLong();
 
-    public Reaper(Db db, Sql sql, Signals signals, ReaperConfig config, Scheduler scheduler, QueueMetrics metrics) {
-        this.db = db;
-        this.sql = sql;
+    public Reaper(JobStore store, Signals signals, ReaperConfig config, Scheduler scheduler, QueueMetrics metrics) {
+        this.store = store;
         this.signals = signals;
         this.config = config;
         this.metrics = metrics;
@@ -64,7 +64,7 @@ public final class Reaper {
      */
     private Mono<ReaperResult> rescueUnlessJustBack() {
         if (unreachable.get()) {
-            return probe()
+            return store.probe()
                     .then(Mono.fromSupplier(() -> {
                         backAt.set(System.nanoTime());
                         unreachable.set(false);
@@ -78,15 +78,10 @@ public final class Reaper {
         return runOnce().doOnError(e -> unreachable.set(true));
     }
 
-    private Mono<Void> probe() {
-        return db.transaction(conn -> R2dbc.query(conn.createStatement(sql.get(SqlName.MaintenanceProbe)),
-                        row -> Boolean.TRUE))
-                .then();
-    }
-
     /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
     public Mono<ReaperResult> runOnce() {
-        Mono<List<String[]>> batch = rescueBatch(OutcomeWrite.micros(config.stallTimeout()));
+        Mono<List<JobStore.RescuedJob>> batch = Mono.defer(() -> store.rescueStalled(config.stallTimeout(),
+                config.reprocessLimit(), config.batchSize()));
         return batch.expand(rows -> rows.size() >= config.batchSize() ? batch : Mono.empty())
                 .flatMapIterable(Function.identity())
                 .collectList()
@@ -94,12 +89,12 @@ public final class Reaper {
                     Set<String> dueQueues = new LinkedHashSet<>();
                     int pending = 0;
                     int failed = 0;
-                    for (String[] row : rows) {
-                        metrics.rescued(row[1], row[0]);
-                        if (row[0].equals("pending")) {
+                    for (JobStore.RescuedJob row : rows) {
+                        metrics.rescued(row.queue(), row.status());
+                        if (row.status() == JobStatus.PENDING) {
                             pending++;
-                            dueQueues.add(row[1]);
-                        } else if (row[0].equals("failed")) {
+                            dueQueues.add(row.queue());
+                        } else if (row.status() == JobStatus.FAILED) {
                             failed++;
                         }
                     }
@@ -113,15 +108,5 @@ public final class Reaper {
                             : EnumSet.noneOf(Signal.class);
                     return signals.send(finished, dueQueues).thenReturn(r);
                 });
-    }
-
-    /** One batch of rescued jobs: their new status and their queue. */
-    private Mono<List<String[]>> rescueBatch(long stallMicros) {
-        return db.transaction(conn -> R2dbc.query(
-                        conn.createStatement(sql.get(SqlName.MaintenanceRescueStalled))
-                                .bind("$1", stallMicros).bind("$2", config.reprocessLimit())
-                                .bind("$3", config.batchSize()),
-                        row -> new String[] {row.get("status", String.class), row.get("queue", String.class)}))
-                .collectList();
     }
 }

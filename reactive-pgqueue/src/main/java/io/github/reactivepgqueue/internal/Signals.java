@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,18 +31,16 @@ public final class Signals {
     /** Longer queue names are not put in notifications (whose payload is limited to 8,000 bytes). */
     static final int MAX_QUEUE_BYTES = 1000;
 
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final String channel;
     private final Set<Signal> posted = EnumSet.noneOf(Signal.class);
     private final Set<String> postedQueues = new LinkedHashSet<>();
     private final Sinks.Many<Boolean> kick = Sinks.many().multicast().directBestEffort();
     private final ServiceLoop<SignalsResult> poster;
 
-    public Signals(Db db, Sql sql, Scheduler scheduler) {
-        this.db = db;
-        this.sql = sql;
-        this.channel = channelOf(sql.schema());
+    public Signals(JobStore store, Scheduler scheduler) {
+        this.store = store;
+        this.channel = channelOf(store.schema());
         // Posted signals are sent one statement at a time; what is posted meanwhile shares the next.
         this.poster = ServiceLoop.onWakeups("Sending posted signals", this::runOnce, log, scheduler);
     }
@@ -150,10 +150,7 @@ public final class Signals {
         if (payloads.isEmpty()) {
             return Mono.empty();
         }
-        return db.transaction(conn -> conn.createStatement(sql.get(SqlName.SignalSend))
-                        .bind("$1", channel).bind("$2", payloads.toArray(String[]::new)).execute())
-                .flatMap(result -> result.map((row, meta) -> Boolean.TRUE))
-                .then()
+        return store.sendSignals(channel, payloads)
                 .onErrorResume(e -> {
                     log.debug("Sending signals {} failed (the others fall back to polling): {}", payloads,
                             ErrorText.summary(e));

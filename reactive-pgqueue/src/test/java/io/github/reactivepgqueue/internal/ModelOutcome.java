@@ -7,7 +7,7 @@ import java.time.Duration;
 
 /**
  * The outcomes a worker may write in the model test: how the library writes each one
- * ({@link OutcomeWrite}, as the job runner builds it) and what the model expects it to do.
+ * ({@link Transition}, as the job runner builds it) and what the model expects it to do.
  * Waits are whole minutes that fall between ticks of the model's clock.
  */
 enum ModelOutcome {
@@ -36,20 +36,20 @@ enum ModelOutcome {
     private static final long RETRY_AFTER_MINUTES = 30;
     private static final long RESCHEDULE_MINUTES = 10;
 
-    OutcomeWrite write(ClaimedRow job) {
+    Transition transition(ClaimedRow job) {
         return switch (this) {
-            case SUCCESS, SUCCESS_ARCHIVED -> OutcomeWrite.of(job, Outcome.success(), NONE);
-            case RETRY_NOW -> OutcomeWrite.of(job, Outcome.retry("model: retry"), NONE);
-            case RETRY_BACKOFF -> OutcomeWrite.of(job, Outcome.retry("model: retry"), TEN_MINUTES);
-            case RETRY_AFTER -> OutcomeWrite.of(job, Outcome.retryAfter(Duration.ofMinutes(RETRY_AFTER_MINUTES)), NONE);
-            case HANDLER_ERROR -> OutcomeWrite.failure(job, new IllegalStateException("model: handler failed"),
+            case SUCCESS, SUCCESS_ARCHIVED -> Transition.of(job, Outcome.success(), NONE);
+            case RETRY_NOW -> Transition.of(job, Outcome.retry("model: retry"), NONE);
+            case RETRY_BACKOFF -> Transition.of(job, Outcome.retry("model: retry"), TEN_MINUTES);
+            case RETRY_AFTER -> Transition.of(job, Outcome.retryAfter(Duration.ofMinutes(RETRY_AFTER_MINUTES)), NONE);
+            case HANDLER_ERROR -> Transition.failure(job, new IllegalStateException("model: handler failed"),
                     TEN_MINUTES);
-            case RESCHEDULE -> OutcomeWrite.of(job, Outcome.rescheduleAfter(Duration.ofMinutes(RESCHEDULE_MINUTES)),
+            case RESCHEDULE -> Transition.of(job, Outcome.rescheduleAfter(Duration.ofMinutes(RESCHEDULE_MINUTES)),
                     NONE);
-            case CANCEL -> OutcomeWrite.of(job, Outcome.cancel(), NONE);
-            case CRITICAL -> OutcomeWrite.of(job, Outcome.critical(), NONE);
-            case UNPROCESSABLE -> OutcomeWrite.of(job, Outcome.unprocessable(), NONE);
-            case RELEASE -> OutcomeWrite.release(job);
+            case CANCEL -> Transition.of(job, Outcome.cancel(), NONE);
+            case CRITICAL -> Transition.of(job, Outcome.critical(), NONE);
+            case UNPROCESSABLE -> Transition.of(job, Outcome.unprocessable(), NONE);
+            case RELEASE -> Transition.RELEASE;
         };
     }
 

@@ -1,6 +1,10 @@
 package io.github.reactivepgqueue.internal;
 
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.EnqueueResult;
@@ -42,8 +46,7 @@ final class QueueUnderTest implements AutoCloseable {
     private int generation;
     private final SwappablePool pool;
     private final PgQueue admin;
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Signals signals;
     private final JobInserter inserter;
     private final JobClaimer claimer;
@@ -66,7 +69,7 @@ final class QueueUnderTest implements AutoCloseable {
         }
 
         private Heartbeat heartbeat(Leases leases) {
-            return new Heartbeat(db, sql, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(), timer);
+            return new Heartbeat(store, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(), timer);
         }
 
         /** The held jobs in a stable order (by id, so by enqueue order). */
@@ -83,22 +86,22 @@ final class QueueUnderTest implements AutoCloseable {
         this.pool = new SwappablePool(newPool());
         this.admin = PgQueue.builder(pool).schema(schema.name()).janitor(false).listen(false).build();
         admin.migrate().block(TIMEOUT);
-        this.sql = Sql.load(SchemaName.of(schema.name()));
-        this.db = new Db(pool, TIMEOUT, TIMEOUT, Duration.ofSeconds(5), timer);
-        this.signals = new Signals(db, sql, timer);
+        this.store = new PgJobStore(pool, SchemaName.of(schema.name()), admin.objectMapper(), TIMEOUT, TIMEOUT,
+                Duration.ofSeconds(5), timer);
+        this.signals = new Signals(store, timer);
         signals.start();
-        this.inserter = new JobInserter(db, sql, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null,
+        this.inserter = new JobInserter(store, new JobEncoder(admin.objectMapper(), 1 << 16, 1), 1000, null,
                 QueueMetrics.NONE);
-        this.claimer = new JobClaimer(db, sql, admin.objectMapper(), QueueMetrics.NONE);
-        this.completer = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, false, 1, Duration.ofMillis(1),
+        this.claimer = new JobClaimer(store, QueueMetrics.NONE);
+        this.completer = new Completer(store, signals, QueueModel.REPROCESS_LIMIT, false, 1, Duration.ofMillis(1),
                 timer, QueueMetrics.NONE);
-        this.archivingCompleter = new Completer(db, sql, signals, QueueModel.REPROCESS_LIMIT, true, 1,
+        this.archivingCompleter = new Completer(store, signals, QueueModel.REPROCESS_LIMIT, true, 1,
                 Duration.ofMillis(1), timer, QueueMetrics.NONE);
-        this.reaper = new Reaper(db, sql, signals, new ReaperConfig(Duration.ofHours(1),
+        this.reaper = new Reaper(store, signals, new ReaperConfig(Duration.ofHours(1),
                 Duration.ofMinutes(QueueModel.STALL), QueueModel.REPROCESS_LIMIT, MAINTENANCE_BATCH), timer,
                 QueueMetrics.NONE);
         // a retention under a microsecond is none: everything archived or dead has expired
-        this.janitor = new Janitor(db, sql, new JanitorConfig(false, Duration.ofHours(1), MAINTENANCE_BATCH,
+        this.janitor = new Janitor(store, new JanitorConfig(false, Duration.ofHours(1), MAINTENANCE_BATCH,
                 Duration.ofNanos(1), Duration.ofNanos(1)), timer);
         for (int i = 0; i < WORKERS; i++) {
             workers.add(new Worker());
@@ -152,7 +155,7 @@ final class QueueUnderTest implements AutoCloseable {
         if (leases != null) {
             leases.finishing(job);
         }
-        writer.write(outcome.write(job)).block(TIMEOUT);
+        writer.write(job, outcome.transition(job)).block(TIMEOUT);
         if (leases != null) {
             leases.drop(job);
         }

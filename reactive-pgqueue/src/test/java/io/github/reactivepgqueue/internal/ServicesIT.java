@@ -1,5 +1,8 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,17 +35,16 @@ class ServicesIT {
     private final TestSchema schema;
     private final PgQueue queue;
     private final Scheduler timer = Schedulers.parallel();
-    private final Db db;
-    private final Sql sql;
+    private final JobStore store;
     private final Signals signals;
 
     ServicesIT(TestSchema schema) {
         this.schema = schema;
         this.queue = schema.queueBuilder().listen(false).build();
         queue.migrate().block(TIMEOUT);
-        this.sql = Sql.load(SchemaName.of(schema.name()));
-        this.db = new Db(schema.connectionFactory(), TIMEOUT, TIMEOUT, Duration.ofSeconds(5), timer);
-        this.signals = new Signals(db, sql, timer);
+        this.store = new PgJobStore(schema.connectionFactory(), SchemaName.of(schema.name()), queue.objectMapper(),
+                TIMEOUT, TIMEOUT, Duration.ofSeconds(5), timer);
+        this.signals = new Signals(store, timer);
     }
 
     @BeforeEach
@@ -70,7 +72,7 @@ class ServicesIT {
         UUID lastAttempt = running("q", 3, 3, 0, 10);
         UUID poison = running("q", 1, 3, REPROCESS_LIMIT - 1, 10);
         UUID fresh = running("q", 1, 3, 0, 0);
-        Reaper reaper = new Reaper(db, sql, signals,
+        Reaper reaper = new Reaper(store, signals,
                 new ReaperConfig(Duration.ofHours(1), Duration.ofMinutes(1), REPROCESS_LIMIT, 2), timer,
                 QueueMetrics.NONE);
 
@@ -94,7 +96,7 @@ class ServicesIT {
         UUID live = running("q", 1, 3, 0, 0);
         schema.execute("UPDATE {schema}.jobs SET status = 'completed', completed_at = now() WHERE id = $1", completed);
         schema.execute("UPDATE {schema}.jobs SET status = 'failed', completed_at = now() WHERE id = $1", failed);
-        Janitor janitor = new Janitor(db, sql, new JanitorConfig(true, Duration.ofHours(1), 1, Duration.ofDays(7),
+        Janitor janitor = new Janitor(store, new JanitorConfig(true, Duration.ofHours(1), 1, Duration.ofDays(7),
                 Duration.ofDays(30)), timer);
 
         StepVerifier.create(janitor.runOnce())
@@ -118,14 +120,14 @@ class ServicesIT {
     @Test
     void heartbeatRefreshesHeldLeasesAndReportsLostOnes() {
         queue.enqueueAll(List.of(NewJob.of("beat", 1), NewJob.of("beat", 2))).block(TIMEOUT);
-        JobClaimer claimer = new JobClaimer(db, sql, queue.objectMapper(), QueueMetrics.NONE);
+        JobClaimer claimer = new JobClaimer(store, QueueMetrics.NONE);
         List<ClaimedRow> claimed = claimer.claim(Map.of("beat", 2), 2).block(TIMEOUT);
         assertThat(claimed).hasSize(2);
         Leases leases = new Leases();
         leases.holdAll(claimed);
         schema.backdate("jobs", "heartbeat_at", Duration.ofHours(1), claimed.stream().map(ClaimedRow::id).toList());
         schema.execute("UPDATE {schema}.jobs SET lease = gen_random_uuid() WHERE id = $1", claimed.get(1).id());
-        Heartbeat heartbeat = new Heartbeat(db, sql, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(),
+        Heartbeat heartbeat = new Heartbeat(store, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(),
                 timer);
 
         StepVerifier.create(heartbeat.runOnce()).expectNext(new HeartbeatResult(2, 1)).verifyComplete();
@@ -141,7 +143,7 @@ class ServicesIT {
     void depthSamplerCountsThePendingJobsOfEveryQueue() {
         queue.enqueueAll(List.of(NewJob.of("a", 1), NewJob.of("a", 2), NewJob.of("b", 3))).block(TIMEOUT);
         running("c", 1, 3, 0, 0);
-        DepthSampler sampler = new DepthSampler(db, sql, QueueMetrics.NONE,
+        DepthSampler sampler = new DepthSampler(store, QueueMetrics.NONE,
                 new DepthSamplerConfig(Duration.ofHours(1)), timer);
 
         StepVerifier.create(sampler.runOnce()).expectNext(new DepthSamplerResult(2)).verifyComplete();
@@ -149,7 +151,7 @@ class ServicesIT {
 
     @Test
     void awaiterResolvesFinishedAndMissingJobsAndLooksUpNothingWhileNobodyWaits() {
-        Awaiter awaiter = new Awaiter(db, sql, queue.objectMapper(), Flux.never(),
+        Awaiter awaiter = new Awaiter(store, Flux.never(),
                 new AwaiterConfig(Duration.ofHours(1)), timer);
         StepVerifier.create(awaiter.runOnce()).expectNext(new AwaiterResult(0, 0)).verifyComplete();
 
@@ -173,7 +175,7 @@ class ServicesIT {
 
     @Test
     void listenerProbesAFreshConnection() {
-        Listener listener = new Listener(schema.connectionFactory(), sql, signals.channel(),
+        Listener listener = new Listener(schema.connectionFactory(), store, signals.channel(),
                 new ListenerConfig(true, Duration.ofHours(1), Duration.ofSeconds(10)), timer);
         StepVerifier.create(listener.runOnce()).expectNext(new ListenerResult(true)).verifyComplete();
         assertThat(listener.connected()).as("the probe is not the listening connection").isFalse();

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.EnumSet;

@@ -1,5 +1,8 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,14 +41,14 @@ class WorkerWakeupsIT {
     WorkerWakeupsIT(TestSchema schema) {
         PgQueue queue = schema.queueBuilder().listen(false).build();
         queue.migrate().block(TIMEOUT);
-        Sql sql = Sql.load(SchemaName.of(schema.name()));
-        Db db = new Db(schema.connectionFactory(), TIMEOUT, TIMEOUT, Duration.ofSeconds(5), Schedulers.parallel());
-        Signals signals = new Signals(db, sql, Schedulers.parallel());
-        this.completer = new Completer(db, sql, signals, 100, false, 10, Duration.ofMillis(2), Schedulers.parallel(),
+        JobStore store = new PgJobStore(schema.connectionFactory(), SchemaName.of(schema.name()),
+                queue.objectMapper(), TIMEOUT, TIMEOUT, Duration.ofSeconds(5), Schedulers.parallel());
+        Signals signals = new Signals(store, Schedulers.parallel());
+        this.completer = new Completer(store, signals, 100, false, 10, Duration.ofMillis(2), Schedulers.parallel(),
                 QueueMetrics.NONE);
         QueueRuntime empty = new QueueRuntime(ReactiveHandler.of("nothing-due", job -> Mono.just(Outcome.success())),
                 10, Backoff.linear(Duration.ofSeconds(1)), Duration.ofMinutes(1), PermitStrategy.ALWAYS);
-        this.worker = new Worker(new JobClaimer(db, sql, queue.objectMapper(), QueueMetrics.NONE), completer,
+        this.worker = new Worker(new JobClaimer(store, QueueMetrics.NONE), completer,
                 new Leases(), Schedulers.immediate(), List.of(empty), new ClaimConfig(10, 1, 2, POLL),
                 triggers.asFlux(), time, QueueMetrics.NONE);
     }

@@ -1,9 +1,9 @@
 package io.github.reactivepgqueue.internal.micrometer;
 
+import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.internal.ClaimedRow;
-import io.github.reactivepgqueue.internal.HandlerResult;
 import io.github.reactivepgqueue.internal.QueueMetrics;
-import io.github.reactivepgqueue.internal.WrittenOutcome;
+import io.github.reactivepgqueue.internal.Transition;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -35,16 +35,21 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     static final int MAX_QUEUES = 1000;
     static final String OTHER_QUEUES = "_other";
 
-    private static final WrittenOutcome[] OUTCOMES = WrittenOutcome.values();
-    private static final HandlerResult[] RESULTS = HandlerResult.values();
-    private static final List<String> RESCUED = List.of("pending", "failed", "bad_job");
+    /** What outcome writes did, one counter each; a job left pending is told apart by the write. */
+    private enum Written { COMPLETED, RETRIED, RESCHEDULED, RELEASED, FAILED, CANCELLED, CRITICAL, UNPROCESSABLE, BAD_JOB }
+
+    private static final Written[] OUTCOMES = Written.values();
+    /** The tags of how handler calls ended (see {@link Transition#handlerTag()}). */
+    static final List<String> RESULTS = List.of("success", "retry", "reschedule", "cancel", "critical",
+            "unprocessable", "error", "timeout", "aborted");
+    private static final List<JobStatus> RESCUED = List.of(JobStatus.PENDING, JobStatus.FAILED, JobStatus.BAD_JOB);
     private static final int ENQUEUED = 0;
     private static final int CLAIMED = 1;
     private static final int STALE = 2;
     private static final int PICKUP = 3;
     private static final int WRITTEN = 4;
     private static final int HANDLED = WRITTEN + OUTCOMES.length;
-    private static final int RESCUE = HANDLED + RESULTS.length;
+    private static final int RESCUE = HANDLED + RESULTS.size();
     private static final int SLOTS = RESCUE + RESCUED.size();
 
     private final MeterRegistry registry;
@@ -83,7 +88,7 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
         long started = System.nanoTime();
         PerQueue q = of(job.queue());
         ((Timer) q.meter(PICKUP)).record(pickupNanos(job, started), TimeUnit.NANOSECONDS);
-        return result -> ((Timer) q.meter(HANDLED + result.ordinal()))
+        return transition -> ((Timer) q.meter(HANDLED + RESULTS.indexOf(transition.handlerTag())))
                 .record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
     }
 
@@ -101,8 +106,26 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     }
 
     @Override
-    public void written(String queue, WrittenOutcome outcome) {
-        ((Counter) of(queue).meter(WRITTEN + outcome.ordinal())).increment();
+    public void written(String queue, Transition transition, JobStatus status) {
+        Written outcome = written(transition, status);
+        if (outcome != null) {
+            ((Counter) of(queue).meter(WRITTEN + outcome.ordinal())).increment();
+        }
+    }
+
+    /** What a write of {@code transition} that left the job {@code status} did; null for a status no write leaves. */
+    private static Written written(Transition transition, JobStatus status) {
+        return switch (status) {
+            case PENDING -> transition instanceof Transition.Retry ? Written.RETRIED
+                    : transition instanceof Transition.Reschedule ? Written.RESCHEDULED : Written.RELEASED;
+            case COMPLETED -> Written.COMPLETED;
+            case FAILED -> Written.FAILED;
+            case CANCELLED -> Written.CANCELLED;
+            case CRITICAL -> Written.CRITICAL;
+            case UNPROCESSABLE -> Written.UNPROCESSABLE;
+            case BAD_JOB -> Written.BAD_JOB;
+            default -> null;
+        };
     }
 
     @Override
@@ -111,7 +134,7 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     }
 
     @Override
-    public void rescued(String queue, String status) {
+    public void rescued(String queue, JobStatus status) {
         int i = RESCUED.indexOf(status);
         if (i >= 0) {
             ((Counter) of(queue).meter(RESCUE + i)).increment();
@@ -250,14 +273,14 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
             }
             if (slot < RESCUE) {
                 return Timer.builder("pgqueue.handler.duration")
-                        .tags(queueTags.and("outcome", RESULTS[slot - HANDLED].tag()))
+                        .tags(queueTags.and("outcome", RESULTS.get(slot - HANDLED)))
                         .description("How long handlers ran, by how they ended").register(registry);
             }
             return counter("pgqueue.jobs.rescued", "Stalled jobs rescued by this node's reaper, by the status they got",
-                    queueTags.and("status", RESCUED.get(slot - RESCUE)));
+                    queueTags.and("status", RESCUED.get(slot - RESCUE).databaseValue()));
         }
 
-        private Counter written(WrittenOutcome outcome) {
+        private Counter written(Written outcome) {
             return switch (outcome) {
                 case COMPLETED -> counter("pgqueue.jobs.completed", "Jobs completed", queueTags);
                 case RETRIED -> counter("pgqueue.jobs.retried", "Failed attempts with attempts left: pending again",

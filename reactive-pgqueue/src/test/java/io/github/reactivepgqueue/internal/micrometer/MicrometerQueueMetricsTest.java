@@ -2,11 +2,11 @@ package io.github.reactivepgqueue.internal.micrometer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.internal.ClaimedRow;
-import io.github.reactivepgqueue.internal.HandlerResult;
 import io.github.reactivepgqueue.internal.QueueMetrics;
 import io.github.reactivepgqueue.internal.QueueMetrics.QueueDepth;
-import io.github.reactivepgqueue.internal.WrittenOutcome;
+import io.github.reactivepgqueue.internal.Transition;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,7 +45,7 @@ class MicrometerQueueMetricsTest {
     @Test
     void aHandlerRunIsTimedUnderItsQueueAndResult() {
         QueueMetrics.HandlerRun run = metrics.handlerStarted(row("q", T, T, T.plusMillis(7), System.nanoTime()));
-        run.finished(HandlerResult.TIMEOUT);
+        run.finished(new Transition.Retry(0, null, null, "late", Transition.Cause.TIMEOUT));
         assertThat(registry.get("pgqueue.handler.duration").tags("schema", "s", "queue", "q", "outcome", "timeout")
                 .timer().count()).isEqualTo(1);
         assertThat(registry.get("pgqueue.pickup.latency").tags("queue", "q").timer().totalTime(TimeUnit.MILLISECONDS))
@@ -54,13 +54,62 @@ class MicrometerQueueMetricsTest {
 
     @Test
     void deadOutcomesAreOneCounterTaggedWithTheStatus() {
-        metrics.written("q", WrittenOutcome.BAD_JOB);
-        metrics.written("q", WrittenOutcome.UNPROCESSABLE);
-        metrics.written("q", WrittenOutcome.UNPROCESSABLE);
+        metrics.written("q", new Transition.Reschedule(null, 0L), JobStatus.BAD_JOB);
+        metrics.written("q", FINISH_UNPROCESSABLE, JobStatus.UNPROCESSABLE);
+        metrics.written("q", FINISH_UNPROCESSABLE, JobStatus.UNPROCESSABLE);
         assertThat(registry.get("pgqueue.jobs.dead").tags("queue", "q", "status", "bad_job").counter().count())
                 .isEqualTo(1);
         assertThat(registry.get("pgqueue.jobs.dead").tags("queue", "q", "status", "unprocessable").counter().count())
                 .isEqualTo(2);
+    }
+
+    private static final Transition FINISH_UNPROCESSABLE = new Transition.Finish(JobStatus.UNPROCESSABLE, null);
+    private static final Transition RETRY = new Transition.Retry(0, null, null, null, Transition.Cause.OUTCOME);
+
+    @Test
+    void aPendingJobWasRetriedRescheduledOrReleasedDependingOnTheWrite() {
+        metrics.written("q", RETRY, JobStatus.PENDING);
+        metrics.written("q", new Transition.Reschedule(null, 0L), JobStatus.PENDING);
+        metrics.written("q", Transition.RELEASE, JobStatus.PENDING);
+        assertThat(registry.get("pgqueue.jobs.retried").tags("queue", "q").counter().count()).isEqualTo(1);
+        assertThat(registry.get("pgqueue.jobs.rescheduled").tags("queue", "q").counter().count()).isEqualTo(1);
+        assertThat(registry.get("pgqueue.jobs.released").tags("queue", "q").counter().count()).isEqualTo(1);
+    }
+
+    @Test
+    void aFinishedJobIsNamedByItsStatus() {
+        metrics.written("q", Transition.COMPLETE, JobStatus.COMPLETED);
+        metrics.written("q", RETRY, JobStatus.FAILED);
+        metrics.written("q", new Transition.Reschedule(null, 0L), JobStatus.BAD_JOB);
+        metrics.written("q", new Transition.Finish(JobStatus.CANCELLED, null), JobStatus.CANCELLED);
+        metrics.written("q", new Transition.Finish(JobStatus.CRITICAL, null), JobStatus.CRITICAL);
+        metrics.written("q", FINISH_UNPROCESSABLE, JobStatus.UNPROCESSABLE);
+        assertThat(registry.get("pgqueue.jobs.completed").tags("queue", "q").counter().count()).isEqualTo(1);
+        assertThat(registry.get("pgqueue.jobs.failed").tags("queue", "q").counter().count()).isEqualTo(1);
+        assertThat(registry.get("pgqueue.jobs.cancelled").tags("queue", "q").counter().count()).isEqualTo(1);
+        for (String dead : List.of("bad_job", "critical", "unprocessable")) {
+            assertThat(registry.get("pgqueue.jobs.dead").tags("queue", "q", "status", dead).counter().count())
+                    .as(dead).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aStatusNoWriteLeavesIsNoOutcomeAndNoError() {
+        // (an unknown status string no longer reaches the metrics: the store parses statuses strictly)
+        metrics.written("q", Transition.COMPLETE, JobStatus.RUNNING);
+        assertThat(registry.find("pgqueue.jobs.completed").counters()).isEmpty();
+        assertThat(registry.getMeters()).noneMatch(m -> m.getId().getName().startsWith("pgqueue.jobs."));
+    }
+
+    @Test
+    void everyHandlerTagIsAResultOfTheMetrics() {
+        for (Transition t : List.of(Transition.COMPLETE, RETRY, Transition.RELEASE, FINISH_UNPROCESSABLE,
+                new Transition.Retry(0, null, null, null, Transition.Cause.ERROR),
+                new Transition.Retry(0, null, null, null, Transition.Cause.TIMEOUT),
+                new Transition.Reschedule(null, 0L), new Transition.Finish(JobStatus.CANCELLED, null),
+                new Transition.Finish(JobStatus.CRITICAL, null))) {
+            assertThat(MicrometerQueueMetrics.RESULTS).contains(t.handlerTag());
+        }
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;

@@ -1,7 +1,6 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
 import io.r2dbc.spi.Statement;
@@ -11,13 +10,8 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /** Small helpers that give connections back and end transactions on every path, cancel included. */
-public final class R2dbc {
+final class R2dbc {
     private R2dbc() {
-    }
-
-    /** Runs {@code work} on a connection from {@code factory} and closes it afterwards, whatever happens. */
-    public static <T> Flux<T> withConnection(ConnectionFactory factory, Function<Connection, Publisher<T>> work) {
-        return Flux.usingWhen(factory.create(), work, Connection::close, (c, e) -> c.close(), Connection::close);
     }
 
     /**

@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import io.github.reactivepgqueue.DatabaseUnavailableException;
 import io.github.reactivepgqueue.MigrationException;

@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import java.io.IOException;
 import java.io.InputStream;

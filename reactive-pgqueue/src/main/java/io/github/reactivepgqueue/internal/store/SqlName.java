@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 /**
  * The names of the library's SQL statements, entity first and then the verb. Each lives in the

@@ -1,6 +1,7 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import io.github.reactivepgqueue.DatabaseUnavailableException;
+import io.github.reactivepgqueue.internal.ErrorText;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;

@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,11 +14,11 @@ import java.util.Optional;
 import java.util.UUID;
 
 /** Maps rows of {@link SqlName#JobFindMany} and {@link SqlName#AdminList} to {@link JobInfo}. */
-public final class JobInfoRows {
+final class JobInfoRows {
     private JobInfoRows() {
     }
 
-    public static JobInfo from(Row row, ObjectMapper mapper) {
+    static JobInfo from(Row row, ObjectMapper mapper) {
         UUID id = row.get("id", UUID.class);
         String payload = row.get("payload", String.class);
         return new JobInfo(id, row.get("queue", String.class),

@@ -1,4 +1,4 @@
-package io.github.reactivepgqueue.internal;
+package io.github.reactivepgqueue.internal.store;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,0 +1,430 @@
+package io.github.reactivepgqueue.internal.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.JobCount;
+import io.github.reactivepgqueue.JobInfo;
+import io.github.reactivepgqueue.JobLocation;
+import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.MigrationResult;
+import io.github.reactivepgqueue.internal.ClaimedRow;
+import io.github.reactivepgqueue.internal.EncodedJob;
+import io.github.reactivepgqueue.internal.QueueMetrics;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Row;
+import io.r2dbc.spi.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * The PostgreSQL {@link JobStore}: every bind, every row mapping and status parsing of the
+ * library's statements. Each call runs in a transaction of its own from {@link Db}, except the
+ * inserts on a caller's connection and the listener's statements on its own connection.
+ */
+public final class PgJobStore implements JobStore {
+    /** Waits are capped at about a century, well inside PostgreSQL's interval and timestamp ranges. */
+    public static final long MAX_MICROS = 100L * 365 * 24 * 3600 * 1_000_000L;
+
+    private final Db db;
+    private final Sql sql;
+    private final ObjectMapper mapper;
+    private final Migrator migrator;
+
+    /** Zero {@code statementTimeout} or {@code lockTimeout} leaves that one unset. */
+    public PgJobStore(ConnectionFactory factory, SchemaName schema, ObjectMapper mapper, Duration acquireTimeout,
+                      Duration statementTimeout, Duration lockTimeout, Scheduler timer) {
+        this(new Db(factory, acquireTimeout, statementTimeout, lockTimeout, timer), Sql.load(schema), mapper,
+                Migration.loadAll());
+    }
+
+    PgJobStore(Db db, Sql sql, ObjectMapper mapper, List<Migration> migrations) {
+        this.db = db;
+        this.sql = sql;
+        this.mapper = mapper;
+        this.migrator = new Migrator(db, sql, migrations);
+    }
+
+    /** A duration in microseconds, capped at {@link #MAX_MICROS}. */
+    public static long micros(Duration d) {
+        if (d.getSeconds() >= MAX_MICROS / 1_000_000L) {
+            return MAX_MICROS;
+        }
+        return Math.min(MAX_MICROS, d.getSeconds() * 1_000_000L + d.getNano() / 1_000L);
+    }
+
+    private Statement statement(Connection conn, SqlName name) {
+        return conn.createStatement(sql.get(name));
+    }
+
+    /** One statement in a transaction of its own, its rows mapped and collected. */
+    private <T> Mono<List<T>> rows(SqlName name, Function<Statement, Statement> binder, Function<Row, T> mapper) {
+        return db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper)).collectList();
+    }
+
+    /** One statement in a transaction of its own; emits how many rows it changed. */
+    private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
+        return db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single();
+    }
+
+    private static Statement bindNullable(Statement statement, String name, @Nullable Object value, Class<?> type) {
+        return value == null ? statement.bindNull(name, type) : statement.bind(name, value);
+    }
+
+    // ---- enqueue
+
+    @Override
+    public <T> Mono<T> inserting(Function<Inserts, Mono<T>> work) {
+        return db.transaction(conn -> work.apply(insertsOn(conn))).single();
+    }
+
+    @Override
+    public Inserts insertsOn(Connection connection) {
+        return new Inserts() {
+            @Override
+            public Mono<List<InsertedRow>> insertMany(List<EncodedJob> batch, @Nullable String signalChannel) {
+                return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertMany), batch, signalChannel),
+                        row -> new InsertedRow(((Number) row.get("ord")).intValue() - 1,
+                                Boolean.TRUE.equals(row.get("inserted", Boolean.class)),
+                                row.get("holder_id", UUID.class))).collectList();
+            }
+
+            @Override
+            public Mono<Integer> insertManyNoKeys(List<EncodedJob> batch, @Nullable String signalChannel) {
+                return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertManyNoKeys), batch, signalChannel),
+                        row -> ((Number) row.get("inserted")).intValue()).single();
+            }
+        };
+    }
+
+    private static Statement bindInsert(Statement statement, List<EncodedJob> batch, @Nullable String signalChannel) {
+        int n = batch.size();
+        UUID[] ids = new UUID[n];
+        String[] queues = new String[n];
+        String[] payloads = new String[n];
+        Integer[] priorities = new Integer[n];
+        String[] uniqueKeys = new String[n];
+        String[] fingerprints = new String[n];
+        Integer[] maxAttempts = new Integer[n];
+        Instant[] runAts = new Instant[n];
+        Long[] delays = new Long[n];
+        for (int i = 0; i < n; i++) {
+            EncodedJob job = batch.get(i);
+            ids[i] = job.id();
+            queues[i] = job.queue();
+            payloads[i] = job.payloadJson();
+            priorities[i] = job.priority();
+            uniqueKeys[i] = job.uniqueKey();
+            fingerprints[i] = job.fingerprint();
+            maxAttempts[i] = job.maxAttempts();
+            runAts[i] = job.runAt();
+            delays[i] = job.delayMicros();
+        }
+        statement.bind("$1", ids).bind("$2", queues).bind("$3", payloads).bind("$4", priorities)
+                .bind("$5", uniqueKeys).bind("$6", fingerprints).bind("$7", maxAttempts).bind("$8", runAts)
+                .bind("$9", delays);
+        return bindNullable(statement, "$10", signalChannel, String.class);
+    }
+
+    // ---- claim and outcomes
+
+    @Override
+    public Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total, boolean stampClaims) {
+        String[] queues = limits.keySet().toArray(String[]::new);
+        Integer[] counts = limits.values().toArray(Integer[]::new);
+        return rows(SqlName.JobClaim, s -> s.bind("$1", queues).bind("$2", counts).bind("$3", total),
+                row -> ClaimRows.from(row, mapper, stampClaims));
+    }
+
+    @Override
+    public Mono<WrittenStatuses> completeMany(List<JobLease> jobs, boolean archive, @Nullable String signalChannel,
+                                              String finishedPayload) {
+        SqlName name = archive ? SqlName.JobCompleteArchiveMany : SqlName.JobCompleteMany;
+        return rows(name, s -> bindNullable(bindLeases(s, jobs, JobLease::id, JobLease::lease), "$3", signalChannel,
+                        String.class).bind("$4", finishedPayload),
+                row -> row.get(0, UUID[].class))
+                .map(answer -> {
+                    UUID[] stale = answer.get(0);
+                    // every row given and not stale is completed
+                    Set<UUID> ids = stale.length == 0 ? Set.of() : new HashSet<>(Arrays.asList(stale));
+                    return id -> ids.contains(id) ? null : JobStatus.COMPLETED;
+                });
+    }
+
+    @Override
+    public Mono<WrittenStatuses> retryMany(List<RetryRow> jobs) {
+        int n = jobs.size();
+        Long[] backoff = new Long[n];
+        Instant[] at = new Instant[n];
+        Long[] after = new Long[n];
+        String[] error = new String[n];
+        for (int i = 0; i < n; i++) {
+            RetryRow r = jobs.get(i);
+            backoff[i] = r.backoffMicros();
+            at[i] = r.at();
+            after[i] = r.afterMicros();
+            error[i] = r.error();
+        }
+        return written(SqlName.JobRetryMany, s -> bindLeases(s, jobs, RetryRow::id, RetryRow::lease)
+                .bind("$3", backoff).bind("$4", at).bind("$5", after).bind("$6", error));
+    }
+
+    @Override
+    public Mono<WrittenStatuses> rescheduleMany(List<RescheduleRow> jobs, int reprocessLimit) {
+        int n = jobs.size();
+        Instant[] at = new Instant[n];
+        Long[] after = new Long[n];
+        for (int i = 0; i < n; i++) {
+            at[i] = jobs.get(i).at();
+            after[i] = jobs.get(i).afterMicros();
+        }
+        return written(SqlName.JobRescheduleMany, s -> bindLeases(s, jobs, RescheduleRow::id, RescheduleRow::lease)
+                .bind("$3", at).bind("$4", after).bind("$5", reprocessLimit));
+    }
+
+    @Override
+    public Mono<WrittenStatuses> finishMany(List<FinishRow> jobs) {
+        int n = jobs.size();
+        String[] status = new String[n];
+        String[] error = new String[n];
+        for (int i = 0; i < n; i++) {
+            status[i] = jobs.get(i).status().databaseValue();
+            error[i] = jobs.get(i).error();
+        }
+        return written(SqlName.JobFinishMany, s -> bindLeases(s, jobs, FinishRow::id, FinishRow::lease)
+                .bind("$3", status).bind("$4", error));
+    }
+
+    @Override
+    public Mono<WrittenStatuses> releaseMany(List<JobLease> jobs) {
+        return written(SqlName.JobReleaseMany, s -> bindLeases(s, jobs, JobLease::id, JobLease::lease));
+    }
+
+    /** An outcome statement that returns the id and new status of every row it changed. */
+    private Mono<WrittenStatuses> written(SqlName name, Function<Statement, Statement> binder) {
+        return rows(name, binder, row -> Map.entry(row.get(0, UUID.class), status(row.get(1, String.class))))
+                .map(answer -> {
+                    Map<UUID, JobStatus> statuses = new HashMap<>(answer.size() * 2);
+                    answer.forEach(e -> statuses.put(e.getKey(), e.getValue()));
+                    return statuses::get;
+                });
+    }
+
+    private static <T> Statement bindLeases(Statement statement, List<T> jobs, Function<T, UUID> id,
+                                            Function<T, UUID> lease) {
+        int n = jobs.size();
+        UUID[] ids = new UUID[n];
+        UUID[] leases = new UUID[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = id.apply(jobs.get(i));
+            leases[i] = lease.apply(jobs.get(i));
+        }
+        return statement.bind("$1", ids).bind("$2", leases);
+    }
+
+    @Override
+    public Mono<Set<UUID>> heartbeat(List<JobLease> jobs) {
+        return rows(SqlName.JobHeartbeat, s -> bindLeases(s, jobs, JobLease::id, JobLease::lease),
+                row -> row.get("id", UUID.class))
+                .map(HashSet::new);
+    }
+
+    // ---- admin
+
+    @Override
+    public Mono<List<JobStatus>> cancel(@Nullable UUID id, @Nullable String uniqueKey, @Nullable String fingerprint) {
+        return rows(SqlName.JobCancel, s -> {
+            bindNullable(s, "$1", id, UUID.class);
+            bindNullable(s, "$2", uniqueKey, String.class);
+            return bindNullable(s, "$3", fingerprint, String.class);
+        }, row -> status(row.get("previous", String.class)));
+    }
+
+    @Override
+    public Mono<List<JobInfo>> findMany(Collection<UUID> ids, boolean withPayload) {
+        UUID[] array = ids.toArray(UUID[]::new);
+        return rows(SqlName.JobFindMany, s -> s.bind("$1", array).bind("$2", withPayload),
+                row -> JobInfoRows.from(row, mapper));
+    }
+
+    @Override
+    public Mono<List<JobInfo>> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after,
+                                    int limit) {
+        return rows(SqlName.AdminList, s -> {
+            bindNullable(s, "$1", queue, String.class);
+            bindNullable(s, "$2", status == null ? null : status.databaseValue(), String.class);
+            bindNullable(s, "$3", after, UUID.class);
+            return s.bind("$4", limit);
+        }, row -> JobInfoRows.from(row, mapper));
+    }
+
+    @Override
+    public Mono<List<JobCount>> counts() {
+        return rows(SqlName.AdminCount, Function.identity(), row -> new JobCount(row.get("queue", String.class),
+                status(row.get("status", String.class)),
+                JobLocation.valueOf(row.get("location", String.class).toUpperCase(Locale.ROOT)),
+                row.get("jobs", Long.class)));
+    }
+
+    @Override
+    public Mono<List<RequeuedJob>> requeueDead(@Nullable UUID id, @Nullable String queue, int limit) {
+        return rows(SqlName.AdminRequeueDead, s -> {
+            bindNullable(s, "$1", id, UUID.class);
+            bindNullable(s, "$2", queue, String.class);
+            return s.bind("$3", limit);
+        }, row -> new RequeuedJob(row.get("id", UUID.class), row.get("queue", String.class)));
+    }
+
+    @Override
+    public Mono<Optional<JobStatus>> delete(UUID id) {
+        return rows(SqlName.AdminDelete, s -> s.bind("$1", id), row -> status(row.get("previous", String.class)))
+                .map(previous -> previous.stream().findFirst());
+    }
+
+    @Override
+    public Mono<Long> purge(String queue) {
+        return update(SqlName.AdminPurge, s -> s.bind("$1", queue));
+    }
+
+    @Override
+    public Mono<Void> pause(String queue) {
+        return update(SqlName.AdminPause, s -> s.bind("$1", queue)).then();
+    }
+
+    @Override
+    public Mono<Void> resume(String queue) {
+        return update(SqlName.AdminResume, s -> s.bind("$1", queue)).then();
+    }
+
+    @Override
+    public Mono<List<String>> paused() {
+        return rows(SqlName.AdminPaused, Function.identity(), row -> row.get("queue", String.class));
+    }
+
+    // ---- reaper and janitor
+
+    @Override
+    public Mono<List<RescuedJob>> rescueStalled(Duration stallTimeout, int reprocessLimit, int limit) {
+        long stallMicros = micros(stallTimeout);
+        return rows(SqlName.MaintenanceRescueStalled,
+                s -> s.bind("$1", stallMicros).bind("$2", reprocessLimit).bind("$3", limit),
+                row -> new RescuedJob(row.get("id", UUID.class), row.get("queue", String.class),
+                        status(row.get("status", String.class))));
+    }
+
+    @Override
+    public Mono<MovedJobs> moveFinished(int limit) {
+        return rows(SqlName.MaintenanceMoveFinished, s -> s.bind("$1", limit),
+                row -> new MovedJobs(row.get("archived", Long.class), row.get("dead", Long.class)))
+                .map(moved -> moved.get(0));
+    }
+
+    @Override
+    public Mono<Long> deleteArchived(Duration retention, int limit) {
+        return deleteOlderThan(SqlName.MaintenanceDeleteArchived, retention, limit);
+    }
+
+    @Override
+    public Mono<Long> deleteDead(Duration retention, int limit) {
+        return deleteOlderThan(SqlName.MaintenanceDeleteDead, retention, limit);
+    }
+
+    private Mono<Long> deleteOlderThan(SqlName name, Duration retention, int limit) {
+        long retentionMicros = micros(retention);
+        return update(name, s -> s.bind("$1", retentionMicros).bind("$2", limit));
+    }
+
+    @Override
+    public Mono<Void> probe() {
+        return rows(SqlName.MaintenanceProbe, Function.identity(), row -> Boolean.TRUE).then();
+    }
+
+    // ---- metrics and signals
+
+    @Override
+    public Mono<List<QueueMetrics.QueueDepth>> queueDepth() {
+        return rows(SqlName.MetricsQueueDepth, Function.identity(),
+                row -> new QueueMetrics.QueueDepth(row.get("queue", String.class), row.get("due", Long.class),
+                        row.get("scheduled", Long.class), row.get("oldest_due_seconds", Double.class)));
+    }
+
+    @Override
+    public Mono<Void> sendSignals(String channel, List<String> payloads) {
+        String[] array = payloads.toArray(String[]::new);
+        return rows(SqlName.SignalSend, s -> s.bind("$1", channel).bind("$2", array), row -> Boolean.TRUE).then();
+    }
+
+    @Override
+    public Mono<Void> listen(Connection listenerConnection, String channel) {
+        // the channel is derived from the schema name by a hash: a short, safe identifier
+        return R2dbc.update(listenerConnection.createStatement("LISTEN " + channel)).then();
+    }
+
+    @Override
+    public Mono<Boolean> listening(Connection listenerConnection, String channel) {
+        return R2dbc.query(statement(listenerConnection, SqlName.SignalListening).bind("$1", channel),
+                row -> Boolean.TRUE).hasElements();
+    }
+
+    // ---- schema
+
+    @Override
+    public SchemaName schema() {
+        return sql.schema();
+    }
+
+    @Override
+    public Mono<MigrationResult> migrate() {
+        return migrator.migrate();
+    }
+
+    @Override
+    public Mono<Integer> schemaVersion() {
+        return migrator.currentVersion();
+    }
+
+    @Override
+    public int latestSchemaVersion() {
+        return migrator.latestVersion();
+    }
+
+    @Override
+    public Mono<Integer> verifySchemaVersion() {
+        return migrator.verifyCurrent();
+    }
+
+    /** A status as the database spells it; throws on one this library does not know. */
+    static JobStatus status(String databaseValue) {
+        return JobStatus.fromDatabase(databaseValue);
+    }
+
+    /** Whether {@code error} is PostgreSQL breaking a deadlock (SQLSTATE 40P01); the transaction was rolled back. */
+    public static boolean isDeadlock(Throwable error) {
+        return R2dbc.isDeadlock(error);
+    }
+
+    /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */
+    public static boolean isLockTimeout(Throwable error) {
+        return R2dbc.isLockTimeout(error);
+    }
+
+    @Override
+    public String toString() {
+        return "PgJobStore[" + sql.schema() + "]";
+    }
+
+}
