@@ -1,18 +1,9 @@
 package io.github.reactivepgqueue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.reactivepgqueue.internal.JobEncoder;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import io.github.reactivepgqueue.internal.AwaiterConfig;
-import io.github.reactivepgqueue.internal.ClaimConfig;
 import io.github.reactivepgqueue.internal.Config;
-import io.github.reactivepgqueue.internal.DepthSamplerConfig;
-import io.github.reactivepgqueue.internal.HeartbeatConfig;
-import io.github.reactivepgqueue.internal.JanitorConfig;
-import io.github.reactivepgqueue.internal.ListenerConfig;
-import io.github.reactivepgqueue.internal.ReaperConfig;
-import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
@@ -41,7 +32,7 @@ public final class PgQueueBuilder {
     public static final int DEFAULT_MAX_ATTEMPTS = Config.EnqueueConfig.DEFAULT_MAX_ATTEMPTS;
 
     /** Default for {@link #globalConcurrency(int)}: {@value}. */
-    public static final int DEFAULT_GLOBAL_CONCURRENCY = ClaimConfig.DEFAULT_GLOBAL_CONCURRENCY;
+    public static final int DEFAULT_GLOBAL_CONCURRENCY = Config.ClaimConfig.DEFAULT_GLOBAL_CONCURRENCY;
     /** Default for {@link #defaultQueueConcurrency(int)}: {@value}. */
     public static final int DEFAULT_QUEUE_CONCURRENCY = Config.QueueDefaults.DEFAULT_CONCURRENCY;
     /** Default backoff: the same 5 seconds after every failed attempt. */
@@ -49,11 +40,11 @@ public final class PgQueueBuilder {
     /** Default handler timeout: 15 minutes. */
     public static final Duration DEFAULT_HANDLER_TIMEOUT = Config.QueueDefaults.DEFAULT_TIMEOUT;
     /** Default poll interval: 1 second. */
-    public static final Duration DEFAULT_POLL_INTERVAL = ClaimConfig.DEFAULT_POLL_INTERVAL;
+    public static final Duration DEFAULT_POLL_INTERVAL = Config.ClaimConfig.DEFAULT_POLL_INTERVAL;
     /** Default for {@link #claimBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_CLAIM_BATCH_SIZE = ClaimConfig.DEFAULT_BATCH_SIZE;
+    public static final int DEFAULT_CLAIM_BATCH_SIZE = Config.ClaimConfig.DEFAULT_BATCH_SIZE;
     /** Default for {@link #claimsInFlight(int)}: {@value}. */
-    public static final int DEFAULT_CLAIMS_IN_FLIGHT = ClaimConfig.DEFAULT_CLAIMS_IN_FLIGHT;
+    public static final int DEFAULT_CLAIMS_IN_FLIGHT = Config.ClaimConfig.DEFAULT_CLAIMS_IN_FLIGHT;
     /** Default for {@link #completionBatchSize(int)}: {@value}. */
     public static final int DEFAULT_COMPLETION_BATCH_SIZE = Config.CompleterConfig.DEFAULT_BATCH_SIZE;
     /** Default completion flush interval: 2 milliseconds. */
@@ -61,17 +52,17 @@ public final class PgQueueBuilder {
     /** Default grace period of {@link PgQueue#close()}: 30 seconds. */
     public static final Duration DEFAULT_STOP_GRACE_PERIOD = Duration.ofSeconds(30);
     /** Default heartbeat interval: 5 seconds. */
-    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = HeartbeatConfig.DEFAULT_INTERVAL;
+    public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Config.HeartbeatConfig.DEFAULT_INTERVAL;
     /** Default for {@link #rescueAfterMissedHeartbeats(double)}: {@value}. */
-    public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = ReaperConfig.DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS;
+    public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = Config.ReaperConfig.DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS;
     /** Default for {@link #reprocessLimit(int)}: {@value}. */
-    public static final int DEFAULT_REPROCESS_LIMIT = ReaperConfig.DEFAULT_REPROCESS_LIMIT;
+    public static final int DEFAULT_REPROCESS_LIMIT = Config.ReaperConfig.DEFAULT_REPROCESS_LIMIT;
     /** Default janitor interval: 1 second. */
-    public static final Duration DEFAULT_JANITOR_INTERVAL = JanitorConfig.DEFAULT_INTERVAL;
+    public static final Duration DEFAULT_JANITOR_INTERVAL = Config.JanitorConfig.DEFAULT_INTERVAL;
     /** Default for {@link #maintenanceBatchSize(int)}: {@value}. */
-    public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = ReaperConfig.DEFAULT_BATCH_SIZE;
+    public static final int DEFAULT_MAINTENANCE_BATCH_SIZE = Config.ReaperConfig.DEFAULT_BATCH_SIZE;
     /** Default archive retention: 7 days. */
-    public static final Duration DEFAULT_ARCHIVE_RETENTION = JanitorConfig.DEFAULT_ARCHIVE_RETENTION;
+    public static final Duration DEFAULT_ARCHIVE_RETENTION = Config.JanitorConfig.DEFAULT_ARCHIVE_RETENTION;
     /** Default connection acquire timeout: 5 seconds. */
     public static final Duration DEFAULT_CONNECTION_ACQUIRE_TIMEOUT = Config.DbConfig.DEFAULT_ACQUIRE_TIMEOUT;
     /** Default statement timeout of the library's statements: 30 seconds. */
@@ -79,13 +70,13 @@ public final class PgQueueBuilder {
     /** Default lock timeout of the library's statements: 5 seconds. */
     public static final Duration DEFAULT_LOCK_TIMEOUT = Config.DbConfig.DEFAULT_LOCK_TIMEOUT;
     /** Default listener check interval: 10 seconds. */
-    public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = ListenerConfig.DEFAULT_CHECK_INTERVAL;
+    public static final Duration DEFAULT_LISTENER_CHECK_INTERVAL = Config.ListenerConfig.DEFAULT_CHECK_INTERVAL;
     /** Default listener check timeout: 5 seconds. */
-    public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = ListenerConfig.DEFAULT_CHECK_TIMEOUT;
+    public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = Config.ListenerConfig.DEFAULT_CHECK_TIMEOUT;
     /** Default for {@link #queueDepthInterval(Duration)}: 15 seconds. */
-    public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = DepthSamplerConfig.DEFAULT_INTERVAL;
+    public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = Config.DepthSamplerConfig.DEFAULT_INTERVAL;
     /** Default dead-letter retention: 30 days. */
-    public static final Duration DEFAULT_DEAD_LETTER_RETENTION = JanitorConfig.DEFAULT_DEAD_RETENTION;
+    public static final Duration DEFAULT_DEAD_LETTER_RETENTION = Config.JanitorConfig.DEFAULT_DEAD_RETENTION;
 
     final ConnectionFactory connectionFactory;
     final Map<String, Config.Registration> handlers = new LinkedHashMap<>();
@@ -183,7 +174,7 @@ public final class PgQueueBuilder {
         Objects.requireNonNull(handler, "handler");
         Objects.requireNonNull(options, "options");
         String queue = handler.queue();
-        String problem = JobEncoder.queueNameProblem(queue); // blank names included
+        String problem = Config.queueNameProblem(queue); // blank names included
         if (problem != null) {
             throw new IllegalArgumentException("Handler " + handler.getClass().getName() + ": " + problem);
         }
@@ -455,25 +446,24 @@ public final class PgQueueBuilder {
      * @throws IllegalArgumentException naming the option that is invalid
      */
     public PgQueue build() {
-        SchemaName schemaName = SchemaName.of(schema);
-        HeartbeatConfig heartbeat = new HeartbeatConfig(heartbeatInterval);
+        Config.HeartbeatConfig heartbeat = new Config.HeartbeatConfig(heartbeatInterval);
         Config.QueueDefaults queueDefaults = new Config.QueueDefaults(defaultQueueConcurrency, defaultBackoff,
                 defaultHandlerTimeout);
-        return new PgQueue(new Config(connectionFactory, listenerConnectionFactory, schemaName,
+        return new PgQueue(new Config(connectionFactory, listenerConnectionFactory, Config.schemaName(schema),
                 objectMapper != null ? objectMapper : defaultObjectMapper(), meterRegistry,
                 new Config.DbConfig(connectionAcquireTimeout, statementTimeout, lockTimeout),
                 new Config.EnqueueConfig(maxPayloadBytes, enqueueBatchSize, defaultMaxAttempts, notifyOnEnqueue),
                 queueDefaults.resolve(List.copyOf(handlers.values())), defaultBackoff,
-                new ClaimConfig(globalConcurrency, claimBatchSize, claimsInFlight, pollInterval),
+                new Config.ClaimConfig(globalConcurrency, claimBatchSize, claimsInFlight, pollInterval),
                 new Config.CompleterConfig(completionBatchSize, completionFlushInterval),
                 heartbeat,
-                ReaperConfig.of(heartbeat, rescueAfterMissedHeartbeats, reaperInterval, reprocessLimit,
+                Config.ReaperConfig.of(heartbeat, rescueAfterMissedHeartbeats, reaperInterval, reprocessLimit,
                         maintenanceBatchSize),
-                new JanitorConfig(janitor, janitorInterval, maintenanceBatchSize, archiveRetention,
+                new Config.JanitorConfig(janitor, janitorInterval, maintenanceBatchSize, archiveRetention,
                         deadLetterRetention),
-                new ListenerConfig(listen, listenerCheckInterval, listenerCheckTimeout),
-                new AwaiterConfig(pollInterval),
-                new DepthSamplerConfig(queueDepthInterval),
+                new Config.ListenerConfig(listen, listenerCheckInterval, listenerCheckTimeout),
+                new Config.AwaiterConfig(pollInterval),
+                new Config.DepthSamplerConfig(queueDepthInterval),
                 stopGracePeriod, handlerScheduler));
     }
 

@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
-import io.github.reactivepgqueue.internal.HeartbeatResult;
+import io.github.reactivepgqueue.internal.NodeProbe;
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.StatementCounter;
@@ -269,7 +269,7 @@ class HeartbeatReaperIT {
         // Three times the heartbeat is back-dated past twice the stall threshold, and a beat refreshes it.
         for (int i = 0; i < 3; i++) {
             db.backdate("jobs", "heartbeat_at", Duration.ofMinutes(10), List.of(id));
-            assertThat(queue.node().heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(1, 0));
+            assertThat(NodeProbe.beatOnce(queue.node()).block(TIMEOUT)).isEqualTo(new NodeProbe.Beat(1, 0));
             assertThat(count("id = $1 AND heartbeat_at > now() - interval '1 minute'", id)).isEqualTo(1);
         }
         // The job stays under its lease throughout.
@@ -522,13 +522,13 @@ class HeartbeatReaperIT {
                 rescued);
         OffsetDateTime reclaimedBeat = (OffsetDateTime) row(reclaimed).get("heartbeat_at");
 
-        assertThat(queue.node().heartbeat().runOnce().block(TIMEOUT)).as("both leases found lost")
-                .isEqualTo(new HeartbeatResult(2, 2));
+        assertThat(NodeProbe.beatOnce(queue.node()).block(TIMEOUT)).as("both leases found lost")
+                .isEqualTo(new NodeProbe.Beat(2, 2));
         waiting().until(() -> cancelled.containsAll(Set.of(reclaimed, rescued)));
         waiting().until(() -> queue.jobsInFlight() == 0);
         // Rows stay as the other node left them over several beats; nothing was written by this one.
         for (int beat = 0; beat < 3; beat++) {
-            assertThat(queue.node().heartbeat().runOnce().block(TIMEOUT)).isEqualTo(new HeartbeatResult(0, 0));
+            assertThat(NodeProbe.beatOnce(queue.node()).block(TIMEOUT)).isEqualTo(new NodeProbe.Beat(0, 0));
             Map<String, Object> a = row(reclaimed);
             Map<String, Object> b = row(rescued);
             assertThat(a).containsEntry("status", "running").containsEntry("lease", otherLease)

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.AwaiterConfig;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.NoSuchJobException;
 import io.github.reactivepgqueue.internal.store.JobStore;
@@ -25,7 +26,7 @@ import reactor.core.scheduler.Scheduler;
  * {@link ServiceLoop} runs only while anyone waits: started by the first waiter, paused when the
  * last one leaves.
  */
-public final class Awaiter {
+final class Awaiter {
     private static final Logger log = LoggerFactory.getLogger(Awaiter.class);
 
     private final JobStore store;

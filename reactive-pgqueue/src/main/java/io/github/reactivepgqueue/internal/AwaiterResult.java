@@ -1,5 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one look-up of awaited jobs did: jobs looked up, and waiters resolved (finished or missing). */
-public record AwaiterResult(int looked, int resolved) {
+record AwaiterResult(int looked, int resolved) {
 }

@@ -1,5 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one claim of the worker did: the jobs it claimed (0 when no permit was free or none was due). */
-public record ClaimResult(int claimed) {
+record ClaimResult(int claimed) {
 }

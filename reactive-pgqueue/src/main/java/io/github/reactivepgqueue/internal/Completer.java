@@ -28,7 +28,7 @@ import reactor.util.retry.Retry;
  * changes nothing and is counted as stale. A failed statement is retried with backoff until it
  * succeeds: outcomes are never dropped. Callers wait for their own outcome's write.
  */
-public final class Completer {
+final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
 
     /** Outcome batches written at once. */

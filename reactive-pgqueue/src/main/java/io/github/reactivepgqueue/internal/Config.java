@@ -10,6 +10,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.scheduler.Scheduler;
 
 /**
@@ -51,6 +52,16 @@ public record Config(
         queues = List.copyOf(queues);
         Objects.requireNonNull(defaultBackoff, "defaultBackoff");
         Check.notNegative("stopGracePeriod", stopGracePeriod);
+    }
+
+    /** The schema name, validated: lower-case letters, digits and underscores, as the builder documents. */
+    public static SchemaName schemaName(String schema) {
+        return SchemaName.of(schema);
+    }
+
+    /** What is wrong with {@code queue} as a queue name, or null when nothing is. */
+    public static @Nullable String queueNameProblem(String queue) {
+        return JobEncoder.queueNameProblem(queue);
     }
 
     /** Whether the node listens for signals of other nodes. */
@@ -118,6 +129,97 @@ public record Config(
                     r.options().backoff().orElse(backoff),
                     r.options().timeout().orElse(timeout),
                     r.options().permitStrategy().orElse(PermitStrategy.ALWAYS))).toList();
+        }
+    }
+
+    /** The heartbeat's options. */
+    public record HeartbeatConfig(Duration interval) {
+        public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(5);
+
+        public HeartbeatConfig {
+            Check.positive("heartbeatInterval", interval);
+        }
+    }
+
+    /** The reaper's options; the stall timeout is derived from the heartbeat's. */
+    public record ReaperConfig(Duration interval, Duration stallTimeout, int reprocessLimit, int batchSize) {
+        public static final double DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS = 2.5;
+        public static final int DEFAULT_REPROCESS_LIMIT = 100;
+        public static final int DEFAULT_BATCH_SIZE = 1000;
+
+        public ReaperConfig {
+            Check.positive("reaperInterval", interval);
+            Check.atLeast("reprocessLimit", reprocessLimit, 1);
+            Check.atLeast("maintenanceBatchSize", batchSize, 1);
+        }
+
+        /** {@code interval} null: the heartbeat interval. */
+        public static ReaperConfig of(HeartbeatConfig heartbeat, double missedHeartbeats, Duration interval,
+                                      int reprocessLimit, int batchSize) {
+            if (!(missedHeartbeats >= 1.5) || Double.isInfinite(missedHeartbeats)) {
+                throw new IllegalArgumentException("rescueAfterMissedHeartbeats must be a finite number of at least 1.5 but was "
+                        + missedHeartbeats);
+            }
+            long stallMillis = (long) Math.ceil(heartbeat.interval().toMillis() * missedHeartbeats);
+            return new ReaperConfig(interval != null ? interval : heartbeat.interval(), Duration.ofMillis(stallMillis),
+                    reprocessLimit, batchSize);
+        }
+    }
+
+    /** The janitor's options. */
+    public record JanitorConfig(boolean enabled, Duration interval, int batchSize, Duration archiveRetention,
+                                Duration deadRetention) {
+        public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
+        public static final Duration DEFAULT_ARCHIVE_RETENTION = Duration.ofDays(7);
+        public static final Duration DEFAULT_DEAD_RETENTION = Duration.ofDays(30);
+
+        public JanitorConfig {
+            Check.positive("janitorInterval", interval);
+            Check.atLeast("maintenanceBatchSize", batchSize, 1);
+            Check.positive("archiveRetention", archiveRetention);
+            Check.positive("deadLetterRetention", deadRetention);
+        }
+    }
+
+    /** The listener's options. */
+    public record ListenerConfig(boolean enabled, Duration checkInterval, Duration checkTimeout) {
+        public static final Duration DEFAULT_CHECK_INTERVAL = Duration.ofSeconds(10);
+        public static final Duration DEFAULT_CHECK_TIMEOUT = Duration.ofSeconds(5);
+
+        public ListenerConfig {
+            Check.positive("listenerCheck interval", checkInterval);
+            Check.positive("listenerCheck timeout", checkTimeout);
+        }
+    }
+
+    /** The awaiter's options. */
+    public record AwaiterConfig(Duration checkInterval) {
+        public AwaiterConfig {
+            Check.positive("pollInterval", checkInterval);
+        }
+    }
+
+    /** The queue-depth sampler's options. */
+    public record DepthSamplerConfig(Duration interval) {
+        public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(15);
+
+        public DepthSamplerConfig {
+            Check.positive("queueDepthInterval", interval);
+        }
+    }
+
+    /** The worker's claim loop options. */
+    public record ClaimConfig(int globalConcurrency, int batchSize, int claimsInFlight, Duration pollInterval) {
+        public static final int DEFAULT_GLOBAL_CONCURRENCY = 500;
+        public static final int DEFAULT_BATCH_SIZE = 1000;
+        public static final int DEFAULT_CLAIMS_IN_FLIGHT = 2;
+        public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
+
+        public ClaimConfig {
+            Check.atLeast("globalConcurrency", globalConcurrency, 1);
+            Check.atLeast("claimBatchSize", batchSize, 1);
+            Check.atLeast("claimsInFlight", claimsInFlight, 1);
+            Check.positive("pollInterval", pollInterval);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.DepthSamplerConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
 import org.slf4j.Logger;
@@ -13,7 +14,7 @@ import reactor.core.scheduler.Scheduler;
  * interval (never one per scrape), only while metrics are on and the queue is started; a failed
  * sample is logged once per incident and the gauges keep their last values.
  */
-public final class DepthSampler {
+final class DepthSampler {
     private static final Logger log = LoggerFactory.getLogger(DepthSampler.class);
 
     private final JobStore store;

@@ -1,5 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one depth sample found: the number of queues with pending jobs. */
-public record DepthSamplerResult(int queues) {
+record DepthSamplerResult(int queues) {
 }

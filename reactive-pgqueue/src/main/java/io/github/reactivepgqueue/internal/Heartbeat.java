@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.HeartbeatConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.List;
 import java.util.Set;
@@ -16,7 +17,7 @@ import reactor.core.scheduler.Scheduler;
  * under their lease (rescued after a stall, cancelled, deleted) are reported lost, so their
  * handlers stop. Each of its wake-ups (a {@link Signal#CANCELLED} signal) runs a beat at once.
  */
-public final class Heartbeat {
+final class Heartbeat {
     private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
     private final JobStore store;

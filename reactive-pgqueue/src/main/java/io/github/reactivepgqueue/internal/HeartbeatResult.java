@@ -1,5 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one heartbeat did: leases it refreshed and leases it found lost. */
-public record HeartbeatResult(int held, int lost) {
+record HeartbeatResult(int held, int lost) {
 }

@@ -7,7 +7,7 @@ import org.slf4j.Logger;
  * Logs a background loop's failures once per incident: the first failure of a run of failures
  * at WARN, the recovery at INFO, and the retries in between at DEBUG only.
  */
-public final class IncidentLog {
+final class IncidentLog {
     private final Logger log;
     private final String what;
     private final AtomicBoolean failing = new AtomicBoolean();

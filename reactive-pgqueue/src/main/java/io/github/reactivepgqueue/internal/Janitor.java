@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.JanitorConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import java.time.Duration;
 import java.util.function.Supplier;
@@ -15,7 +16,7 @@ import reactor.core.scheduler.Scheduler;
  * statement over a bounded batch, repeated while batches come back full; any number of nodes may
  * run it at once.
  */
-public final class Janitor {
+final class Janitor {
     private static final Logger log = LoggerFactory.getLogger(Janitor.class);
 
     private final JobStore store;

@@ -1,5 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one run of the janitor did: finished jobs moved out of the live table, and expired ones deleted. */
-public record JanitorResult(long moved, long deleted) {
+record JanitorResult(long moved, long deleted) {
 }

@@ -6,7 +6,7 @@ import java.util.Map;
 import reactor.core.publisher.Mono;
 
 /** Claims due jobs with one {@link JobStore#claim} statement. */
-public final class JobClaimer {
+final class JobClaimer {
     private final JobStore store;
     private final QueueMetrics metrics;
 

@@ -16,7 +16,7 @@ import reactor.core.publisher.Mono;
  * number of jobs in it, with unique-key duplicates resolved in the same statement. A batch without
  * unique keys takes a plainer statement that only inserts (it cannot meet a duplicate).
  */
-public final class JobInserter {
+final class JobInserter {
     /** How often rows whose key holder was not yet visible are retried before giving up. */
     private static final int MAX_HOLDER_RETRIES = 5;
 

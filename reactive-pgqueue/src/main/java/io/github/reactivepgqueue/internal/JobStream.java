@@ -28,7 +28,7 @@ import reactor.core.scheduler.Scheduler;
  * hands each out as a {@link ClaimedJob}, and on cancellation, error or completion gives every
  * claimed job that was not completed back to pending with its attempt restored.
  */
-public final class JobStream {
+final class JobStream {
     private static final Logger log = LoggerFactory.getLogger(JobStream.class);
 
     private final JobClaimer claimer;

@@ -15,7 +15,7 @@ import reactor.core.publisher.Sinks;
  * not yet finished (outcome written or released). The heartbeat refreshes them all; a lease found
  * gone (the job was rescued, cancelled or deleted) is reported lost, so its handler can stop.
  */
-public final class Leases {
+final class Leases {
     private final Map<UUID, Held> held = new ConcurrentHashMap<>();
 
     /** Why a held job's handler must stop before its outcome is written. */

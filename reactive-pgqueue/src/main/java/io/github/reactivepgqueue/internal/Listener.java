@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.ListenerConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
@@ -35,7 +36,7 @@ import reactor.util.retry.Retry;
  * an injected scheduler, and a signal tests await (the {@link Signal#CONNECTED} notice after every
  * connection).
  */
-public final class Listener {
+final class Listener {
     private static final Logger log = LoggerFactory.getLogger(Listener.class);
     private static final Duration LINGER = Duration.ofSeconds(5);
 

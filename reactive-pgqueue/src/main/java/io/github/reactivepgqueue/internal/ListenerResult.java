@@ -1,5 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one liveness probe of the listener found: whether a fresh connection could LISTEN and prove it. */
-public record ListenerResult(boolean listening) {
+record ListenerResult(boolean listening) {
 }

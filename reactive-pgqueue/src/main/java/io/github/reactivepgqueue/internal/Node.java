@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.ClaimConfig;
+import io.github.reactivepgqueue.internal.Config.ListenerConfig;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.ClaimedJob;
@@ -277,7 +279,7 @@ public final class Node {
     }
 
     /** The heartbeat, for tests that beat once instead of waiting for its interval. */
-    public Heartbeat heartbeat() {
+    Heartbeat heartbeat() {
         return heartbeat;
     }
 

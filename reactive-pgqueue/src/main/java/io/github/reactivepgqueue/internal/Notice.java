@@ -8,7 +8,7 @@ import java.util.List;
  * One signal as received: what happened, and for {@link Signal#ENQUEUED} the queue that got a job
  * due now (null: some queue, the name was too long for a notification).
  */
-public record Notice(Signal signal, String queue) {
+record Notice(Signal signal, String queue) {
     /** The prefix of an enqueue notification; the queue name follows it. */
     static final String ENQUEUED_PREFIX = "e:";
 

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.ReaperConfig;
 import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.EnumSet;
@@ -20,7 +21,7 @@ import reactor.core.scheduler.Scheduler;
  * attempt, or {@code bad_job} past the reprocess limit. One statement over a bounded batch,
  * repeated while batches come back full; any number of nodes may run it at once.
  */
-public final class Reaper {
+final class Reaper {
     private static final Logger log = LoggerFactory.getLogger(Reaper.class);
 
     private final JobStore store;

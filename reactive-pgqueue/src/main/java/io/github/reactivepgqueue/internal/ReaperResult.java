@@ -1,7 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one pass of the reaper did: stalled jobs back to pending, failed on their last attempt, and poison. */
-public record ReaperResult(int pending, int failed, int badJobs) {
+record ReaperResult(int pending, int failed, int badJobs) {
     static final ReaperResult NOTHING = new ReaperResult(0, 0, 0);
 
     public int total() {

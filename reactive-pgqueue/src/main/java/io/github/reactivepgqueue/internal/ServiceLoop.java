@@ -22,7 +22,7 @@ import reactor.core.scheduler.Scheduler;
  *
  * @param <R> what one run emits (a service's result record)
  */
-public final class ServiceLoop<R> {
+final class ServiceLoop<R> {
     static final Duration MAX_PAUSE = Duration.ofMinutes(1);
     /** The first pause after a failure of a loop that runs on wake-ups only. */
     static final Duration FIRST_PAUSE = Duration.ofMillis(100);

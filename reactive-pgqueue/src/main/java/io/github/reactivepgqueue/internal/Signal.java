@@ -8,7 +8,7 @@ import java.util.Set;
  * again": whoever receives it re-reads the database, so a lost, late or forged signal costs
  * at most a wasted or delayed look.
  */
-public enum Signal {
+enum Signal {
     /** Jobs were cancelled or deleted while running: each node checks the leases it holds. */
     CANCELLED('c'),
     /** Jobs reached a final status: nodes awaiting jobs look them up. */

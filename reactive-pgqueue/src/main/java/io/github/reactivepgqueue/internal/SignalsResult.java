@@ -1,5 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
 /** What one send of posted signals did: the notification payloads sent (0 when nothing was posted). */
-public record SignalsResult(int payloads) {
+record SignalsResult(int payloads) {
 }

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * timestamp is advanced by one millisecond. The wall clock is used for ordering ids only, never
  * for scheduling, which always uses the database clock.
  */
-public final class UuidV7 {
+final class UuidV7 {
     // Upper 48 bits: unix milliseconds; lower 12 bits: sequence within the millisecond.
     private static final AtomicLong LAST = new AtomicLong();
 

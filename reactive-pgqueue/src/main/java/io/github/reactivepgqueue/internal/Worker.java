@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.ClaimConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -37,7 +38,7 @@ import reactor.core.scheduler.Scheduler;
  * same: a {@link ClaimConfig}, {@link #runOnce()}, {@link #start()}/{@link #stop}, an injected
  * scheduler and a signal tests await ({@link #claims()}).
  */
-public final class Worker {
+final class Worker {
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     private static final Object TICK = new Object();
     private static final Duration FIRST_CLAIM_RETRY = Duration.ofMillis(100);

@@ -2,6 +2,9 @@ package io.github.reactivepgqueue.internal;
 
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 
+import io.github.reactivepgqueue.internal.Config.HeartbeatConfig;
+import io.github.reactivepgqueue.internal.Config.JanitorConfig;
+import io.github.reactivepgqueue.internal.Config.ReaperConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.github.reactivepgqueue.internal.store.SchemaName;

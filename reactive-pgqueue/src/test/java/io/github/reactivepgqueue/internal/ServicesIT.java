@@ -1,5 +1,11 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.AwaiterConfig;
+import io.github.reactivepgqueue.internal.Config.DepthSamplerConfig;
+import io.github.reactivepgqueue.internal.Config.HeartbeatConfig;
+import io.github.reactivepgqueue.internal.Config.JanitorConfig;
+import io.github.reactivepgqueue.internal.Config.ListenerConfig;
+import io.github.reactivepgqueue.internal.Config.ReaperConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.github.reactivepgqueue.internal.store.SchemaName;

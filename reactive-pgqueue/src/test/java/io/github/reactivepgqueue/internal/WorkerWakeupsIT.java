@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.Config.ClaimConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.github.reactivepgqueue.internal.store.SchemaName;
