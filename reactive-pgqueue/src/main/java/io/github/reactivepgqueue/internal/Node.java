@@ -68,7 +68,7 @@ public final class Node {
     private final Awaiter awaiter;
     private final Admin admin;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
-    private final AtomicReference<Mono<Void>> stopping = new AtomicReference<>();
+    private final AtomicReference<@Nullable Mono<Void>> stopping = new AtomicReference<>();
 
     private enum State { NEW, STARTING, STARTED, STOPPED }
 

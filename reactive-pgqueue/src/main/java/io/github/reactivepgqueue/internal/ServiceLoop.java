@@ -44,7 +44,7 @@ final class ServiceLoop<R> {
     private final AtomicInteger failuresInARow = new AtomicInteger();
     private static final Disposable STOPPED = Disposables.disposed();
 
-    private final AtomicReference<Disposable> running = new AtomicReference<>();
+    private final AtomicReference<@Nullable Disposable> running = new AtomicReference<>();
     private final Sinks.Many<Run<R>> runs = Sinks.many().multicast().directBestEffort();
 
     ServiceLoop(String name, Duration interval, Supplier<Mono<R>> task, Logger log, Scheduler scheduler) {

@@ -76,7 +76,7 @@ final class Worker {
     private final Set<Leases.Held> running = ConcurrentHashMap.newKeySet();
     private volatile boolean aborted;
     private final Sinks.Empty<Void> terminated = Sinks.empty();
-    private final AtomicReference<Disposable> subscription = new AtomicReference<>();
+    private final AtomicReference<@Nullable Disposable> subscription = new AtomicReference<>();
 
     /** {@code triggers} ask for a claim at once (as the poll interval and freed permits do). */
     public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
