@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A job to enqueue: a queue name, a payload, and options. Immutable; every option method returns a
@@ -24,15 +25,15 @@ import java.util.Optional;
 public final class NewJob {
     private final String queue;
     private final Object payload;
-    private final String uniqueKey;
-    private final String fingerprint;
-    private final Instant runAt;
-    private final Duration delay;
-    private final Integer maxAttempts;
+    private final @Nullable String uniqueKey;
+    private final @Nullable String fingerprint;
+    private final @Nullable Instant runAt;
+    private final @Nullable Duration delay;
+    private final @Nullable Integer maxAttempts;
     private final int priority;
 
-    private NewJob(String queue, Object payload, String uniqueKey, String fingerprint, Instant runAt,
-                   Duration delay, Integer maxAttempts, int priority) {
+    private NewJob(String queue, Object payload, @Nullable String uniqueKey, @Nullable String fingerprint,
+                   @Nullable Instant runAt, @Nullable Duration delay, @Nullable Integer maxAttempts, int priority) {
         this.queue = queue;
         this.payload = payload;
         this.uniqueKey = uniqueKey;
@@ -57,12 +58,12 @@ public final class NewJob {
      * same key stores nothing and returns {@link EnqueueResult.Duplicate} naming the holder. Once the
      * holder has finished, the key is free again. {@code null} removes the key.
      */
-    public NewJob uniqueKey(String uniqueKey) {
+    public NewJob uniqueKey(@Nullable String uniqueKey) {
         return new NewJob(queue, payload, uniqueKey, fingerprint, runAt, delay, maxAttempts, priority);
     }
 
     /** A non-unique label to find or cancel a family of jobs; {@code null} removes it. */
-    public NewJob fingerprint(String fingerprint) {
+    public NewJob fingerprint(@Nullable String fingerprint) {
         return new NewJob(queue, payload, uniqueKey, fingerprint, runAt, delay, maxAttempts, priority);
     }
 

@@ -3,6 +3,7 @@ package io.github.reactivepgqueue;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What became of a job: the value a {@link ReactiveHandler} returns.
@@ -106,7 +107,7 @@ public sealed interface Outcome {
      * @param after  the requested delay, or {@code null}
      * @param reason the error to record, or {@code null}
      */
-    record Retry(Instant at, Duration after, String reason) implements Outcome {
+    record Retry(@Nullable Instant at, @Nullable Duration after, @Nullable String reason) implements Outcome {
     }
 
     /**
@@ -115,7 +116,7 @@ public sealed interface Outcome {
      * @param at    the time, or {@code null} when {@code after} is set
      * @param after the delay, or {@code null} when {@code at} is set
      */
-    record Reschedule(Instant at, Duration after) implements Outcome {
+    record Reschedule(@Nullable Instant at, @Nullable Duration after) implements Outcome {
     }
 
     /**
@@ -124,7 +125,7 @@ public sealed interface Outcome {
      * @param status {@link JobStatus#CANCELLED}, {@link JobStatus#CRITICAL} or {@link JobStatus#UNPROCESSABLE}
      * @param reason the error to record, or {@code null}
      */
-    record Finish(JobStatus status, String reason) implements Outcome {
+    record Finish(JobStatus status, @Nullable String reason) implements Outcome {
         public Finish {
             if (status != JobStatus.CANCELLED && status != JobStatus.CRITICAL && status != JobStatus.UNPROCESSABLE) {
                 throw new IllegalArgumentException("Not a final unsuccessful status: " + status);

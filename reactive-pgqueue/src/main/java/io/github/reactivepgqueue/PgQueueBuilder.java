@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 
@@ -90,15 +91,15 @@ public final class PgQueueBuilder {
     int completionBatchSize = DEFAULT_COMPLETION_BATCH_SIZE;
     Duration completionFlushInterval = DEFAULT_COMPLETION_FLUSH_INTERVAL;
     Duration stopGracePeriod = DEFAULT_STOP_GRACE_PERIOD;
-    Scheduler handlerScheduler;
+    @Nullable Scheduler handlerScheduler;
     String schema = DEFAULT_SCHEMA;
-    ObjectMapper objectMapper;
+    @Nullable ObjectMapper objectMapper;
     int maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES;
     int enqueueBatchSize = DEFAULT_ENQUEUE_BATCH_SIZE;
     int defaultMaxAttempts = DEFAULT_MAX_ATTEMPTS;
     Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
     double rescueAfterMissedHeartbeats = DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS;
-    Duration reaperInterval;
+    @Nullable Duration reaperInterval;
     int reprocessLimit = DEFAULT_REPROCESS_LIMIT;
     boolean janitor = true;
     Duration janitorInterval = DEFAULT_JANITOR_INTERVAL;
@@ -112,12 +113,12 @@ public final class PgQueueBuilder {
     Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
     Duration listenerCheckInterval = DEFAULT_LISTENER_CHECK_INTERVAL;
     Duration listenerCheckTimeout = DEFAULT_LISTENER_CHECK_TIMEOUT;
-    ConnectionFactory listenerConnectionFactory;
+    @Nullable ConnectionFactory listenerConnectionFactory;
     /**
      * A Micrometer {@code MeterRegistry}, or null. Typed Object: only the method that sets it names
      * Micrometer's type, so the rest of the library never links to Micrometer when it is absent.
      */
-    Object meterRegistry;
+    @Nullable Object meterRegistry;
     Duration queueDepthInterval = DEFAULT_QUEUE_DEPTH_INTERVAL;
 
     PgQueueBuilder(ConnectionFactory connectionFactory) {

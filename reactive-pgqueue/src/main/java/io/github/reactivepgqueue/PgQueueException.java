@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The root of the exceptions the library signals. Expected results (a duplicate unique key, a
  * permit denial) are values, not exceptions.
@@ -13,7 +15,7 @@ public abstract class PgQueueException extends RuntimeException {
         super(message);
     }
 
-    protected PgQueueException(String message, Throwable cause) {
+    protected PgQueueException(String message, @Nullable Throwable cause) {
         super(message, cause);
     }
 }

@@ -4,6 +4,7 @@ import io.github.reactivepgqueue.internal.Node;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -37,7 +38,7 @@ public final class QueueAdmin {
      * with id {@code after} (null: from the first), at most {@code limit}. Pass the last id of a
      * page as {@code after} to get the next.
      */
-    public Flux<JobInfo> list(String queue, JobStatus status, UUID after, int limit) {
+    public Flux<JobInfo> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after, int limit) {
         return node.admin().list(queue, status, after, limit);
     }
 

@@ -4,6 +4,7 @@ import io.github.reactivepgqueue.permit.PermitStrategy;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Options of one queue on this node. Immutable; each method returns a copy. Options left unset
@@ -22,12 +23,13 @@ import java.util.Optional;
 public final class QueueOptions {
     private static final QueueOptions DEFAULTS = new QueueOptions(null, null, null, null);
 
-    private final Integer concurrency;
-    private final Backoff backoff;
-    private final Duration timeout;
-    private final PermitStrategy permitStrategy;
+    private final @Nullable Integer concurrency;
+    private final @Nullable Backoff backoff;
+    private final @Nullable Duration timeout;
+    private final @Nullable PermitStrategy permitStrategy;
 
-    private QueueOptions(Integer concurrency, Backoff backoff, Duration timeout, PermitStrategy permitStrategy) {
+    private QueueOptions(@Nullable Integer concurrency, @Nullable Backoff backoff, @Nullable Duration timeout,
+                         @Nullable PermitStrategy permitStrategy) {
         this.concurrency = concurrency;
         this.backoff = backoff;
         this.timeout = timeout;

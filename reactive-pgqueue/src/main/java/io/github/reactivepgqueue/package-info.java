@@ -4,4 +4,7 @@
  * <p>Start with {@link io.github.reactivepgqueue.PgQueue#builder(io.r2dbc.spi.ConnectionFactory)}.
  * Arguments and results are never {@code null} unless a method says so.
  */
+@NullMarked
 package io.github.reactivepgqueue;
+
+import org.jspecify.annotations.NullMarked;

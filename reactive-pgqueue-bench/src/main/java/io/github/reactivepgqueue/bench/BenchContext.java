@@ -4,6 +4,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the workloads of one invocation share: the options, the database, the floor's results per
@@ -44,7 +45,7 @@ final class BenchContext {
     }
 
     /** The floor of round {@code run}, or null if the floor did not run (yet). */
-    FloorNumbers floor(int run) {
+    @Nullable FloorNumbers floor(int run) {
         return floors.get(run);
     }
 

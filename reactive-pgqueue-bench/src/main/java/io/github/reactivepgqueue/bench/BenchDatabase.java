@@ -7,6 +7,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import java.io.IOException;
 import java.time.Duration;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -28,7 +29,7 @@ public final class BenchDatabase implements AutoCloseable {
     }
 
     /** Opens the server named by {@code url} (null: the environment variable or an embedded server). */
-    public static BenchDatabase open(String url) throws IOException {
+    public static BenchDatabase open(@Nullable String url) throws IOException {
         return new BenchDatabase(ExampleDatabase.open(url == null ? new String[0] : new String[] {url}));
     }
 

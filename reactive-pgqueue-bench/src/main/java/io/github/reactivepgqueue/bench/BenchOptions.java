@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The benchmark's command line: an optional database URL, then options.
@@ -25,8 +26,8 @@ import java.util.Set;
  * @param schemaPrefix prefix of the schemas the workloads create and drop
  * @param out a file that gets the JSON lines too (appended), or null
  */
-public record BenchOptions(String url, List<String> workloads, int n, int runs, boolean big, boolean smoke,
-                           String schemaPrefix, String out) {
+public record BenchOptions(@Nullable String url, List<String> workloads, int n, int runs, boolean big, boolean smoke,
+                           String schemaPrefix, @Nullable String out) {
 
     /** Every workload, in the order a round runs them (the floor first, so the drain can compare). */
     public static final List<String> ALL_WORKLOADS = List.of("floor", "drain", "backlog", "latency", "steady", "inflight");
@@ -51,7 +52,7 @@ public record BenchOptions(String url, List<String> workloads, int n, int runs, 
      * @throws IllegalArgumentException with a message fit for the user
      */
     public static BenchOptions parse(String... args) {
-        String url = null;
+        @Nullable String url = null;
         Map<String, String> values = new LinkedHashMap<>();
         Set<String> flags = new LinkedHashSet<>();
         for (int i = 0; i < args.length; i++) {
@@ -90,7 +91,7 @@ public record BenchOptions(String url, List<String> workloads, int n, int runs, 
                 prefix, values.get("--out"));
     }
 
-    private static List<String> workloads(String list) {
+    private static List<String> workloads(@Nullable String list) {
         if (list == null || list.isBlank() || list.strip().equals("all")) {
             return ALL_WORKLOADS;
         }

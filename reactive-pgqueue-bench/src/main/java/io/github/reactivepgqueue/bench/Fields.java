@@ -2,6 +2,7 @@ package io.github.reactivepgqueue.bench;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /** Small helpers for the JSON objects the workloads report (ordered maps of names to values). */
 final class Fields {
@@ -9,7 +10,7 @@ final class Fields {
     }
 
     /** An ordered map from alternating names and values. */
-    static Map<String, Object> of(Object... namesAndValues) {
+    static Map<String, Object> of(@Nullable Object... namesAndValues) {
         if (namesAndValues.length % 2 != 0) {
             throw new IllegalArgumentException("names and values must come in pairs");
         }
@@ -37,7 +38,7 @@ final class Fields {
     }
 
     /** {@code a / b} rounded to 3 decimals, or null when either is missing or b is 0. */
-    static Double ratio(Number a, Number b) {
+    static @Nullable Double ratio(@Nullable Number a, @Nullable Number b) {
         if (a == null || b == null || b.doubleValue() == 0) {
             return null;
         }

@@ -15,6 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -34,9 +35,9 @@ final class FloorLoops {
                 + " SET LOCAL lock_timeout = 5000"),
         LIBRARY_AUTO_PLANS("BEGIN; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000");
 
-        final String begin;
+        final @Nullable String begin;
 
-        Transactions(String begin) {
+        Transactions(@Nullable String begin) {
             this.begin = begin;
         }
     }

@@ -8,6 +8,7 @@ import io.r2dbc.pool.ConnectionPool;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -82,7 +83,8 @@ final class LatencyWorkload implements Workload {
      * the call and the completion of each in the given latencies (when not null).
      */
     private static void enqueueSpaced(PgQueue queue, int count, java.util.function.IntUnaryOperator number,
-                                      Latencies afterCommit, Latencies fromCall, Latencies enqueueCall) {
+                                      @Nullable Latencies afterCommit, @Nullable Latencies fromCall,
+                                      @Nullable Latencies enqueueCall) {
         Flux.interval(SPACING, SPACING)
                 .take(count)
                 .onBackpressureBuffer()

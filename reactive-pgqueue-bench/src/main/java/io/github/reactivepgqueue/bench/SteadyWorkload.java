@@ -7,6 +7,7 @@ import io.r2dbc.pool.ConnectionPool;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -107,7 +108,7 @@ final class SteadyWorkload implements Workload {
      * {@code latencies} is given. Returns when every call has completed.
      */
     private static void offer(PgQueue queue, int batches, int batch, java.util.function.IntUnaryOperator number,
-                              Latencies latencies) {
+                              @Nullable Latencies latencies) {
         Flux.interval(TICK, TICK)
                 .take(batches)
                 .onBackpressureBuffer()

@@ -7,6 +7,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The jobs of a small online shop that the demo enqueues, in five queues, drawn from a seeded
@@ -55,7 +56,8 @@ final class ShopJobs {
     }
 
     /** An invoice to render as PDF; {@code billingCountry} is null on the bad ones. */
-    record Invoice(String number, String tenant, long amountCents, String currency, String billingCountry) {
+    record Invoice(String number, String tenant, long amountCents, String currency,
+                   @Nullable String billingCountry) {
     }
 
     /** A report to build for a tenant. */

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.retry.Retry;
@@ -42,7 +43,7 @@ public final class Admin {
      * with id {@code after} (null: from the first), at most {@code limit}. Pass the last id of a
      * page as {@code after} to get the next.
      */
-    public Flux<JobInfo> list(String queue, JobStatus status, UUID after, int limit) {
+    public Flux<JobInfo> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after, int limit) {
         if (limit < 1 || limit > QueueAdmin.MAX_PAGE) {
             return Flux.error(new IllegalArgumentException("limit must be between 1 and " + QueueAdmin.MAX_PAGE + " but was " + limit));
         }
@@ -73,7 +74,7 @@ public final class Admin {
         return cancel(null, null, fingerprint);
     }
 
-    private Mono<Integer> cancel(UUID id, String uniqueKey, String fingerprint) {
+    private Mono<Integer> cancel(@Nullable UUID id, @Nullable String uniqueKey, @Nullable String fingerprint) {
         return Mono.defer(() -> store.cancel(id, uniqueKey, fingerprint))
                 // a cancel of several running jobs may meet their outcome writes in the other lock order
                 .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).filter(PgJobStore::isDeadlock)
@@ -109,7 +110,7 @@ public final class Admin {
         return requeueDead(null, queue, limit);
     }
 
-    private Mono<Integer> requeueDead(UUID id, String queue, int limit) {
+    private Mono<Integer> requeueDead(@Nullable UUID id, @Nullable String queue, int limit) {
         return store.requeueDead(id, queue, limit)
                 .flatMap(requeued -> {
                     Set<String> queues = new LinkedHashSet<>();

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 
@@ -23,7 +24,7 @@ import reactor.core.publisher.Mono;
  * </ul>
  */
 final class Bursts {
-    private static final ThreadLocal<Map<Object, Runnable>> DEFERRED = new ThreadLocal<>();
+    private static final ThreadLocal<@Nullable Map<Object, Runnable>> DEFERRED = new ThreadLocal<>();
 
     private Bursts() {
     }

@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Job;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A job as claimed, with the lease token that fences every write about this attempt, and, when
@@ -18,10 +20,10 @@ import java.util.UUID;
  *     {@code runAt}); null when metrics are off
  * @param claimedNanos this JVM's {@link System#nanoTime()} when the row was read; 0 when metrics are off
  */
-public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable, int attempt, int maxAttempts,
-                         int priority, int reprocessCount, String fingerprintValue, String uniqueKeyValue,
-                         Instant createdAt, Instant runAt, UUID lease, ObjectMapper mapper, Instant claimedAt,
-                         long claimedNanos) implements Job {
+public record ClaimedRow(UUID id, String queue, @Nullable JsonNode tree, @Nullable String unreadable, int attempt,
+                         int maxAttempts, int priority, int reprocessCount, @Nullable String fingerprintValue,
+                         @Nullable String uniqueKeyValue, Instant createdAt, Instant runAt, UUID lease,
+                         ObjectMapper mapper, @Nullable Instant claimedAt, long claimedNanos) implements Job {
     /**
      * The payload as a JSON tree.
      *
@@ -32,7 +34,7 @@ public record ClaimedRow(UUID id, String queue, JsonNode tree, String unreadable
         if (unreadable != null) {
             throw new IllegalArgumentException(unreadable);
         }
-        return tree;
+        return Objects.requireNonNull(tree, "tree"); // read whenever unreadable is not set
     }
 
     @Override

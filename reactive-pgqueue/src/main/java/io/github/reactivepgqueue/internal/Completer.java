@@ -235,7 +235,7 @@ final class Completer {
         }
         // released jobs are due at once: another node may take them now
         released.forEach(signals::postDue);
-        if (stale > 0) {
+        if (firstStale != null) { // set exactly when stale > 0
             staleWrites.addAndGet(stale);
             log.warn("{} of {} {} writes changed nothing: their lease is no longer current (the job was rescued, "
                     + "released or cancelled meanwhile); e.g. {}", stale, rows.size(), kindName(kind), firstStale.job());

@@ -26,10 +26,10 @@ import reactor.core.scheduler.Scheduler;
  */
 public record Config(
         ConnectionFactory connectionFactory,
-        ConnectionFactory listenerConnectionFactory,
+        @Nullable ConnectionFactory listenerConnectionFactory,
         SchemaName schema,
         ObjectMapper objectMapper,
-        Object meterRegistry,
+        @Nullable Object meterRegistry,
         DbConfig db,
         EnqueueConfig enqueue,
         List<QueueRuntime> queues,
@@ -43,7 +43,7 @@ public record Config(
         AwaiterConfig awaiter,
         DepthSamplerConfig depthSampler,
         Duration stopGracePeriod,
-        Scheduler handlerScheduler) {
+        @Nullable Scheduler handlerScheduler) {
 
     public Config {
         Objects.requireNonNull(connectionFactory, "connectionFactory");
@@ -154,7 +154,7 @@ public record Config(
         }
 
         /** {@code interval} null: the heartbeat interval. */
-        public static ReaperConfig of(HeartbeatConfig heartbeat, double missedHeartbeats, Duration interval,
+        public static ReaperConfig of(HeartbeatConfig heartbeat, double missedHeartbeats, @Nullable Duration interval,
                                       int reprocessLimit, int batchSize) {
             if (!(missedHeartbeats >= 1.5) || Double.isInfinite(missedHeartbeats)) {
                 throw new IllegalArgumentException("rescueAfterMissedHeartbeats must be a finite number of at least 1.5 but was "

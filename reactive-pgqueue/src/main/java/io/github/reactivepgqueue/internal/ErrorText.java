@@ -2,6 +2,7 @@ package io.github.reactivepgqueue.internal;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import org.jspecify.annotations.Nullable;
 
 /** The text stored as a job's last error: class, message and a truncated stack trace. */
 public final class ErrorText {
@@ -25,13 +26,14 @@ public final class ErrorText {
     static String of(Throwable error) {
         StringWriter out = new StringWriter();
         error.printStackTrace(new PrintWriter(out));
-        return truncate(out.toString().replace('\0', ' '));
+        return clip(out.toString().replace('\0', ' '));
     }
 
-    static String truncate(String text) {
-        if (text == null) {
-            return null;
-        }
+    static @Nullable String truncate(@Nullable String text) {
+        return text == null ? null : clip(text);
+    }
+
+    private static String clip(String text) {
         String clean = text.replace('\0', ' ');
         return clean.length() <= MAX_CHARS ? clean : clean.substring(0, MAX_CHARS - 15) + "\n... (truncated)";
     }

@@ -6,6 +6,7 @@ import io.github.reactivepgqueue.InvalidJobException;
 import io.github.reactivepgqueue.NewJob;
 import java.time.Duration;
 import java.time.Instant;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Checks a {@link NewJob} and serializes its payload. Rejects, with a message naming the field,
@@ -115,21 +116,21 @@ public final class JobEncoder {
      * {@code jobs()} streams too: the claim binds them, and one the database rejects would fail
      * every claim of the node.
      */
-    public static String queueNameProblem(String queue) {
+    public static @Nullable String queueNameProblem(@Nullable String queue) {
         if (queue == null || queue.isBlank()) {
             return "Queue name must not be blank";
         }
         return storableProblem("queue name", queue, MAX_QUEUE_BYTES);
     }
 
-    private static void requireStorable(String field, String value, int maxBytes) {
+    private static void requireStorable(String field, @Nullable String value, int maxBytes) {
         String problem = storableProblem(field, value, maxBytes);
         if (problem != null) {
             throw new InvalidJobException(problem);
         }
     }
 
-    private static String storableProblem(String field, String value, int maxBytes) {
+    private static @Nullable String storableProblem(String field, @Nullable String value, int maxBytes) {
         if (value == null) {
             return null;
         }

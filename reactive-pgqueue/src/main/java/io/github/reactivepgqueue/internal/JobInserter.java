@@ -8,6 +8,8 @@ import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -23,11 +25,11 @@ final class JobInserter {
     private final JobStore store;
     private final JobEncoder encoder;
     private final int batchSize;
-    private final String signalChannel;
+    private final @Nullable String signalChannel;
     private final QueueMetrics metrics;
 
     /** {@code signalChannel}: where enqueues notify the nodes; null to send no notifications. */
-    public JobInserter(JobStore store, JobEncoder encoder, int batchSize, String signalChannel,
+    public JobInserter(JobStore store, JobEncoder encoder, int batchSize, @Nullable String signalChannel,
                        QueueMetrics metrics) {
         this.store = store;
         this.encoder = encoder;
@@ -113,7 +115,9 @@ final class JobInserter {
             if (row.inserted()) {
                 results[row.index()] = new EnqueueResult.Enqueued(job.id());
             } else if (row.holderId() != null) {
-                results[row.index()] = new EnqueueResult.Duplicate(row.holderId(), job.uniqueKey());
+                // only a unique key makes an insert stop at a holder
+                String key = Objects.requireNonNull(job.uniqueKey(), "uniqueKey");
+                results[row.index()] = new EnqueueResult.Duplicate(row.holderId(), key);
             } else {
                 unresolved.add(row.index());
             }

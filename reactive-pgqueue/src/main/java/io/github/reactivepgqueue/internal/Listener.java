@@ -8,6 +8,7 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -46,7 +47,7 @@ final class Listener {
     private final Duration checkInterval;
     private final Duration checkTimeout;
     private final Scheduler timer;
-    private final AtomicReference<Disposable> held = new AtomicReference<>();
+    private final AtomicReference<@Nullable Disposable> held = new AtomicReference<>();
     private final IncidentLog incidents = new IncidentLog(log, "Listening for signals");
     private final Sinks.Empty<Void> closed = Sinks.empty();
     private final Flux<Notice> notices;

@@ -23,6 +23,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -53,7 +54,7 @@ public final class Node {
     private final Signals signals;
     private final JobInserter inserter;
     private final JobClaimer claimer;
-    private final Listener listener;
+    private final @Nullable Listener listener;
     private final Flux<Notice> received;
     private final Completer completer;
     private final Leases leases = new Leases();
@@ -63,11 +64,11 @@ public final class Node {
     private final Heartbeat heartbeat;
     private final Reaper reaper;
     private final Janitor janitor;
-    private final DepthSampler depthSampler;
+    private final @Nullable DepthSampler depthSampler;
     private final Awaiter awaiter;
     private final Admin admin;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
-    private final AtomicReference<Mono<Void>> stopping = new AtomicReference<>();
+    private final AtomicReference<@Nullable Mono<Void>> stopping = new AtomicReference<>();
 
     private enum State { NEW, STARTING, STARTED, STOPPED }
 

@@ -3,12 +3,13 @@ package io.github.reactivepgqueue.internal;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One signal as received: what happened, and for {@link Signal#ENQUEUED} the queue that got a job
  * due now (null: some queue, the name was too long for a notification).
  */
-record Notice(Signal signal, String queue) {
+record Notice(Signal signal, @Nullable String queue) {
     /** The prefix of an enqueue notification; the queue name follows it. */
     static final String ENQUEUED_PREFIX = "e:";
 
@@ -18,7 +19,7 @@ record Notice(Signal signal, String queue) {
      * The notices a notification payload carries: {@code e:<queue>} or {@code e} for an enqueue,
      * otherwise signal letters. Unknown content names nothing.
      */
-    static List<Notice> decode(String payload) {
+    static List<Notice> decode(@Nullable String payload) {
         List<Notice> notices = new ArrayList<>(2);
         if (payload == null) {
             return notices;

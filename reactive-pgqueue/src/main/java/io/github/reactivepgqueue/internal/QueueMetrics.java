@@ -4,6 +4,7 @@ import io.github.reactivepgqueue.JobStatus;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where the library reports what it does, for metrics. {@link #NONE} (no metrics configured)
@@ -47,7 +48,7 @@ public interface QueueMetrics {
         }
 
         @Override
-        public void gauges(IntSupplier jobsInFlight, BooleanSupplier listenerConnected) {
+        public void gauges(IntSupplier jobsInFlight, @Nullable BooleanSupplier listenerConnected) {
         }
 
         @Override
@@ -89,7 +90,7 @@ public interface QueueMetrics {
      *
      * @param listenerConnected null when the queue does not listen ({@code listen(false)})
      */
-    void gauges(IntSupplier jobsInFlight, BooleanSupplier listenerConnected);
+    void gauges(IntSupplier jobsInFlight, @Nullable BooleanSupplier listenerConnected);
 
     /** The queue was closed: meters that refer to it (the gauges) are removed. */
     void close();

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
@@ -28,14 +29,14 @@ final class ServiceLoop<R> {
     static final Duration FIRST_PAUSE = Duration.ofMillis(100);
 
     /** One completed run: its result (null if it emitted none), or the error it failed with. */
-    public record Run<R>(R result, Throwable error) {
+    public record Run<R>(@Nullable R result, @Nullable Throwable error) {
         public boolean failed() {
             return error != null;
         }
     }
 
     private final String name;
-    private final Duration interval;
+    private final @Nullable Duration interval;
     private final Duration maxPause;
     private final Supplier<Mono<R>> task;
     private final IncidentLog incidents;
@@ -43,7 +44,7 @@ final class ServiceLoop<R> {
     private final AtomicInteger failuresInARow = new AtomicInteger();
     private static final Disposable STOPPED = Disposables.disposed();
 
-    private final AtomicReference<Disposable> running = new AtomicReference<>();
+    private final AtomicReference<@Nullable Disposable> running = new AtomicReference<>();
     private final Sinks.Many<Run<R>> runs = Sinks.many().multicast().directBestEffort();
 
     ServiceLoop(String name, Duration interval, Supplier<Mono<R>> task, Logger log, Scheduler scheduler) {
@@ -56,7 +57,7 @@ final class ServiceLoop<R> {
     }
 
     /** {@code maxPause}: the longest pause after failures (the heartbeat must not pause past its interval). */
-    ServiceLoop(String name, Duration interval, Duration maxPause, Supplier<Mono<R>> task, Logger log,
+    ServiceLoop(String name, @Nullable Duration interval, Duration maxPause, Supplier<Mono<R>> task, Logger log,
                 Scheduler scheduler) {
         this.name = name;
         this.interval = interval;

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.Disposable;
@@ -75,7 +76,7 @@ final class Worker {
     private final Set<Leases.Held> running = ConcurrentHashMap.newKeySet();
     private volatile boolean aborted;
     private final Sinks.Empty<Void> terminated = Sinks.empty();
-    private final AtomicReference<Disposable> subscription = new AtomicReference<>();
+    private final AtomicReference<@Nullable Disposable> subscription = new AtomicReference<>();
 
     /** {@code triggers} ask for a claim at once (as the poll interval and freed permits do). */
     public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
@@ -191,7 +192,7 @@ final class Worker {
             if (aborted) {
                 held.abort(); // claimed as the stop gave up waiting: released unrun at once
             }
-            QueueRuntime queue = queues.get(job.queue());
+            QueueRuntime queue = served(queues, job.queue());
             if (JobRunner.timedWithBatch(queue)) {
                 timedWithBatch.computeIfAbsent(queue, q -> new ArrayList<>()).add(held);
             }
@@ -290,7 +291,7 @@ final class Worker {
      * globally, so no queue waits behind another; the claim's overall limit keeps the total within
      * the global permits, and what a queue did not use is given back after the claim.
      */
-    private synchronized Reservation reservePermits() {
+    private synchronized @Nullable Reservation reservePermits() {
         int globalFree = globalConcurrency - inFlight.get();
         if (globalFree <= 0) {
             return null;
@@ -322,7 +323,7 @@ final class Worker {
         for (Map.Entry<String, Integer> e : reservation.perQueue().entrySet()) {
             int unused = e.getValue() - claimed.getOrDefault(e.getKey(), 0);
             full |= unused == 0;
-            limiters.get(e.getKey()).returnUnused(unused);
+            served(limiters, e.getKey()).returnUnused(unused);
         }
         inFlight.addAndGet(jobs.size() - reservation.total());
         if (full) {
@@ -336,7 +337,16 @@ final class Worker {
         leases.drop(job);
         claimed.decrementAndGet();
         inFlight.decrementAndGet();
-        limiters.get(job.queue()).release();
+        served(limiters, job.queue()).release();
+    }
+
+    /** The entry of {@code queue}: claims ask only for the queues this worker serves, so there is one. */
+    private static <T> T served(Map<String, T> byQueue, String queue) {
+        T entry = byQueue.get(queue);
+        if (entry == null) {
+            throw new IllegalStateException("Not a queue of this worker: " + queue);
+        }
+        return entry;
     }
 
     /** Tells the test signal about a claim (claims in flight may end at once on two threads). */

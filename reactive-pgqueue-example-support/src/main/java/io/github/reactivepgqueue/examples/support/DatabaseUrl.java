@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where a PostgreSQL server is, parsed from a URL such as
@@ -15,7 +16,7 @@ import java.util.Locale;
  *
  * <p>{@link #toString()} never shows the password.
  */
-record DatabaseUrl(String host, int port, String database, String user, String password) {
+record DatabaseUrl(String host, int port, String database, String user, @Nullable String password) {
     private static final int DEFAULT_PORT = 5432;
     private static final String DEFAULT_USER = "postgres";
 
@@ -34,8 +35,8 @@ record DatabaseUrl(String host, int port, String database, String user, String p
         if (uri.getHost() == null || uri.getHost().isEmpty()) {
             throw new IllegalArgumentException("The database URL names no host");
         }
-        String user = null;
-        String password = null;
+        @Nullable String user = null;
+        @Nullable String password = null;
         if (uri.getRawUserInfo() != null) {
             String[] userInfo = uri.getRawUserInfo().split(":", 2);
             user = decode(userInfo[0]);
@@ -52,7 +53,7 @@ record DatabaseUrl(String host, int port, String database, String user, String p
                 }
             }
         }
-        user = isBlank(user) ? DEFAULT_USER : user;
+        user = user == null || user.isBlank() ? DEFAULT_USER : user;
         String path = uri.getRawPath() == null ? "" : uri.getRawPath().replaceFirst("^/", "");
         String database = path.isEmpty() ? user : decode(path);
         String host = uri.getHost().replaceAll("^\\[|]$", ""); // an IPv6 literal comes in brackets
@@ -84,7 +85,7 @@ record DatabaseUrl(String host, int port, String database, String user, String p
         return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
-    private static boolean isBlank(String text) {
+    private static boolean isBlank(@Nullable String text) {
         return text == null || text.isBlank();
     }
 

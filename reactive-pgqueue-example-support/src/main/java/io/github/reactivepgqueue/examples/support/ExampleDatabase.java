@@ -8,6 +8,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The PostgreSQL server the examples and the benchmark talk to: the one named by the first program
@@ -21,9 +22,9 @@ public final class ExampleDatabase implements AutoCloseable {
 
     private final DatabaseUrl url;
     private final String origin;
-    private final EmbeddedPostgres embedded;
+    private final @Nullable EmbeddedPostgres embedded;
 
-    private ExampleDatabase(DatabaseUrl url, String origin, EmbeddedPostgres embedded) {
+    private ExampleDatabase(DatabaseUrl url, String origin, @Nullable EmbeddedPostgres embedded) {
         this.url = url;
         this.origin = origin;
         this.embedded = embedded;

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.IntStream;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -149,7 +150,7 @@ public final class BatchPipeline {
                 .toList();
     }
 
-    private static void say(String format, Object... args) {
+    private static void say(String format, @Nullable Object... args) {
         System.out.println(String.format(Locale.ROOT, format, args));
     }
 }

@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue.examples.webflux;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The body of {@code POST /emails}, and the payload of a job of queue {@value #QUEUE}.
  *
@@ -11,7 +13,7 @@ public record Email(String to, String subject) {
     public static final String QUEUE = "emails";
 
     /** The first thing wrong with this email, or null if nothing is. */
-    String problem() {
+    @Nullable String problem() {
         if (to == null || to.isBlank() || !to.contains("@")) {
             return "to must be an email address";
         }

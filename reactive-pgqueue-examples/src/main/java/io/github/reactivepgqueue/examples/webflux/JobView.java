@@ -5,6 +5,7 @@ import io.github.reactivepgqueue.JobInfo;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.UUID;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A job as the admin endpoints show it (statuses and tables in lower case, absent values null).
@@ -22,7 +23,8 @@ import java.util.UUID;
  * @param lastError   the last error recorded, or null
  */
 public record JobView(UUID id, String queue, String status, String location, int attempt, int maxAttempts,
-                      String uniqueKey, Instant createdAt, Instant runAt, Instant completedAt, String lastError) {
+                      @Nullable String uniqueKey, Instant createdAt, Instant runAt, @Nullable Instant completedAt,
+                      @Nullable String lastError) {
 
     /** The view of {@code job}. */
     static JobView of(JobInfo job) {

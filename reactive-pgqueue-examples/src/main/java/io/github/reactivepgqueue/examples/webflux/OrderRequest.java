@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue.examples.webflux;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The body of {@code POST /orders}.
  *
@@ -10,7 +12,7 @@ package io.github.reactivepgqueue.examples.webflux;
 public record OrderRequest(String sku, int quantity, String email) {
 
     /** The first thing wrong with this request, or null if nothing is. */
-    String problem() {
+    @Nullable String problem() {
         if (sku == null || sku.isBlank()) {
             return "sku is required";
         }

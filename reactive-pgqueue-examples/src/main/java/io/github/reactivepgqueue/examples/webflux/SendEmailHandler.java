@@ -3,6 +3,7 @@ package io.github.reactivepgqueue.examples.webflux;
 import io.github.reactivepgqueue.Job;
 import io.github.reactivepgqueue.Outcome;
 import io.github.reactivepgqueue.ReactiveHandler;
+import java.util.Objects;
 import org.springframework.stereotype.Component;
 import reactor.core.publisher.Mono;
 
@@ -29,7 +30,8 @@ public class SendEmailHandler implements ReactiveHandler {
         return mailer.send(job.id(), job.payload(Email.class))
                 .thenReturn(Outcome.success())
                 .onErrorResume(Mailer.NoSuchMailboxException.class,
-                        e -> Mono.just(Outcome.unprocessable().withReason(e.getMessage())));
+                                                // NoSuchMailboxException always has a message
+                        e -> Mono.just(Outcome.unprocessable().withReason(Objects.requireNonNull(e.getMessage()))));
     }
 
     @Override

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reports the library's events to a Micrometer {@link MeterRegistry}. Every meter is named
@@ -114,7 +115,7 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     }
 
     /** What a write of {@code transition} that left the job {@code status} did; null for a status no write leaves. */
-    private static Written written(Transition transition, JobStatus status) {
+    private static @Nullable Written written(Transition transition, JobStatus status) {
         return switch (status) {
             case PENDING -> transition instanceof Transition.Retry ? Written.RETRIED
                     : transition instanceof Transition.Reschedule ? Written.RESCHEDULED : Written.RELEASED;
@@ -164,7 +165,7 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     }
 
     @Override
-    public void gauges(IntSupplier jobsInFlight, BooleanSupplier listenerConnected) {
+    public void gauges(IntSupplier jobsInFlight, @Nullable BooleanSupplier listenerConnected) {
         gauges.add(Gauge.builder("pgqueue.jobs.in.flight", jobsInFlight::getAsInt)
                 .tags(tags).description("Jobs claimed by this node's worker and not yet finished")
                 .register(registry));

@@ -4,4 +4,7 @@
  * when a {@code MeterRegistry} is configured, so applications without Micrometer never load it.
  * The metrics are listed in {@code docs/observability.md}.
  */
+@NullMarked
 package io.github.reactivepgqueue.internal.micrometer;
+
+import org.jspecify.annotations.NullMarked;

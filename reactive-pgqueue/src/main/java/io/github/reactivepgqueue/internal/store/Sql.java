@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -114,7 +115,7 @@ public final class Sql {
 
     /** The statement's SQL text. */
     public String get(SqlName name) {
-        return statements.get(name);
+        return Objects.requireNonNull(statements.get(name), "statement"); // load() checked that every name is there
     }
 
     /** The schema the statements address. */
