@@ -3,8 +3,8 @@ package io.github.reactivepgqueue;
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.reactivepgqueue.internal.store.Migration;
 import io.github.reactivepgqueue.internal.store.Db;
+import io.github.reactivepgqueue.internal.store.Migration;
 import io.github.reactivepgqueue.internal.store.Migrator;
 import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.internal.store.Sql;

@@ -1,8 +1,8 @@
 package io.github.reactivepgqueue.internal;
 
-import io.github.reactivepgqueue.internal.Config.AwaiterConfig;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.NoSuchJobException;
+import io.github.reactivepgqueue.internal.Config.AwaiterConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.ArrayList;
 import java.util.Arrays;

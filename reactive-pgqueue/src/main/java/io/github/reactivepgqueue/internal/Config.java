@@ -1,10 +1,10 @@
 package io.github.reactivepgqueue.internal;
 
-import io.github.reactivepgqueue.internal.store.SchemaName;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.QueueOptions;
 import io.github.reactivepgqueue.ReactiveHandler;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;

@@ -1,7 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
-import io.github.reactivepgqueue.internal.Config.ClaimConfig;
-import io.github.reactivepgqueue.internal.Config.ListenerConfig;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.ClaimedJob;
@@ -10,6 +8,8 @@ import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.SchemaVersionException;
+import io.github.reactivepgqueue.internal.Config.ClaimConfig;
+import io.github.reactivepgqueue.internal.Config.ListenerConfig;
 import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.PgJobStore;

@@ -1,7 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
-import io.github.reactivepgqueue.internal.Config.ReaperConfig;
 import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.internal.Config.ReaperConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;

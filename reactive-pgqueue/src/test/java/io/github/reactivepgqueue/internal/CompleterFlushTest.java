@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,18 +1,17 @@
 package io.github.reactivepgqueue.internal;
 
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static org.awaitility.Awaitility.await;
 
+import io.github.reactivepgqueue.EnqueueResult;
+import io.github.reactivepgqueue.NewJob;
+import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.internal.Config.HeartbeatConfig;
 import io.github.reactivepgqueue.internal.Config.JanitorConfig;
 import io.github.reactivepgqueue.internal.Config.ReaperConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.github.reactivepgqueue.internal.store.SchemaName;
-import static org.awaitility.Awaitility.await;
-
-import io.github.reactivepgqueue.EnqueueResult;
-import io.github.reactivepgqueue.NewJob;
-import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.testing.TestSchema;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;

@@ -1,5 +1,11 @@
 package io.github.reactivepgqueue.internal;
 
+import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.NewJob;
+import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.internal.Config.AwaiterConfig;
 import io.github.reactivepgqueue.internal.Config.DepthSamplerConfig;
 import io.github.reactivepgqueue.internal.Config.HeartbeatConfig;
@@ -9,12 +15,6 @@ import io.github.reactivepgqueue.internal.Config.ReaperConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.github.reactivepgqueue.internal.store.SchemaName;
-import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
-import static org.assertj.core.api.Assertions.assertThat;
-
-import io.github.reactivepgqueue.JobStatus;
-import io.github.reactivepgqueue.NewJob;
-import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;

@@ -1,8 +1,8 @@
 package io.github.reactivepgqueue.internal;
 
-import io.github.reactivepgqueue.internal.store.SchemaName;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import java.util.EnumSet;
 import org.junit.jupiter.api.Test;
 

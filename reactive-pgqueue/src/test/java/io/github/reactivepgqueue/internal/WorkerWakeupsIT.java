@@ -1,9 +1,5 @@
 package io.github.reactivepgqueue.internal;
 
-import io.github.reactivepgqueue.internal.Config.ClaimConfig;
-import io.github.reactivepgqueue.internal.store.JobStore;
-import io.github.reactivepgqueue.internal.store.PgJobStore;
-import io.github.reactivepgqueue.internal.store.SchemaName;
 import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -11,6 +7,10 @@ import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.Outcome;
 import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.ReactiveHandler;
+import io.github.reactivepgqueue.internal.Config.ClaimConfig;
+import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
+import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;

@@ -26,6 +26,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -112,31 +113,15 @@ public final class PgJobStore implements JobStore {
     }
 
     private static Statement bindInsert(Statement statement, List<EncodedJob> batch, @Nullable String signalChannel) {
-        int n = batch.size();
-        UUID[] ids = new UUID[n];
-        String[] queues = new String[n];
-        String[] payloads = new String[n];
-        Integer[] priorities = new Integer[n];
-        String[] uniqueKeys = new String[n];
-        String[] fingerprints = new String[n];
-        Integer[] maxAttempts = new Integer[n];
-        Instant[] runAts = new Instant[n];
-        Long[] delays = new Long[n];
-        for (int i = 0; i < n; i++) {
-            EncodedJob job = batch.get(i);
-            ids[i] = job.id();
-            queues[i] = job.queue();
-            payloads[i] = job.payloadJson();
-            priorities[i] = job.priority();
-            uniqueKeys[i] = job.uniqueKey();
-            fingerprints[i] = job.fingerprint();
-            maxAttempts[i] = job.maxAttempts();
-            runAts[i] = job.runAt();
-            delays[i] = job.delayMicros();
-        }
-        statement.bind("$1", ids).bind("$2", queues).bind("$3", payloads).bind("$4", priorities)
-                .bind("$5", uniqueKeys).bind("$6", fingerprints).bind("$7", maxAttempts).bind("$8", runAts)
-                .bind("$9", delays);
+        statement.bind("$1", column(batch, EncodedJob::id, UUID[]::new))
+                .bind("$2", column(batch, EncodedJob::queue, String[]::new))
+                .bind("$3", column(batch, EncodedJob::payloadJson, String[]::new))
+                .bind("$4", column(batch, EncodedJob::priority, Integer[]::new))
+                .bind("$5", column(batch, EncodedJob::uniqueKey, String[]::new))
+                .bind("$6", column(batch, EncodedJob::fingerprint, String[]::new))
+                .bind("$7", column(batch, EncodedJob::maxAttempts, Integer[]::new))
+                .bind("$8", column(batch, EncodedJob::runAt, Instant[]::new))
+                .bind("$9", column(batch, EncodedJob::delayMicros, Long[]::new));
         return bindNullable(statement, "$10", signalChannel, String.class);
     }
 
@@ -167,46 +152,26 @@ public final class PgJobStore implements JobStore {
 
     @Override
     public Mono<WrittenStatuses> retryMany(List<RetryRow> jobs) {
-        int n = jobs.size();
-        Long[] backoff = new Long[n];
-        Instant[] at = new Instant[n];
-        Long[] after = new Long[n];
-        String[] error = new String[n];
-        for (int i = 0; i < n; i++) {
-            RetryRow r = jobs.get(i);
-            backoff[i] = r.backoffMicros();
-            at[i] = r.at();
-            after[i] = r.afterMicros();
-            error[i] = r.error();
-        }
         return written(SqlName.JobRetryMany, s -> bindLeases(s, jobs, RetryRow::id, RetryRow::lease)
-                .bind("$3", backoff).bind("$4", at).bind("$5", after).bind("$6", error));
+                .bind("$3", column(jobs, RetryRow::backoffMicros, Long[]::new))
+                .bind("$4", column(jobs, RetryRow::at, Instant[]::new))
+                .bind("$5", column(jobs, RetryRow::afterMicros, Long[]::new))
+                .bind("$6", column(jobs, RetryRow::error, String[]::new)));
     }
 
     @Override
     public Mono<WrittenStatuses> rescheduleMany(List<RescheduleRow> jobs, int reprocessLimit) {
-        int n = jobs.size();
-        Instant[] at = new Instant[n];
-        Long[] after = new Long[n];
-        for (int i = 0; i < n; i++) {
-            at[i] = jobs.get(i).at();
-            after[i] = jobs.get(i).afterMicros();
-        }
         return written(SqlName.JobRescheduleMany, s -> bindLeases(s, jobs, RescheduleRow::id, RescheduleRow::lease)
-                .bind("$3", at).bind("$4", after).bind("$5", reprocessLimit));
+                .bind("$3", column(jobs, RescheduleRow::at, Instant[]::new))
+                .bind("$4", column(jobs, RescheduleRow::afterMicros, Long[]::new))
+                .bind("$5", reprocessLimit));
     }
 
     @Override
     public Mono<WrittenStatuses> finishMany(List<FinishRow> jobs) {
-        int n = jobs.size();
-        String[] status = new String[n];
-        String[] error = new String[n];
-        for (int i = 0; i < n; i++) {
-            status[i] = jobs.get(i).status().databaseValue();
-            error[i] = jobs.get(i).error();
-        }
         return written(SqlName.JobFinishMany, s -> bindLeases(s, jobs, FinishRow::id, FinishRow::lease)
-                .bind("$3", status).bind("$4", error));
+                .bind("$3", column(jobs, row -> row.status().databaseValue(), String[]::new))
+                .bind("$4", column(jobs, FinishRow::error, String[]::new)));
     }
 
     @Override
@@ -226,14 +191,19 @@ public final class PgJobStore implements JobStore {
 
     private static <T> Statement bindLeases(Statement statement, List<T> jobs, Function<T, UUID> id,
                                             Function<T, UUID> lease) {
-        int n = jobs.size();
-        UUID[] ids = new UUID[n];
-        UUID[] leases = new UUID[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = id.apply(jobs.get(i));
-            leases[i] = lease.apply(jobs.get(i));
+        return statement.bind("$1", column(jobs, id, UUID[]::new)).bind("$2", column(jobs, lease, UUID[]::new));
+    }
+
+    /**
+     * One array parameter: {@code value} of every row, in order. The batch statements unnest their
+     * arrays side by side, so the i-th elements of all columns describe one row.
+     */
+    private static <T, C> C[] column(List<T> rows, Function<T, C> value, IntFunction<C[]> array) {
+        C[] column = array.apply(rows.size());
+        for (int i = 0; i < column.length; i++) {
+            column[i] = value.apply(rows.get(i));
         }
-        return statement.bind("$1", ids).bind("$2", leases);
+        return column;
     }
 
     @Override
