@@ -1,23 +1,18 @@
 package io.github.reactivepgqueue.bench;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import io.github.reactivepgqueue.internal.store.SchemaName;
+import io.github.reactivepgqueue.internal.store.Sql;
+import io.github.reactivepgqueue.internal.store.SqlName;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The statements of the raw floor for one schema: minimal ones in the shapes the library uses
- * (no queue logic), and the library's own statements read from its packaged {@code job.sql}, so
+ * (no queue logic), and the library's own statements as the library loads them, so
  * the floor follows the library's SQL as it changes.
  */
 final class FloorSql {
-    private static final String LIBRARY_SQL = "/io/github/reactivepgqueue/sql/job.sql";
-    private static final Pattern HEADER = Pattern.compile("(?m)^-- name: (\\w+)\\s*$");
     /** The library's statements the floor uses. */
     static final List<String> LIBRARY_STATEMENTS =
             List.of("JobInsertManyNoKeys", "JobClaim", "JobCompleteArchiveMany", "JobHeartbeat");
@@ -30,9 +25,9 @@ final class FloorSql {
     FloorSql(String schema) {
         this.schema = BenchDatabase.quote(schema);
         this.jobs = this.schema + ".jobs";
-        String text = read();
+        Sql sql = Sql.load(SchemaName.of(schema));
         for (String name : LIBRARY_STATEMENTS) {
-            library.put(name, parse(text, name));
+            library.put(name, sql.get(SqlName.valueOf(name)));
         }
     }
 
@@ -77,41 +72,5 @@ final class FloorSql {
             throw new IllegalArgumentException("Not loaded: " + name);
         }
         return sql;
-    }
-
-    private String parse(String text, String name) {
-        Matcher matcher = HEADER.matcher(text);
-        while (matcher.find()) {
-            if (matcher.group(1).equals(name)) {
-                int start = matcher.end();
-                int end = matcher.find() ? matcher.start() : text.length();
-                String body = withoutTrailingComments(text.substring(start, end));
-                if (body.endsWith(";")) {
-                    body = body.substring(0, body.length() - 1).strip();
-                }
-                return body.replace("/*schema*/", schema);
-            }
-        }
-        throw new IllegalStateException("The library's job.sql has no statement " + name);
-    }
-
-    private static String withoutTrailingComments(String body) {
-        String[] lines = body.strip().split("\n", -1);
-        int end = lines.length;
-        while (end > 0 && (lines[end - 1].isBlank() || lines[end - 1].strip().startsWith("--"))) {
-            end--;
-        }
-        return String.join("\n", java.util.Arrays.copyOf(lines, end)).strip();
-    }
-
-    private static String read() {
-        try (InputStream in = FloorSql.class.getResourceAsStream(LIBRARY_SQL)) {
-            if (in == null) {
-                throw new IllegalStateException("The library's " + LIBRARY_SQL + " is not on the class path");
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
