@@ -2,6 +2,7 @@ package io.github.reactivepgqueue.internal.store;
 
 import io.github.reactivepgqueue.DatabaseUnavailableException;
 import io.github.reactivepgqueue.internal.ErrorText;
+import io.github.reactivepgqueue.internal.Shielded;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
@@ -95,7 +96,7 @@ public final class Db {
 
     /** {@code work} run to its end once subscribed, whatever the subscriber does; its rows collected. */
     public static <T> Flux<T> shielded(Flux<T> work) {
-        return Mono.defer(() -> Mono.fromFuture(work.collectList().toFuture(), true)).flatMapIterable(rows -> rows);
+        return Shielded.runToEnd(work.collectList()).flatMapIterable(rows -> rows);
     }
 
     private Mono<Connection> acquire() {
