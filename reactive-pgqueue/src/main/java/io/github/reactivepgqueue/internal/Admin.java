@@ -99,7 +99,10 @@ public final class Admin {
         return requeueDead(id, null, 1).map(n -> n > 0);
     }
 
-    /** Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)}; emits how many. */
+    /**
+     * Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)};
+     * emits how many. Those whose key a live job holds are skipped, not counted.
+     */
     public Mono<Integer> requeueDead(String queue, int limit) {
         if (limit < 1) {
             return Mono.error(new IllegalArgumentException("limit must be at least 1 but was " + limit));
