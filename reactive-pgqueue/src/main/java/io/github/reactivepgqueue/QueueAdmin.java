@@ -26,7 +26,11 @@ public final class QueueAdmin {
         this.node = node;
     }
 
-    /** The job with this id, with its payload, wherever it is; empty if no table holds it. */
+    /**
+     * The job with this id, with its payload, wherever it is; empty if no table holds it. A payload
+     * the {@code ObjectMapper} cannot read as a tree (written by another producer) does not fail the
+     * call: {@link JobInfo#payload()} is then empty and {@link JobInfo#payloadJson()} has its text.
+     */
     public Mono<JobInfo> find(UUID id) {
         Objects.requireNonNull(id, "id");
         return node.admin().find(id);
@@ -81,7 +85,11 @@ public final class QueueAdmin {
         return node.admin().requeue(id);
     }
 
-    /** Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)}; emits how many. */
+    /**
+     * Requeues up to {@code limit} dead-lettered jobs of {@code queue}, oldest first, as
+     * {@link #requeue(UUID)}; emits how many. Jobs whose unique key a live job holds are skipped
+     * (they stay dead-lettered) and do not count against the limit.
+     */
     public Mono<Integer> requeueDead(String queue, int limit) {
         Objects.requireNonNull(queue, "queue");
         return node.admin().requeueDead(queue, limit);

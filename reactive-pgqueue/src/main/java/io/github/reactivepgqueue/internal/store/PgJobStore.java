@@ -31,6 +31,7 @@ import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
+import reactor.util.retry.Retry;
 
 /**
  * The PostgreSQL {@link JobStore}: every bind, every row mapping and status parsing of the
@@ -385,6 +386,16 @@ public final class PgJobStore implements JobStore {
     /** Whether {@code error} is PostgreSQL breaking a deadlock (SQLSTATE 40P01); the transaction was rolled back. */
     public static boolean isDeadlock(Throwable error) {
         return R2dbc.isDeadlock(error);
+    }
+
+    /**
+     * Retries a transaction of this library's own that PostgreSQL broke as a deadlock (it was rolled
+     * back, so running it again is safe): up to 3 more times with a short backoff, then its error.
+     * Never for work on a caller's connection: that transaction is the caller's to retry.
+     */
+    public static Retry retryDeadlocks() {
+        return Retry.backoff(3, Duration.ofMillis(20)).filter(PgJobStore::isDeadlock)
+                .onRetryExhaustedThrow((spec, signal) -> signal.failure());
     }
 
     /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */
