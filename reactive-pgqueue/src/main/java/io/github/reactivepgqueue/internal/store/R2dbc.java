@@ -52,6 +52,11 @@ final class R2dbc {
         return hasSqlState(error, "55P03");
     }
 
+    /** Whether {@code error} is a table or schema that does not exist (SQLSTATE 42P01, 3F000). */
+    public static boolean isUndefinedTableOrSchema(Throwable error) {
+        return hasSqlState(error, "42P01") || hasSqlState(error, "3F000");
+    }
+
     private static boolean hasSqlState(Throwable error, String sqlState) {
         return error instanceof io.r2dbc.spi.R2dbcException e && sqlState.equals(e.getSqlState());
     }
