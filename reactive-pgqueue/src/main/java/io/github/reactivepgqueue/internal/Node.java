@@ -261,12 +261,7 @@ public final class Node {
         if (queueNames.isEmpty()) {
             throw new IllegalArgumentException("Name at least one queue");
         }
-        for (String q : queueNames) {
-            String problem = JobEncoder.queueNameProblem(q); // blank names included
-            if (problem != null) {
-                throw new IllegalArgumentException(problem);
-            }
-        }
+        queueNames.forEach(Config::requireQueueName);
         List<String> names = List.copyOf(queueNames);
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
