@@ -126,8 +126,10 @@ public final class PgQueue {
 
     /**
      * Starts working: checks that the schema is at the version this library needs, then starts
-     * claiming jobs of the queues that have handlers. Completes once claiming has begun; fails
-     * with {@link SchemaVersionException} if the schema is not current. While the database cannot
+     * claiming jobs of the queues that have handlers. Completes once claiming has begun. Fails at
+     * once, without retrying, with {@link SchemaVersionException} if the schema is not current (at
+     * version 0 before {@link #migrate()}), and with {@link DatabaseLoginException} if the server
+     * refuses the login (an unknown role, a wrong password, no such database). While the database cannot
      * be reached it keeps trying, with backoff up to 5 s and one log line per incident, until it
      * can or the queue is stopped (bound the wait with {@code timeout} if you need to; cancelling
      * gives up starting). Calling it again while started does nothing; a stopped queue cannot start

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import io.github.reactivepgqueue.internal.Config;
 import io.github.reactivepgqueue.internal.Node;
 import java.util.List;
 import java.util.Objects;
@@ -13,6 +14,11 @@ import reactor.core.publisher.Mono;
  * purge, pause and resume queues on every node, and run the reaper and the janitor on demand.
  * Get it from {@link PgQueue#admin()}; it works whether or not the queue was started. Every
  * method is one statement (the maintenance passes one per batch) and returns a cold publisher.
+ *
+ * <p>Argument checks throw at once: a null argument {@link NullPointerException}, a queue name
+ * that is blank or could not be stored (see {@link PgQueueBuilder#handler}) {@link
+ * IllegalArgumentException}. A {@code limit} out of range, and failures of the work itself, are
+ * signalled through {@code onError}.
  *
  * @since 0.1.0
  */
@@ -43,7 +49,7 @@ public final class QueueAdmin {
      * page as {@code after} to get the next.
      */
     public Flux<JobInfo> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after, int limit) {
-        return node.admin().list(queue, status, after, limit);
+        return node.admin().list(queue == null ? null : Config.requireQueueName(queue), status, after, limit);
     }
 
     /** How many jobs each queue has, per status and table. Counts whole tables: not for hot paths. */
@@ -92,7 +98,7 @@ public final class QueueAdmin {
      */
     public Mono<Integer> requeueDead(String queue, int limit) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().requeueDead(queue, limit);
+        return node.admin().requeueDead(Config.requireQueueName(queue), limit);
     }
 
     /**
@@ -114,19 +120,19 @@ public final class QueueAdmin {
      */
     public Mono<Long> purge(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().purge(queue);
+        return node.admin().purge(Config.requireQueueName(queue));
     }
 
     /** Pauses {@code queue} on every node: none claims its jobs until it is resumed; running jobs finish. */
     public Mono<Void> pause(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().pause(queue);
+        return node.admin().pause(Config.requireQueueName(queue));
     }
 
     /** Resumes {@code queue}: nodes serving it claim its jobs again at once. */
     public Mono<Void> resume(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().resume(queue);
+        return node.admin().resume(Config.requireQueueName(queue));
     }
 
     /** The queues paused right now, by name. */

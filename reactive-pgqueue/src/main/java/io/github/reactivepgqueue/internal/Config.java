@@ -82,6 +82,19 @@ public record Config(
         return JobEncoder.queueNameProblem(queue);
     }
 
+    /**
+     * {@code queue}, if {@link #queueNameProblem} finds nothing wrong with it.
+     *
+     * @throws IllegalArgumentException with the problem, a blank name included
+     */
+    public static String requireQueueName(String queue) {
+        String problem = queueNameProblem(queue);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        return queue;
+    }
+
     /** Whether the node listens for signals of other nodes. */
     public boolean listens() {
         return listener.enabled();

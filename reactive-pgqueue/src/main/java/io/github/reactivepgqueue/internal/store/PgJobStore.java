@@ -75,12 +75,14 @@ public final class PgJobStore implements JobStore {
 
     /** One statement in a transaction of its own, its rows mapped and collected. */
     private <T> Mono<List<T>> rows(SqlName name, Function<Statement, Statement> binder, Function<Row, T> mapper) {
-        return db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper)).collectList();
+        return db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper)).collectList()
+                .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
     }
 
     /** One statement in a transaction of its own; emits how many rows it changed. */
     private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single();
+        return db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single()
+                .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
     }
 
     private static Statement bindNullable(Statement statement, String name, @Nullable Object value, Class<?> type) {
@@ -102,13 +104,15 @@ public final class PgJobStore implements JobStore {
                 return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertMany), batch, signalChannel),
                         row -> new InsertedRow(((Number) row.get("ord")).intValue() - 1,
                                 Boolean.TRUE.equals(row.get("inserted", Boolean.class)),
-                                row.get("holder_id", UUID.class))).collectList();
+                                row.get("holder_id", UUID.class))).collectList()
+                        .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
             }
 
             @Override
             public Mono<Integer> insertManyNoKeys(List<EncodedJob> batch, @Nullable String signalChannel) {
                 return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertManyNoKeys), batch, signalChannel),
-                        row -> ((Number) row.get("inserted")).intValue()).single();
+                        row -> ((Number) row.get("inserted")).intValue()).single()
+                        .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
             }
         };
     }
