@@ -9,12 +9,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One WARN line for each failed attempt and each job that ends dead: the queue, the job's id, the
- * attempt and the first line of the error, never the payload. A burst of failures is cut to
+ * attempt and the class of the error, never its message, which may quote the payload (the
+ * message and the stack are in the job's {@code last_error}). A burst of failures is cut to
  * {@link #MAX_PER_SECOND} lines a second; the next line written says how many were left out.
  */
 final class FailureLog {
     static final int MAX_PER_SECOND = 20;
-    private static final int MAX_ERROR_CHARS = 300;
+    private static final int MAX_CLASS_CHARS = 200;
+    private static final String SEE_LAST_ERROR = " (the error is in the job's last_error)";
 
     private final Consumer<String> out;
     private final LongSupplier nanoTime;
@@ -46,16 +48,16 @@ final class FailureLog {
         if (transition instanceof Transition.Retry r) {
             String why = switch (r.cause()) {
                 case TIMEOUT -> "timed out";
-                case ERROR -> "failed";
+                case ERROR -> "failed (" + errorClass(r.error()) + ")";
                 case OUTCOME -> "asked for a retry";
             };
             return status == JobStatus.PENDING
-                    ? where + ": " + attempt + " " + why + "; retried later: " + firstLine(r.error())
+                    ? where + ": " + attempt + " " + why + "; retried later" + SEE_LAST_ERROR
                     : where + ": " + attempt + " " + why + " and was the last; ended " + status.databaseValue()
-                            + ": " + firstLine(r.error());
+                            + SEE_LAST_ERROR;
         }
-        if (transition instanceof Transition.Finish f && status != JobStatus.CANCELLED) {
-            return where + ": ended " + status.databaseValue() + " after " + attempt + ": " + firstLine(f.error());
+        if (transition instanceof Transition.Finish && status != JobStatus.CANCELLED) {
+            return where + ": ended " + status.databaseValue() + " after " + attempt + SEE_LAST_ERROR;
         }
         if (transition instanceof Transition.Reschedule && status == JobStatus.BAD_JOB) {
             return where + ": rescheduled too often; ended bad_job";
@@ -63,13 +65,19 @@ final class FailureLog {
         return null;
     }
 
-    private static String firstLine(@Nullable String error) {
+    /** The class name an error text starts with (the text is class, message, stack). */
+    private static String errorClass(@Nullable String error) {
         if (error == null) {
-            return "(no error recorded)";
+            return "no error recorded";
         }
-        int end = error.indexOf('\n');
-        String first = (end < 0 ? error : error.substring(0, end)).strip();
-        return first.length() <= MAX_ERROR_CHARS ? first : first.substring(0, MAX_ERROR_CHARS) + "...";
+        int end = error.length();
+        for (char stop : new char[] {':', '\n', ' '}) {
+            int at = error.indexOf(stop);
+            if (at >= 0 && at < end) {
+                end = at;
+            }
+        }
+        return error.substring(0, Math.min(end, MAX_CLASS_CHARS));
     }
 
     private synchronized void write(String line) {

@@ -29,14 +29,15 @@ class FailureLogTest {
     }
 
     @Test
-    void aFailedAttemptIsOneLineWithQueueIdAttemptAndTheErrorsFirstLine() {
+    void aFailedAttemptIsOneLineWithQueueIdAttemptAndTheErrorsClassButNotItsMessage() {
         ClaimedRow job = job(2, 5);
         log.written(job, Transition.failure(job, new IllegalStateException("smtp down"), BACKOFF), JobStatus.PENDING);
 
         assertThat(lines).singleElement().asString()
-                .contains("Job " + job.id(), "queue emails", "attempt 2 of 5", "failed; retried later",
-                        "java.lang.IllegalStateException: smtp down")
-                .doesNotContain("\n").doesNotContain("at io.github"); // the first line, not the stack
+                .contains("Job " + job.id(), "queue emails", "attempt 2 of 5",
+                        "failed (java.lang.IllegalStateException); retried later", "last_error")
+                .doesNotContain("smtp down") // a message may quote the payload
+                .doesNotContain("\n").doesNotContain("at io.github");
     }
 
     @Test
@@ -52,8 +53,8 @@ class FailureLogTest {
 
         assertThat(lines).hasSize(3);
         assertThat(lines.get(0)).contains("attempt 5 of 5 timed out and was the last; ended failed");
-        assertThat(lines.get(1)).contains("ended unprocessable after attempt 1 of 5", "does not fit Order");
-        assertThat(lines.get(2)).contains("ended critical after attempt 1 of 5", "card stolen");
+        assertThat(lines.get(1)).contains("ended unprocessable after attempt 1 of 5").doesNotContain("does not fit");
+        assertThat(lines.get(2)).contains("ended critical after attempt 1 of 5").doesNotContain("card stolen");
     }
 
     @Test
