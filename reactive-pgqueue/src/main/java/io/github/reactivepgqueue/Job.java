@@ -22,19 +22,20 @@ public interface Job {
     /**
      * The payload as a JSON tree.
      *
-     * @throws IllegalArgumentException if the queue's {@code ObjectMapper} cannot read the stored
-     *     payload (it is beyond the mapper's {@code StreamReadConstraints}, e.g. a number that
-     *     jsonb prints with over 1,000 digits); thrown inside a handler it fails the attempt like
-     *     any other error, and the claim of other jobs is not affected
+     * @throws UnreadablePayloadException (an {@code IllegalArgumentException}) if the queue's
+     *     {@code ObjectMapper} cannot read the stored payload (it is beyond the mapper's
+     *     {@code StreamReadConstraints}, e.g. a number that jsonb prints with over 1,000 digits);
+     *     thrown inside a handler it ends the job {@code unprocessable} at once, without further
+     *     attempts, and the claim of other jobs is not affected
      */
     JsonNode payload();
 
     /**
      * The payload converted to {@code type} with the queue's {@code ObjectMapper}.
      *
-     * @throws IllegalArgumentException if the payload does not fit {@code type} or cannot be read
-     *     (see {@link #payload()}); thrown inside a
-     *     handler it fails the attempt like any other error
+     * @throws UnreadablePayloadException (an {@code IllegalArgumentException}) if the payload does
+     *     not fit {@code type} or cannot be read (see {@link #payload()}); thrown inside a handler
+     *     it ends the job {@code unprocessable} at once, without further attempts
      */
     <T> T payload(Class<T> type);
 

@@ -25,13 +25,18 @@ import java.util.UUID;
  * @param updatedAt      when its row last changed
  * @param completedAt    when it finished, if it has
  * @param lastError      the last error recorded, if any
- * @param payload        its payload, present only where a single job was asked for
+ * @param payload        its payload as a JSON tree, present only where a single job was asked for
+ *                       and the {@code ObjectMapper} can read it (a payload stored by another
+ *                       producer may be nested deeper, or hold longer names or numbers, than
+ *                       Jackson reads); then {@link #payloadJson()} still has its text
+ * @param payloadJson    its payload as the JSON text PostgreSQL returns, present wherever a single
+ *                       job was asked for, whether or not Jackson can read it
  * @since 0.1.0
  */
 public record JobInfo(UUID id, String queue, JobStatus status, JobLocation location, int priority, int attempt,
                       int maxAttempts, int reprocessCount, Optional<String> uniqueKey, Optional<String> fingerprint,
                       Instant createdAt, Instant runAt, Instant updatedAt, Optional<Instant> completedAt,
-                      Optional<String> lastError, Optional<JsonNode> payload) {
+                      Optional<String> lastError, Optional<JsonNode> payload, Optional<String> payloadJson) {
 
     public JobInfo {
         Objects.requireNonNull(id, "id");
@@ -43,6 +48,20 @@ public record JobInfo(UUID id, String queue, JobStatus status, JobLocation locat
         Objects.requireNonNull(completedAt, "completedAt");
         Objects.requireNonNull(lastError, "lastError");
         Objects.requireNonNull(payload, "payload");
+        Objects.requireNonNull(payloadJson, "payloadJson");
+    }
+
+    /**
+     * A job info whose payload, if present, is a tree: {@link #payloadJson()} is that tree written
+     * out as JSON text. For code that builds job infos itself (tests, fakes).
+     */
+    public JobInfo(UUID id, String queue, JobStatus status, JobLocation location, int priority, int attempt,
+                   int maxAttempts, int reprocessCount, Optional<String> uniqueKey, Optional<String> fingerprint,
+                   Instant createdAt, Instant runAt, Instant updatedAt, Optional<Instant> completedAt,
+                   Optional<String> lastError, Optional<JsonNode> payload) {
+        this(id, queue, status, location, priority, attempt, maxAttempts, reprocessCount, uniqueKey, fingerprint,
+                createdAt, runAt, updatedAt, completedAt, lastError, payload,
+                Objects.requireNonNull(payload, "payload").map(JsonNode::toString));
     }
 
     /** Whether the job has reached a final status (it will not run again unless requeued). */

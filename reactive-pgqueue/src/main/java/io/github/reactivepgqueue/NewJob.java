@@ -48,8 +48,16 @@ public final class NewJob {
      * A job for {@code queue} carrying {@code payload}, which is serialized to JSON with the queue's
      * {@code ObjectMapper} (a {@code JsonNode} or a JSON-serializable object). It runs as soon as a
      * worker is free, with the queue's default maximum number of attempts and priority 0.
+     *
+     * <p>The queue name is checked at enqueue ({@link InvalidJobException}); a {@code null} payload
+     * is refused here. A job whose payload is JSON {@code null} says so explicitly with Jackson's
+     * {@code NullNode.getInstance()}.
+     *
+     * @throws NullPointerException if {@code payload} is null
      */
     public static NewJob of(String queue, Object payload) {
+        Objects.requireNonNull(payload, () -> "payload must not be null (queue '" + queue
+                + "'); for a JSON null payload pass com.fasterxml.jackson.databind.node.NullNode.getInstance()");
         return new NewJob(queue, payload, null, null, null, null, null, 0);
     }
 

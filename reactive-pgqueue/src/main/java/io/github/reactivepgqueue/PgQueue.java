@@ -93,7 +93,9 @@ public final class PgQueue {
      * Enqueues many jobs, one insert statement per batch (see
      * {@link PgQueueBuilder#enqueueBatchSize(int)}). All batches share one transaction: either every
      * job is stored (or found duplicate) or none. Jobs later in the list that repeat an earlier
-     * job's unique key are duplicates of it.
+     * job's unique key are duplicates of it. Jobs with unique keys are inserted in key order, so
+     * concurrent calls that share keys wait for each other rather than deadlock; should PostgreSQL
+     * still break the transaction as a deadlock, it is run again, up to 3 times.
      *
      * @return one result per job, in input order; fails with {@link InvalidJobException} if any job
      *     is invalid, and then nothing is written
@@ -114,7 +116,9 @@ public final class PgQueue {
 
     /**
      * Enqueues many jobs on the caller's connection, inside the transaction the caller has open;
-     * otherwise as {@link #enqueueAll(Collection)}.
+     * otherwise as {@link #enqueueAll(Collection)}, except that a deadlock is not retried: PostgreSQL
+     * rolled back the caller's transaction, and only the caller can run it again (the error has
+     * SQLSTATE {@code 40P01}).
      */
     public Mono<List<EnqueueResult>> enqueueAll(Connection connection, Collection<NewJob> jobs) {
         return node.enqueueAll(Objects.requireNonNull(connection, "connection"), Objects.requireNonNull(jobs, "jobs"));
@@ -122,8 +126,10 @@ public final class PgQueue {
 
     /**
      * Starts working: checks that the schema is at the version this library needs, then starts
-     * claiming jobs of the queues that have handlers. Completes once claiming has begun; fails
-     * with {@link SchemaVersionException} if the schema is not current. While the database cannot
+     * claiming jobs of the queues that have handlers. Completes once claiming has begun. Fails at
+     * once, without retrying, with {@link SchemaVersionException} if the schema is not current (at
+     * version 0 before {@link #migrate()}), and with {@link DatabaseLoginException} if the server
+     * refuses the login (an unknown role, a wrong password, no such database). While the database cannot
      * be reached it keeps trying, with backoff up to 5 s and one log line per incident, until it
      * can or the queue is stopped (bound the wait with {@code timeout} if you need to; cancelling
      * gives up starting). Calling it again while started does nothing; a stopped queue cannot start

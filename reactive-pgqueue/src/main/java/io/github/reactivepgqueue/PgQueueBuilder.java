@@ -112,8 +112,8 @@ public final class PgQueueBuilder {
     Duration listenerCheckTimeout = DEFAULT_LISTENER_CHECK_TIMEOUT;
     @Nullable ConnectionFactory listenerConnectionFactory;
     /**
-     * A Micrometer {@code MeterRegistry}, or null. Typed Object: only the method that sets it names
-     * Micrometer's type, so the rest of the library never links to Micrometer when it is absent.
+     * A Micrometer {@code MeterRegistry}, or null. Typed Object so that no class of the API links
+     * to Micrometer when it is absent.
      */
     @Nullable Object meterRegistry;
     Duration queueDepthInterval = DEFAULT_QUEUE_DEPTH_INTERVAL;
@@ -420,10 +420,16 @@ public final class PgQueueBuilder {
      * {@code docs/observability.md}. Needs {@code io.micrometer:micrometer-core} on the class path,
      * an optional dependency of this library: without this call the library never loads it.
      *
+     * <p>The parameter is typed {@code Object} so that the builder's signatures name no Micrometer
+     * type: reflection over this class ({@code getMethods()}, as frameworks do) then works without
+     * Micrometer on the class path. Pass an {@code io.micrometer.core.instrument.MeterRegistry}.
+     *
+     * @param meterRegistry an {@code io.micrometer.core.instrument.MeterRegistry}
+     * @throws IllegalArgumentException if {@code meterRegistry} is not a Micrometer {@code MeterRegistry}
      * @since 0.1.0
      */
-    public PgQueueBuilder meterRegistry(io.micrometer.core.instrument.MeterRegistry meterRegistry) {
-        this.meterRegistry = Objects.requireNonNull(meterRegistry, "meterRegistry");
+    public PgQueueBuilder meterRegistry(Object meterRegistry) {
+        this.meterRegistry = Config.meterRegistry(Objects.requireNonNull(meterRegistry, "meterRegistry"));
         return this;
     }
 

@@ -1,5 +1,6 @@
 package io.github.reactivepgqueue;
 
+import io.github.reactivepgqueue.internal.Config;
 import io.github.reactivepgqueue.internal.Node;
 import java.util.List;
 import java.util.Objects;
@@ -14,6 +15,11 @@ import reactor.core.publisher.Mono;
  * Get it from {@link PgQueue#admin()}; it works whether or not the queue was started. Every
  * method is one statement (the maintenance passes one per batch) and returns a cold publisher.
  *
+ * <p>Argument checks throw at once: a null argument {@link NullPointerException}, a queue name
+ * that is blank or could not be stored (see {@link PgQueueBuilder#handler}) {@link
+ * IllegalArgumentException}. A {@code limit} out of range, and failures of the work itself, are
+ * signalled through {@code onError}.
+ *
  * @since 0.1.0
  */
 public final class QueueAdmin {
@@ -26,7 +32,11 @@ public final class QueueAdmin {
         this.node = node;
     }
 
-    /** The job with this id, with its payload, wherever it is; empty if no table holds it. */
+    /**
+     * The job with this id, with its payload, wherever it is; empty if no table holds it. A payload
+     * the {@code ObjectMapper} cannot read as a tree (written by another producer) does not fail the
+     * call: {@link JobInfo#payload()} is then empty and {@link JobInfo#payloadJson()} has its text.
+     */
     public Mono<JobInfo> find(UUID id) {
         Objects.requireNonNull(id, "id");
         return node.admin().find(id);
@@ -39,7 +49,7 @@ public final class QueueAdmin {
      * page as {@code after} to get the next.
      */
     public Flux<JobInfo> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after, int limit) {
-        return node.admin().list(queue, status, after, limit);
+        return node.admin().list(queue == null ? null : Config.requireQueueName(queue), status, after, limit);
     }
 
     /** How many jobs each queue has, per status and table. Counts whole tables: not for hot paths. */
@@ -81,10 +91,14 @@ public final class QueueAdmin {
         return node.admin().requeue(id);
     }
 
-    /** Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)}; emits how many. */
+    /**
+     * Requeues up to {@code limit} dead-lettered jobs of {@code queue}, oldest first, as
+     * {@link #requeue(UUID)}; emits how many. Jobs whose unique key a live job holds are skipped
+     * (they stay dead-lettered) and do not count against the limit.
+     */
     public Mono<Integer> requeueDead(String queue, int limit) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().requeueDead(queue, limit);
+        return node.admin().requeueDead(Config.requireQueueName(queue), limit);
     }
 
     /**
@@ -106,19 +120,19 @@ public final class QueueAdmin {
      */
     public Mono<Long> purge(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().purge(queue);
+        return node.admin().purge(Config.requireQueueName(queue));
     }
 
     /** Pauses {@code queue} on every node: none claims its jobs until it is resumed; running jobs finish. */
     public Mono<Void> pause(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().pause(queue);
+        return node.admin().pause(Config.requireQueueName(queue));
     }
 
     /** Resumes {@code queue}: nodes serving it claim its jobs again at once. */
     public Mono<Void> resume(String queue) {
         Objects.requireNonNull(queue, "queue");
-        return node.admin().resume(queue);
+        return node.admin().resume(Config.requireQueueName(queue));
     }
 
     /** The queues paused right now, by name. */

@@ -1,5 +1,7 @@
 package io.github.reactivepgqueue;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The database schema is at a version this library cannot work with: newer than the newest
  * migration it knows (a newer library applied it; upgrade this one), or older than it needs (run
@@ -14,12 +16,17 @@ public final class SchemaVersionException extends PgQueueException {
     private final int expected;
 
     public SchemaVersionException(String message, int found, int expected) {
-        super(message);
+        this(message, found, expected, null);
+    }
+
+    /** With the error that showed the version, such as a missing table. */
+    public SchemaVersionException(String message, int found, int expected, @Nullable Throwable cause) {
+        super(message, cause);
         this.found = found;
         this.expected = expected;
     }
 
-    /** The version found in the database (0 when the schema has no tables yet). */
+    /** The version found in the database (0 when the schema or its tables do not exist yet). */
     public int found() {
         return found;
     }

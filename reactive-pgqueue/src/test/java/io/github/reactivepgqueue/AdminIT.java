@@ -157,6 +157,29 @@ class AdminIT {
     // list
 
     @Test
+    void findReturnsThePayloadAsJsonTextWhenJacksonCannotReadIt() {
+        // stored by another producer: nested deeper than Jackson reads (the library's encoder refuses it)
+        UUID unreadable = UUID.randomUUID();
+        db.execute("INSERT INTO {schema}.jobs (id, queue, payload, max_attempts) "
+                + "VALUES ($1, 'find-raw', (repeat('[', 2000) || repeat(']', 2000))::jsonb, 1)", unreadable);
+        UUID readable = enqueue("find-raw", 7);
+
+        JobInfo raw = find(unreadable).orElseThrow();
+        assertThat(raw.payload()).isEmpty();
+        assertThat(raw.payloadJson()).contains("[".repeat(2000) + "]".repeat(2000));
+
+        JobInfo normal = find(readable).orElseThrow();
+        assertThat(normal.payload()).hasValueSatisfying(p -> assertThat(p.get("n").asInt()).isEqualTo(7));
+        assertThat(normal.payloadJson()).contains("{\"n\": 7}");
+        // lists carry neither
+        assertThat(admin.list("find-raw", null, null, 10).collectList().block(TIMEOUT))
+                .hasSize(2).allSatisfy(info -> {
+                    assertThat(info.payload()).isEmpty();
+                    assertThat(info.payloadJson()).isEmpty();
+                });
+    }
+
+    @Test
     void listFiltersByQueueAndStatusAcrossAllTablesWithoutPayloads() {
         UUID pendingA = enqueue("list-a", 1);
         UUID runningA = enqueue("list-a", 2);
@@ -352,6 +375,35 @@ class AdminIT {
         assertThat(admin.requeue(dead).block(TIMEOUT)).isTrue();
         assertThat(idsIn("jobs_dead", "requeue-key")).isEmpty();
         assertThat(db.status(dead)).isEqualTo("pending");
+    }
+
+    @Test
+    void requeueDeadSkipsDeadJobsWhoseKeysAreHeldAndRevivesTheOthers() {
+        // the two oldest dead jobs have keys that live jobs hold; three younger ones do not
+        List<UUID> held = new ArrayList<>();
+        for (String key : List.of("held-1", "held-2")) {
+            held.add(nodeA.enqueue(NewJob.of("requeue-skip", key).uniqueKey(key)).block(TIMEOUT).id());
+        }
+        List<UUID> free = new ArrayList<>(enqueueMany("requeue-skip", 2));
+        free.add(nodeA.enqueue(NewJob.of("requeue-skip", "free-key").uniqueKey("free-key")).block(TIMEOUT).id());
+        finish("failed", held.toArray(UUID[]::new));
+        finish("failed", free.toArray(UUID[]::new));
+        assertThat(moveFinished()).isEqualTo(5);
+        List<UUID> holders = new ArrayList<>();
+        for (String key : List.of("held-1", "held-2")) {
+            holders.add(nodeA.enqueue(NewJob.of("requeue-skip", "new " + key).uniqueKey(key)).block(TIMEOUT).id());
+        }
+
+        assertThat(admin.requeueDead("requeue-skip", 2).block(TIMEOUT)).isEqualTo(2);
+        assertThat(admin.requeueDead("requeue-skip", 10).block(TIMEOUT)).isEqualTo(1);
+        assertThat(admin.requeueDead("requeue-skip", 10).block(TIMEOUT)).isZero();
+
+        assertThat(idsIn("jobs_dead", "requeue-skip")).containsExactlyElementsOf(held);
+        List<UUID> live = new ArrayList<>(holders);
+        live.addAll(free);
+        assertThat(idsIn("jobs", "requeue-skip")).containsExactlyInAnyOrderElementsOf(live);
+        // one job by id keeps its answer: false while its key is held
+        assertThat(admin.requeue(held.get(0)).block(TIMEOUT)).isFalse();
     }
 
     @Test

@@ -95,13 +95,13 @@ class BadInputIT {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("payloadsThatDoNotFit")
-    void aPayloadThatDoesNotFitTheHandlersClassFailsItsAttemptsAndIsDeadLettered(String what, Object payload) {
+    void aPayloadThatDoesNotFitTheHandlersClassEndsUnprocessableWithoutAnotherAttempt(String what, Object payload) {
         UUID bad = node.enqueue(NewJob.of(QUEUE, payload).maxAttempts(2)).block(TIMEOUT).id();
 
         Map<String, Object> dead = awaitDead(bad);
-        assertThat(dead.get("status")).isEqualTo("failed");
-        assertThat(dead.get("attempt")).isEqualTo(2);
-        assertThat((String) dead.get("last_error")).contains("IllegalArgumentException")
+        assertThat(dead.get("status")).isEqualTo("unprocessable");
+        assertThat(dead.get("attempt")).as("not retried: every attempt would read the same payload").isEqualTo(1);
+        assertThat((String) dead.get("last_error")).contains("UnreadablePayloadException")
                 .contains("does not fit " + Order.class.getName());
         assertThat(handled).doesNotContainKey(bad);
         assertANormalJobStillRuns();
@@ -134,14 +134,14 @@ class BadInputIT {
     // not the claim that took it along with other jobs
 
     @Test
-    void aPropertyNameLongerThanJacksonReadsFailsThatJobAloneAndIsDeadLettered() {
+    void aPropertyNameLongerThanJacksonReadsFailsThatJobAloneAsUnprocessable() {
         // Jackson writes any name, but reads names of at most 50,000 characters (StreamReadConstraints)
         UUID bad = node.enqueue(NewJob.of(QUEUE, Map.of("k".repeat(60_000), 1)).maxAttempts(2)).block(TIMEOUT).id();
         assertFailsAloneUnreadable(bad);
     }
 
     @Test
-    void aNumberThatJsonbWritesOutWithTooManyDigitsFailsThatJobAloneAndIsDeadLettered() {
+    void aNumberThatJsonbWritesOutWithTooManyDigitsFailsThatJobAloneAsUnprocessable() {
         // 1E+1500 is 7 characters as JSON; jsonb prints it back with 1,501 digits, over Jackson's 1,000
         UUID bad = node.enqueue(NewJob.of(QUEUE, Map.of("n", new BigDecimal("1E+1500"))).maxAttempts(2))
                 .block(TIMEOUT).id();
@@ -149,7 +149,7 @@ class BadInputIT {
     }
 
     @Test
-    void aPayloadNestedDeeperThanJacksonReadsFailsThatJobAloneAndIsDeadLettered() {
+    void aPayloadNestedDeeperThanJacksonReadsFailsThatJobAloneAsUnprocessable() {
         // written by another producer (the library's own encoder refuses nesting over 1,000)
         UUID bad = UUID.randomUUID();
         db.execute("INSERT INTO {schema}.jobs (id, queue, payload, max_attempts) "
@@ -164,7 +164,8 @@ class BadInputIT {
         }
         good.forEach(this::awaitArchived);
         Map<String, Object> dead = awaitDead(bad);
-        assertThat(dead.get("status")).isEqualTo("failed");
+        assertThat(dead.get("status")).isEqualTo("unprocessable");
+        assertThat(dead.get("attempt")).as("not retried: every attempt would read the same payload").isEqualTo(1);
         assertThat((String) dead.get("last_error")).contains("cannot be read");
         assertANormalJobStillRuns();
     }

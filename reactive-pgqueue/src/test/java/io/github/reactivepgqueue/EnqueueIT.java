@@ -14,6 +14,8 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -21,6 +23,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Flux;
 import reactor.test.StepVerifier;
 
 @ExtendWith(PostgresExtension.class)
@@ -122,6 +125,52 @@ class EnqueueIT {
         assertThat(results.get(4)).isInstanceOf(EnqueueResult.Enqueued.class);
         assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE payload IN ('1','3','5')")).isEqualTo(3);
         assertThat(db.rows("jobs")).isEqualTo(4);
+    }
+
+    @Test
+    void concurrentBatchesWithTheSameKeysInOppositeOrdersAllCompleteWithOneLiveJobPerKey() {
+        // several batches per call (batch size 40), so the order must hold across a call's batches too
+        PgQueue batched = db.queueBuilder().enqueueBatchSize(40).build();
+        int keys = 150;
+        for (int round = 0; round < 3; round++) {
+            List<String> ascending = new ArrayList<>();
+            for (int k = 0; k < keys; k++) {
+                ascending.add("r" + round + "-key-" + k);
+            }
+            List<List<String>> calls = new ArrayList<>();
+            for (int c = 0; c < 8; c++) {
+                List<String> order = new ArrayList<>(ascending);
+                if (c % 2 == 1) {
+                    Collections.reverse(order);
+                }
+                calls.add(order);
+            }
+
+            List<List<EnqueueResult>> results = Flux.fromIterable(calls)
+                    .flatMapSequential(order -> batched.enqueueAll(order.stream()
+                            .map(key -> NewJob.of("keys", Map.of("key", key)).uniqueKey(key)).toList()), calls.size())
+                    .collectList().block(TIMEOUT);
+
+            Map<String, UUID> holders = new HashMap<>();
+            db.query("SELECT unique_key, id FROM {schema}.jobs WHERE unique_key LIKE $1", "r" + round + "-%")
+                    .forEach(row -> assertThat(holders.put((String) row.get("unique_key"), (UUID) row.get("id")))
+                            .as("one live job per key").isNull());
+            assertThat(holders).hasSize(keys);
+            for (int c = 0; c < calls.size(); c++) {
+                List<String> order = calls.get(c);
+                assertThat(results.get(c)).hasSize(keys);
+                for (int i = 0; i < keys; i++) {
+                    // results in the call's input order: result i is about key i of that call
+                    EnqueueResult result = results.get(c).get(i);
+                    assertThat(result.id()).isEqualTo(holders.get(order.get(i)));
+                    if (result instanceof EnqueueResult.Duplicate duplicate) {
+                        assertThat(duplicate.uniqueKey()).isEqualTo(order.get(i));
+                    }
+                }
+            }
+            long enqueued = results.stream().flatMap(List::stream).filter(r -> r instanceof EnqueueResult.Enqueued).count();
+            assertThat(enqueued).isEqualTo(keys);
+        }
     }
 
     @Test

@@ -4,6 +4,7 @@ import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.NullNode;
 import io.github.reactivepgqueue.internal.JobEncoder;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
@@ -112,6 +113,22 @@ class EnqueueValidationIT {
                 .verify(TIMEOUT);
 
         assertThat(db.rows("jobs")).isZero();
+    }
+
+    @Test
+    void aNullPayloadIsRejectedWhenTheJobIsMade() {
+        assertThatThrownBy(() -> NewJob.of("q", null))
+                .isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("payload must not be null")
+                .hasMessageContaining("NullNode");
+        assertThat(db.rows("jobs")).isZero();
+    }
+
+    @Test
+    void anExplicitJsonNullPayloadIsStoredAsJsonNull() {
+        assertThat(queue.enqueue(NewJob.of("q", NullNode.getInstance())).block(TIMEOUT))
+                .isInstanceOf(EnqueueResult.Enqueued.class);
+        assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE payload = 'null'::jsonb")).isEqualTo(1);
     }
 
     @Test

@@ -313,7 +313,8 @@ class OutcomeIT {
 
         assertPendingAfterRetry(row, 1);
         assertThat(runsInSeconds(row)).isCloseTo(3600, within(SLACK_SECONDS));
-        assertThat((String) row.get("last_error")).contains("NullPointerException");
+        assertThat((String) row.get("last_error")).contains("NullPointerException")
+                .contains("Handler of queue returns-null returned null instead of a Mono<Outcome>");
     }
 
     @Test

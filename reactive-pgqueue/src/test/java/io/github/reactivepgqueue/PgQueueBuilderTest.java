@@ -35,6 +35,19 @@ class PgQueueBuilderTest {
     }
 
     @Test
+    void meterRegistryTakesOnlyAMicrometerRegistry() {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).meterRegistry("not a registry"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("io.micrometer.core.instrument.MeterRegistry")
+                .hasMessageContaining("java.lang.String");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).meterRegistry(null))
+                .isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("meterRegistry");
+        assertThat(PgQueue.builder(UNUSED).meterRegistry(new io.micrometer.core.instrument.simple.SimpleMeterRegistry())
+                .build()).isNotNull();
+    }
+
+    @Test
     void rejectsANullSchemaName() {
         assertThatThrownBy(() -> PgQueue.builder(UNUSED).schema(null).build())
                 .isInstanceOf(IllegalArgumentException.class);

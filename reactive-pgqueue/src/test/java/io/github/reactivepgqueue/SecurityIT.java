@@ -9,6 +9,7 @@ import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.internal.store.Sql;
 import io.github.reactivepgqueue.internal.store.SqlName;
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
+import io.github.reactivepgqueue.testing.LogCapture;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.Rows;
 import io.github.reactivepgqueue.testing.StatementCounter;
@@ -17,9 +18,6 @@ import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -304,52 +302,6 @@ class SecurityIT {
     private static final class TestDatabaseAccess {
         static DatabaseCoordinates coordinates() {
             return io.github.reactivepgqueue.testing.TestDatabase.get();
-        }
-    }
-
-    /**
-     * Everything written to System.err (where slf4j-simple logs, at INFO and above in the tests)
-     * while open, still passed on.
-     */
-    static final class LogCapture implements AutoCloseable {
-        private final PrintStream original;
-        private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
-
-        private LogCapture() {
-            original = System.err;
-            System.setErr(new PrintStream(new java.io.OutputStream() {
-                @Override
-                public void write(int b) {
-                    synchronized (captured) {
-                        captured.write(b);
-                    }
-                    original.write(b);
-                }
-
-                @Override
-                public void write(byte[] b, int off, int len) {
-                    synchronized (captured) {
-                        captured.write(b, off, len);
-                    }
-                    original.write(b, off, len);
-                }
-            }, true, StandardCharsets.UTF_8));
-        }
-
-        static LogCapture start() {
-            return new LogCapture();
-        }
-
-        String text() {
-            synchronized (captured) {
-                return captured.toString(StandardCharsets.UTF_8);
-            }
-        }
-
-        @Override
-        public void close() {
-            System.err.flush();
-            System.setErr(original);
         }
     }
 }

@@ -6,7 +6,6 @@ import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.QueueAdmin;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
-import java.time.Duration;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -16,7 +15,6 @@ import java.util.UUID;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.util.retry.Retry;
 
 /** What {@code QueueAdmin} does: each operation one statement (maintenance passes one per batch), plus the signals it owes. */
 public final class Admin {
@@ -77,8 +75,7 @@ public final class Admin {
     private Mono<Integer> cancel(@Nullable UUID id, @Nullable String uniqueKey, @Nullable String fingerprint) {
         return Mono.defer(() -> store.cancel(id, uniqueKey, fingerprint))
                 // a cancel of several running jobs may meet their outcome writes in the other lock order
-                .retryWhen(Retry.backoff(3, Duration.ofMillis(20)).filter(PgJobStore::isDeadlock)
-                        .onRetryExhaustedThrow((spec, signal) -> signal.failure()))
+                .retryWhen(PgJobStore.retryDeadlocks())
                 .flatMap(previous -> {
                     Set<Signal> signal = EnumSet.noneOf(Signal.class);
                     if (!previous.isEmpty()) {
@@ -102,7 +99,10 @@ public final class Admin {
         return requeueDead(id, null, 1).map(n -> n > 0);
     }
 
-    /** Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)}; emits how many. */
+    /**
+     * Requeues up to {@code limit} dead-lettered jobs of {@code queue}, as {@link #requeue(UUID)};
+     * emits how many. Those whose key a live job holds are skipped, not counted.
+     */
     public Mono<Integer> requeueDead(String queue, int limit) {
         if (limit < 1) {
             return Mono.error(new IllegalArgumentException("limit must be at least 1 but was " + limit));

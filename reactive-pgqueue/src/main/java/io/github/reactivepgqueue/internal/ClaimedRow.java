@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Job;
+import io.github.reactivepgqueue.UnreadablePayloadException;
 import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
@@ -27,12 +28,12 @@ public record ClaimedRow(UUID id, String queue, @Nullable JsonNode tree, @Nullab
     /**
      * The payload as a JSON tree.
      *
-     * @throws IllegalArgumentException if the mapper could not read the stored payload
+     * @throws UnreadablePayloadException if the mapper could not read the stored payload
      */
     @Override
     public JsonNode payload() {
         if (unreadable != null) {
-            throw new IllegalArgumentException(unreadable);
+            throw new UnreadablePayloadException(unreadable, null);
         }
         return Objects.requireNonNull(tree, "tree"); // read whenever unreadable is not set
     }
@@ -43,7 +44,7 @@ public record ClaimedRow(UUID id, String queue, @Nullable JsonNode tree, @Nullab
         try {
             return mapper.treeToValue(payload, type);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("Payload of job " + id + " does not fit " + type.getName() + ": "
+            throw new UnreadablePayloadException("Payload of job " + id + " does not fit " + type.getName() + ": "
                     + e.getOriginalMessage(), e);
         }
     }

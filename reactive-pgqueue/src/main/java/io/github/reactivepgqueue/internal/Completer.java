@@ -30,6 +30,7 @@ import reactor.util.retry.Retry;
  */
 final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
+    private final FailureLog failures = new FailureLog();
 
     /** Outcome batches written at once. */
     private static final int WRITERS = 4;
@@ -228,6 +229,7 @@ final class Completer {
                 if (metered) {
                     metrics.written(w.job().queue(), w.transition(), status);
                 }
+                failures.written(w.job(), w.transition(), status);
             }
         }
         if (finished && !(kind instanceof Transition.Complete)) {

@@ -54,14 +54,45 @@ public record Config(
         Check.notNegative("stopGracePeriod", stopGracePeriod);
     }
 
+    /** Micrometer's registry type, by name only (see {@link #meterRegistry(Object)}). */
+    private static final String METER_REGISTRY = "io.micrometer.core.instrument.MeterRegistry";
+
     /** The schema name, validated: lower-case letters, digits and underscores, as the builder documents. */
     public static SchemaName schemaName(String schema) {
         return SchemaName.of(schema);
     }
 
+    /**
+     * {@code registry} if it is a Micrometer {@code MeterRegistry}; else throws
+     * IllegalArgumentException. Tested by class name, so the check links no Micrometer class and
+     * works when Micrometer is absent (then nothing passes it).
+     */
+    public static Object meterRegistry(Object registry) {
+        for (Class<?> type = registry.getClass(); type != null; type = type.getSuperclass()) {
+            if (type.getName().equals(METER_REGISTRY)) {
+                return registry;
+            }
+        }
+        throw new IllegalArgumentException("meterRegistry must be a " + METER_REGISTRY + " but was a "
+                + registry.getClass().getName());
+    }
+
     /** What is wrong with {@code queue} as a queue name, or null when nothing is. */
     public static @Nullable String queueNameProblem(String queue) {
         return JobEncoder.queueNameProblem(queue);
+    }
+
+    /**
+     * {@code queue}, if {@link #queueNameProblem} finds nothing wrong with it.
+     *
+     * @throws IllegalArgumentException with the problem, a blank name included
+     */
+    public static String requireQueueName(String queue) {
+        String problem = queueNameProblem(queue);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+        return queue;
     }
 
     /** Whether the node listens for signals of other nodes. */

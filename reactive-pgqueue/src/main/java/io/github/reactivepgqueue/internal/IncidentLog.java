@@ -25,6 +25,11 @@ final class IncidentLog {
         }
     }
 
+    /** A failure that is not retried: logged once at WARN, so a start nobody awaits still leaves a trace. */
+    public void gaveUp(Throwable error) {
+        log.warn("{} failed, not retried: {}", what, ErrorText.summary(error));
+    }
+
     public void succeeded() {
         if (failing.compareAndSet(true, false)) {
             log.info("{} works again", what);

@@ -31,6 +31,6 @@ final class JobClaimer {
      */
     Mono<List<ClaimedRow>> claimShielded(Map<String, Integer> limits, int total,
                                          java.util.function.Function<List<ClaimedRow>, Mono<List<ClaimedRow>>> settle) {
-        return Mono.defer(() -> Mono.fromFuture(claim(limits, total).flatMap(settle).toFuture(), true));
+        return Shielded.runToEnd(Mono.defer(() -> claim(limits, total).flatMap(settle)));
     }
 }

@@ -4,9 +4,11 @@ import io.github.reactivepgqueue.EnqueueResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.PgQueueException;
 import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.r2dbc.spi.Connection;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -16,7 +18,8 @@ import reactor.core.publisher.Mono;
 /**
  * Writes new jobs: one {@code INSERT ... SELECT FROM unnest(...)} statement per batch, whatever the
  * number of jobs in it, with unique-key duplicates resolved in the same statement. A batch without
- * unique keys takes a plainer statement that only inserts (it cannot meet a duplicate).
+ * unique keys takes a plainer statement that only inserts (it cannot meet a duplicate). Jobs are
+ * inserted in unique-key order, so concurrent calls sharing keys do not deadlock.
  */
 final class JobInserter {
     /** How often rows whose key holder was not yet visible are retried before giving up. */
@@ -44,14 +47,20 @@ final class JobInserter {
      */
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : store.inserting(inserts -> insertBatches(inserts, encoded))
+                : Mono.defer(() -> store.inserting(inserts -> insertInKeyOrder(inserts, encoded)))
+                        // the transaction was rolled back whole; the same jobs (same ids) go again
+                        .retryWhen(PgJobStore.retryDeadlocks())
                         .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
     }
 
-    /** Enqueues {@code jobs} on the caller's connection, inside whatever transaction it has open. */
+    /**
+     * Enqueues {@code jobs} on the caller's connection, inside whatever transaction it has open. A
+     * deadlock is not retried here: PostgreSQL rolled back the caller's transaction, which only the
+     * caller can run again.
+     */
     public Mono<List<EnqueueResult>> enqueueAll(Connection connection, Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : insertBatches(store.insertsOn(connection), encoded)
+                : insertInKeyOrder(store.insertsOn(connection), encoded)
                         .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
     }
 
@@ -65,6 +74,44 @@ final class JobInserter {
                 encoded.add(encoder.encode(job));
             }
             return encoded;
+        });
+    }
+
+    /**
+     * Inserts {@code jobs} with the keyed ones in unique-key order (equal keys keep their input
+     * order, so the first still wins) and answers in input order. Jobs without a key keep their
+     * places, so each batch has as many keyed jobs as before (a batch without any takes the plain
+     * insert). Every call takes the keys in the same order, so two calls that share keys wait for
+     * each other instead of each holding a key the other needs, which PostgreSQL would break as a
+     * deadlock.
+     */
+    private Mono<List<EnqueueResult>> insertInKeyOrder(JobStore.Inserts inserts, List<EncodedJob> jobs) {
+        List<Integer> keyedPlaces = new ArrayList<>();
+        for (int i = 0; i < jobs.size(); i++) {
+            if (jobs.get(i).uniqueKey() != null) {
+                keyedPlaces.add(i);
+            }
+        }
+        List<Integer> byKey = new ArrayList<>(keyedPlaces);
+        byKey.sort(Comparator.comparing(i -> Objects.requireNonNull(jobs.get(i).uniqueKey(), "uniqueKey")));
+        // order[p]: the input index of the job inserted at place p
+        int[] order = new int[jobs.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        for (int k = 0; k < keyedPlaces.size(); k++) {
+            order[keyedPlaces.get(k)] = byKey.get(k);
+        }
+        List<EncodedJob> sorted = new ArrayList<>(jobs.size());
+        for (int i : order) {
+            sorted.add(jobs.get(i));
+        }
+        return insertBatches(inserts, sorted).map(results -> {
+            EnqueueResult[] inInputOrder = new EnqueueResult[results.size()];
+            for (int i = 0; i < order.length; i++) {
+                inInputOrder[order[i]] = results.get(i);
+            }
+            return List.of(inInputOrder);
         });
     }
 

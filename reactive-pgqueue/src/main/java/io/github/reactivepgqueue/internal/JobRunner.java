@@ -99,7 +99,12 @@ final class JobRunner {
                                       Function<Mono<Outcome>, Mono<Outcome>> timed) {
         return Mono.defer(() -> {
             QueueMetrics.HandlerRun run = metrics.handlerStarted(job);
-            Mono<Outcome> handled = Mono.defer(() -> queue.handler().handle(job));
+            Mono<Outcome> handled = Mono.defer(() -> {
+                Mono<Outcome> outcome = queue.handler().handle(job);
+                // in the library's words, not Reactor's ("The Mono returned by the supplier is null")
+                return outcome != null ? outcome : Mono.error(new NullPointerException("Handler of queue "
+                        + queue.queue() + " returned null instead of a Mono<Outcome>"));
+            });
             if (handlerScheduler != Schedulers.immediate()) {
                 handled = handled.subscribeOn(handlerScheduler);
             }

@@ -3,6 +3,7 @@ package io.github.reactivepgqueue.internal;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.ClaimedJob;
+import io.github.reactivepgqueue.DatabaseLoginException;
 import io.github.reactivepgqueue.EnqueueResult;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.MigrationResult;
@@ -168,9 +169,15 @@ public final class Node {
             }
             IncidentLog incidents = new IncidentLog(log, "Starting (checking the schema version)");
             return store.verifySchemaVersion()
-                    .doOnError(incidents::failed)
+                    .doOnError(e -> {
+                        if (startRetries(e)) {
+                            incidents.failed(e);
+                        } else {
+                            incidents.gaveUp(e);
+                        }
+                    })
                     .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(100)).maxBackoff(Duration.ofSeconds(5))
-                            .filter(e -> !(e instanceof SchemaVersionException) && state.get() == State.STARTING))
+                            .filter(e -> startRetries(e) && state.get() == State.STARTING))
                     .doOnSuccess(v -> incidents.succeeded())
                     .doFinally(signal -> state.compareAndSet(State.STARTING, State.NEW))
                     .then(Mono.fromRunnable(() -> {
@@ -185,6 +192,15 @@ public final class Node {
                         }
                     }));
         });
+    }
+
+    /**
+     * Whether {@code start()} retries after {@code error}: it does while the database cannot be
+     * reached, not when retrying cannot help (a schema at the wrong version, a login the server
+     * refused).
+     */
+    private static boolean startRetries(Throwable error) {
+        return !(error instanceof SchemaVersionException || error instanceof DatabaseLoginException);
     }
 
     /** Stops claiming, gives running handlers {@code grace}, then releases the rest; the same stop for every call. */
@@ -245,12 +261,7 @@ public final class Node {
         if (queueNames.isEmpty()) {
             throw new IllegalArgumentException("Name at least one queue");
         }
-        for (String q : queueNames) {
-            String problem = JobEncoder.queueNameProblem(q); // blank names included
-            if (problem != null) {
-                throw new IllegalArgumentException(problem);
-            }
-        }
+        queueNames.forEach(Config::requireQueueName);
         List<String> names = List.copyOf(queueNames);
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {

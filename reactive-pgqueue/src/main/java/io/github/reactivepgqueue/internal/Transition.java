@@ -4,6 +4,7 @@ import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.Outcome;
 import io.github.reactivepgqueue.PgQueueBuilder;
+import io.github.reactivepgqueue.UnreadablePayloadException;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -112,10 +113,29 @@ public sealed interface Transition {
         return new Finish(f.status(), ErrorText.truncate(f.reason()));
     }
 
-    /** A failed attempt: retried after the backoff, with the error recorded. */
+    /**
+     * A failed attempt: retried after the backoff, with the error recorded; but a payload that
+     * cannot be read ends the job unprocessable at once, since every attempt would read it again.
+     */
     static Transition failure(ClaimedRow job, Throwable error, Backoff backoff) {
+        if (unreadablePayload(error)) {
+            return new Finish(JobStatus.UNPROCESSABLE, ErrorText.of(error));
+        }
         return new Retry(Times.backoffMicros(backoff, job), null, null, ErrorText.of(error),
                 error instanceof TimeoutException ? Cause.TIMEOUT : Cause.ERROR);
+    }
+
+    /** Whether {@code error} or one of its causes says the job's payload cannot be read. */
+    private static boolean unreadablePayload(Throwable error) {
+        for (Throwable e = error; e != null; e = e.getCause()) {
+            if (e instanceof UnreadablePayloadException) {
+                return true;
+            }
+            if (e.getCause() == e) {
+                return false;
+            }
+        }
+        return false;
     }
 
     /** The time helpers of building a transition. */

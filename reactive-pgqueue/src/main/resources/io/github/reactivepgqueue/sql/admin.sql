@@ -39,12 +39,16 @@ ORDER BY 2, 3, 1;
 -- name: AdminRequeueDead
 -- Moves dead-lettered jobs back to the live table as a fresh attempt series (pending now,
 -- attempt 0, reprocess count 0; the last error is kept): the job with id $1, or up to $3 jobs of
--- queue $2. A job whose unique key is held by a live job meanwhile stays in the dead-letter table.
+-- queue $2. A job whose unique key is held by a live job meanwhile stays in the dead-letter table:
+-- such jobs are not chosen, so the limit counts only jobs that can be revived (ON CONFLICT still
+-- skips a key taken after this statement's snapshot).
 WITH chosen AS (
     SELECT d.id, d.queue, d.priority, d.payload, d.unique_key, d.fingerprint, d.max_attempts, d.created_at,
            d.last_error
     FROM /*schema*/.jobs_dead d
-    WHERE d.id = $1 OR d.queue = $2
+    WHERE (d.id = $1 OR d.queue = $2)
+      AND NOT EXISTS (SELECT 1 FROM /*schema*/.jobs j
+                      WHERE j.unique_key = d.unique_key AND j.status IN ('pending', 'running'))
     ORDER BY d.id
     LIMIT $3
     FOR UPDATE SKIP LOCKED

@@ -14,6 +14,8 @@
 -- an earlier job of the same batch) is skipped, and the holder's id is returned instead. Rows come
 -- back in input order (ord starts at 1). holder_id is NULL only when the holder committed after
 -- this statement's snapshot was taken; the caller retries those rows.
+-- Rows are inserted in input order, and the caller passes keyed jobs in unique-key order, so that
+-- two concurrent inserts sharing keys take them in the same order and cannot deadlock.
 -- run_at: the absolute time if given, else now() plus the delay in microseconds (database clock).
 -- Unless $10 (the signal channel) is null, sends one notification per queue that got a job due
 -- now ('e:' and the queue; 'e' alone when the name is too long for a notification). NOTIFY is

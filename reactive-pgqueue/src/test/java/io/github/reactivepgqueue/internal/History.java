@@ -39,7 +39,7 @@ final class History {
     /** Every claim handed out in this history, for writes from zombies. */
     private final List<ClaimedRow> claims = new ArrayList<>();
     private final List<String> trace = new ArrayList<>();
-    /** What the generated steps made happen (not the drain): reported by jqwik's statistics. */
+    /** What the generated steps made happen (not the drain): counted by the test and printed per run. */
     private final Set<String> events = new java.util.TreeSet<>();
     private boolean draining;
 

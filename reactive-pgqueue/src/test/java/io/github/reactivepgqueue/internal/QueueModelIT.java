@@ -1,105 +1,85 @@
 package io.github.reactivepgqueue.internal;
 
+import io.github.reactivepgqueue.internal.HistorySteps.Step;
+import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
-import net.jqwik.api.state.Action;
-import net.jqwik.api.state.ActionChain;
-import net.jqwik.api.state.Transformer;
-import net.jqwik.api.statistics.Statistics;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * "Nothing is lost": random histories of enqueue, claim, heartbeat, outcome writes (current and
  * stale), time passing, reaper, janitor, retention, cancel, requeue, worker crash and database
- * restart, run on the real library and database step by step and compared after every step with a
- * reference model ({@link History}, {@link QueueModel}); every history ends with a drain that
- * must finish every job. A failing history shrinks to a minimal one. See docs/testing.md.
+ * restart ({@link HistorySteps}), run on the real library and database step by step and compared
+ * after every step with a reference model ({@link History}, {@link QueueModel}); every history ends
+ * with a drain that must finish every job. A failing history is shrunk ({@link Shrinker}) and
+ * reported with its seed. See docs/testing.md.
  */
+@ExtendWith(PostgresExtension.class)
 class QueueModelIT {
+    /** The first history's seed; history i uses seed + i. Random unless given, printed either way. */
+    static final String SEED_PROPERTY = "pgqueue.test.model.seed";
+    static final String HISTORIES_PROPERTY = "pgqueue.test.model.histories";
     /** Steps per history; short histories keep 1,000 of them cheap, and most bugs need few steps. */
-    private static final int MAX_STEPS = 25;
+    private static final int STEPS = 25;
 
-    private static TestSchema schema;
-    private static QueueUnderTest queue;
-
-    @BeforeContainer
-    static void start() {
-        schema = TestSchema.forClass(QueueModelIT.class);
-        queue = new QueueUnderTest(schema);
+    @Test
+    void theDatabaseFollowsTheModelAndNothingIsLost(TestSchema schema) {
+        long baseSeed = Long.getLong(SEED_PROPERTY, new SecureRandom().nextLong());
+        int histories = Integer.getInteger(HISTORIES_PROPERTY, 1000);
+        System.out.printf("[QueueModelIT] %d histories from seed %d (replay: -D%s=%d)%n", histories, baseSeed,
+                SEED_PROPERTY, baseSeed);
+        // how many histories reached each interesting state
+        Map<String, Integer> coverage = new TreeMap<>();
+        try (QueueUnderTest queue = new QueueUnderTest(schema)) {
+            for (int i = 0; i < histories; i++) {
+                long seed = baseSeed + i;
+                List<Step> steps = HistorySteps.generate(seed, STEPS);
+                Throwable failure = run(queue, steps, coverage);
+                if (failure != null) {
+                    System.out.printf("[QueueModelIT] history %d failed, seed %d; shrinking%n", i + 1, seed);
+                    throw report(queue, i + 1, seed, steps, failure);
+                }
+            }
+        }
+        System.out.println("[QueueModelIT] histories with: " + coverage.entrySet().stream()
+                .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining("; ")));
     }
 
-    @AfterContainer
-    static void stop() {
+    /**
+     * One history on emptied tables: each step, then the check of the database against the model;
+     * then the drain. Returns its failure, or null when it passes.
+     */
+    private static Throwable run(QueueUnderTest queue, List<Step> steps, Map<String, Integer> coverage) {
         try {
-            if (queue != null) {
-                queue.close();
+            History history = History.start(queue);
+            for (Step step : steps) {
+                step.action().accept(history);
+                history.check();
             }
-        } finally {
-            if (schema != null) {
-                schema.close();
-            }
+            history.drain();
+            history.events().forEach(event -> coverage.merge(event, 1, Integer::sum));
+            return null;
+        } catch (AssertionError | RuntimeException e) {
+            return e;
         }
     }
 
-    @Property(tries = 1000)
-    void theDatabaseFollowsTheModelAndNothingIsLost(@ForAll("histories") ActionChain<History> chain) {
-        History history = chain.withInvariant("the database matches the model", History::check).run();
-        history.drain();
-        // how many histories reached each interesting state (printed in the jqwik report)
-        history.events().forEach(event -> Statistics.label("histories with").collect(event));
-    }
-
-    @Provide
-    Arbitrary<ActionChain<History>> histories() {
-        Arbitrary<Integer> worker = Arbitraries.integers().between(0, QueueUnderTest.WORKERS - 1);
-        Arbitrary<Integer> pick = Arbitraries.integers().between(0, 7);
-        Arbitrary<ModelOutcome> outcome = Arbitraries.of(ModelOutcome.class);
-        Arbitrary<History.JobSpec> job = Combinators.combine(
-                        Arbitraries.of(0L, 10L, 30L), Arbitraries.integers().between(1, 3), Arbitraries.of("", "a", "b"))
-                .as((delay, attempts, key) -> new History.JobSpec(delay, attempts, key.isEmpty() ? null : key));
-        return ActionChain.startWith(() -> History.start(queue))
-                .withAction(3, step(job.list().ofMinSize(1).ofMaxSize(3), jobs -> "enqueue " + jobs, History::enqueue))
-                .withAction(3, step(Combinators.combine(worker, Arbitraries.integers().between(1, 3)).as(Pair::new),
-                        p -> "W" + (p.a() + 1) + " claims up to " + p.b(), (h, p) -> h.claim(p.a(), p.b())))
-                .withAction(2, step(worker, w -> "W" + (w + 1) + " beats", History::beat))
-                .withAction(5, step(Combinators.combine(worker, pick, outcome).as(Triple::new),
-                        t -> "W" + (t.a() + 1) + " writes " + t.c() + " for its held job #" + t.b(),
-                        (h, t) -> h.complete(t.a(), t.b(), t.c())))
-                .withAction(1, step(Combinators.combine(pick, outcome).as(Pair::new),
-                        p -> "a zombie writes " + p.b() + " with claim #" + p.a(), (h, p) -> h.zombieWrite(p.a(), p.b())))
-                .withAction(3, just("time passes " + QueueModel.TICK + " min", h -> h.advanceClock(1)))
-                .withAction(2, just("a long pause: time passes " + 3 * QueueModel.TICK + " min", h -> h.advanceClock(3)))
-                .withAction(3, just("reaper", History::reap))
-                .withAction(2, just("janitor", History::janitor))
-                .withAction(1, just("retention", History::retention))
-                .withAction(1, step(worker, w -> "W" + (w + 1) + " crashes", History::crash))
-                .withAction(1, just("database restart", History::restartDatabase))
-                .withAction(1, step(pick, i -> "admin cancels job #" + i, History::cancel))
-                .withAction(1, step(pick, i -> "admin requeues dead job #" + i, History::requeue))
-                .withMaxTransformations(MAX_STEPS);
-    }
-
-    private static Action<History> just(String description, java.util.function.Consumer<History> step) {
-        return Action.just(Transformer.mutate(description, step));
-    }
-
-    private static <T> Action<History> step(Arbitrary<T> parameters, Function<T, String> description,
-                                            BiConsumer<History, T> step) {
-        return (Action.Independent<History>) () -> parameters.map(
-                p -> Transformer.mutate(description.apply(p), h -> step.accept(h, p)));
-    }
-
-    private record Pair<A, B>(A a, B b) {
-    }
-
-    private record Triple<A, B, C>(A a, B b, C c) {
+    private static AssertionError report(QueueUnderTest queue, int number, long seed, List<Step> steps,
+                                         Throwable failure) {
+        Shrinker.Shrunk<Step> shrunk = Shrinker.shrink(steps, failure, s -> run(queue, s, new HashMap<>()));
+        AssertionError error = new AssertionError("History " + number + " failed (seed " + seed + "; run it first with -D"
+                + SEED_PROPERTY + "=" + seed + "), shrunk from " + steps.size() + " to " + shrunk.steps().size()
+                + " steps:\n  " + shrunk.steps().stream().map(Step::description).collect(Collectors.joining("\n  "))
+                + "\n-> " + shrunk.failure().getMessage(), shrunk.failure());
+        if (shrunk.failure() != failure) {
+            error.addSuppressed(failure);
+        }
+        return error;
     }
 }

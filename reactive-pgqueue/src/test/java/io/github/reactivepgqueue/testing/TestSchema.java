@@ -32,14 +32,6 @@ public final class TestSchema implements AutoCloseable {
                 .initialSize(0).maxSize(10).maxAcquireTime(Duration.ofSeconds(30)).acquireRetry(10).build());
     }
 
-    /**
-     * A schema of its own for a test class that cannot use {@link PostgresExtension} (jqwik
-     * properties run on their own engine, without Jupiter extensions). The caller closes it.
-     */
-    public static TestSchema forClass(Class<?> testClass) {
-        return new TestSchema(TestDatabase.get(), PostgresExtension.schemaNameFor(testClass.getSimpleName()));
-    }
-
     /** The schema name (unquoted; it needs no quoting). */
     public String name() {
         return name;

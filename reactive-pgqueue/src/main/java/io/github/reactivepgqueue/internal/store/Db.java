@@ -1,9 +1,12 @@
 package io.github.reactivepgqueue.internal.store;
 
+import io.github.reactivepgqueue.DatabaseLoginException;
 import io.github.reactivepgqueue.DatabaseUnavailableException;
 import io.github.reactivepgqueue.internal.ErrorText;
+import io.github.reactivepgqueue.internal.Shielded;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Result;
 import java.time.Duration;
 import java.util.List;
@@ -17,7 +20,8 @@ import reactor.core.scheduler.Scheduler;
 /**
  * Where the library's statements get their connections. Getting one takes at most the acquire
  * timeout, then fails with {@link DatabaseUnavailableException}, so no call hangs on a database
- * that is down or a pool that is exhausted. The work runs in a transaction that sets its statement
+ * that is down or a pool that is exhausted; a login the server refuses fails with
+ * {@link DatabaseLoginException}, which no retry can mend. The work runs in a transaction that sets its statement
  * and lock timeouts and custom plans with {@code SET LOCAL}, so they bound the library's own
  * statements only and end with the transaction: they never leak to other users of a shared pool.
  * Connections are given back, and transactions ended, on every path, cancellation included.
@@ -95,14 +99,29 @@ public final class Db {
 
     /** {@code work} run to its end once subscribed, whatever the subscriber does; its rows collected. */
     public static <T> Flux<T> shielded(Flux<T> work) {
-        return Mono.defer(() -> Mono.fromFuture(work.collectList().toFuture(), true)).flatMapIterable(rows -> rows);
+        return Shielded.runToEnd(work.collectList()).flatMapIterable(rows -> rows);
     }
 
     private Mono<Connection> acquire() {
         return Mono.<Connection>from(factory.create())
                 .timeout(acquireTimeout, timer)
-                .onErrorMap(e -> new DatabaseUnavailableException(e instanceof TimeoutException
-                        ? "No database connection within " + acquireTimeout + " (database down or pool exhausted)"
-                        : "No database connection: " + ErrorText.summary(e), e));
+                .onErrorMap(e -> {
+                    R2dbcException refusal = R2dbc.loginRefusal(e);
+                    if (refusal != null) {
+                        return loginRefused(refusal, e);
+                    }
+                    return new DatabaseUnavailableException(e instanceof TimeoutException
+                            ? "No database connection within " + acquireTimeout + " (database down or pool exhausted)"
+                            : "No database connection: " + ErrorText.summary(e), e);
+                });
+    }
+
+    /** The server refused the login: no retry helps, so say what to check. */
+    private static DatabaseLoginException loginRefused(R2dbcException refusal, Throwable error) {
+        String check = "3D000".equals(refusal.getSqlState())
+                ? "check the database name the connection factory uses"
+                : "check the role (user name) and password the connection factory uses, and pg_hba.conf";
+        return new DatabaseLoginException("PostgreSQL refused the login: " + refusal.getMessage() + " (SQLSTATE "
+                + refusal.getSqlState() + "); " + check, error);
     }
 }

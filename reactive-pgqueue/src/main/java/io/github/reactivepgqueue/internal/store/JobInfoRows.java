@@ -31,18 +31,22 @@ final class JobInfoRows {
                 instant(row, "created_at"), instant(row, "run_at"), instant(row, "updated_at"),
                 Optional.ofNullable(row.get("completed_at", OffsetDateTime.class)).map(OffsetDateTime::toInstant),
                 Optional.ofNullable(row.get("last_error", String.class)),
-                Optional.ofNullable(payload).map(text -> tree(mapper, id, text)));
+                Optional.ofNullable(payload).flatMap(text -> tree(mapper, text)), Optional.ofNullable(payload));
     }
 
     private static Instant instant(Row row, String column) {
         return row.get(column, OffsetDateTime.class).toInstant();
     }
 
-    private static JsonNode tree(ObjectMapper mapper, UUID id, String text) {
+    /**
+     * The payload as a tree, or empty if the mapper cannot read it (see {@link ClaimRows#from} for
+     * what it cannot): the caller still gets the text, and finding a job must not fail over it.
+     */
+    private static Optional<JsonNode> tree(ObjectMapper mapper, String text) {
         try {
-            return mapper.readTree(text);
+            return Optional.of(mapper.readTree(text));
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("Unreadable payload of job " + id, e);
+            return Optional.empty();
         }
     }
 }

@@ -22,6 +22,7 @@ import reactor.core.publisher.Mono;
  */
 public final class Migrator {
     private static final Logger log = LoggerFactory.getLogger(Migrator.class);
+    private static final String RUN_MIGRATE = ": run PgQueue.migrate() or apply the files under sql/";
 
     private final Db db;
     private final Sql sql;
@@ -59,8 +60,17 @@ public final class Migrator {
                 ? Mono.just(version)
                 : Mono.error(version > latestVersion() ? tooNew(version) : new SchemaVersionException(
                         "Schema " + sql.schema() + " is at version " + version + " but this library needs version "
-                                + latestVersion() + ": run PgQueue.migrate() or apply the files under sql/",
-                        version, latestVersion())));
+                                + latestVersion() + RUN_MIGRATE, version, latestVersion())));
+    }
+
+    /**
+     * What a statement that met a missing table or schema (SQLSTATE 42P01, 3F000) signals: the
+     * schema was never migrated, and what to do about it.
+     */
+    public SchemaVersionException notMigrated(Throwable cause) {
+        return new SchemaVersionException("Schema " + sql.schema() + " is not migrated (" + cause.getMessage()
+                + "), so it is at version 0 but this library needs version " + latestVersion() + RUN_MIGRATE,
+                0, latestVersion(), cause);
     }
 
     private Mono<MigrationResult> migrateLocked(Connection conn) {

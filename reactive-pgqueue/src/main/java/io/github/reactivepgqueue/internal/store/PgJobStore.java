@@ -31,6 +31,7 @@ import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
+import reactor.util.retry.Retry;
 
 /**
  * The PostgreSQL {@link JobStore}: every bind, every row mapping and status parsing of the
@@ -74,12 +75,14 @@ public final class PgJobStore implements JobStore {
 
     /** One statement in a transaction of its own, its rows mapped and collected. */
     private <T> Mono<List<T>> rows(SqlName name, Function<Statement, Statement> binder, Function<Row, T> mapper) {
-        return db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper)).collectList();
+        return db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper)).collectList()
+                .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
     }
 
     /** One statement in a transaction of its own; emits how many rows it changed. */
     private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single();
+        return db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single()
+                .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
     }
 
     private static Statement bindNullable(Statement statement, String name, @Nullable Object value, Class<?> type) {
@@ -101,13 +104,15 @@ public final class PgJobStore implements JobStore {
                 return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertMany), batch, signalChannel),
                         row -> new InsertedRow(((Number) row.get("ord")).intValue() - 1,
                                 Boolean.TRUE.equals(row.get("inserted", Boolean.class)),
-                                row.get("holder_id", UUID.class))).collectList();
+                                row.get("holder_id", UUID.class))).collectList()
+                        .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
             }
 
             @Override
             public Mono<Integer> insertManyNoKeys(List<EncodedJob> batch, @Nullable String signalChannel) {
                 return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertManyNoKeys), batch, signalChannel),
-                        row -> ((Number) row.get("inserted")).intValue()).single();
+                        row -> ((Number) row.get("inserted")).intValue()).single()
+                        .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
             }
         };
     }
@@ -385,6 +390,16 @@ public final class PgJobStore implements JobStore {
     /** Whether {@code error} is PostgreSQL breaking a deadlock (SQLSTATE 40P01); the transaction was rolled back. */
     public static boolean isDeadlock(Throwable error) {
         return R2dbc.isDeadlock(error);
+    }
+
+    /**
+     * Retries a transaction of this library's own that PostgreSQL broke as a deadlock (it was rolled
+     * back, so running it again is safe): up to 3 more times with a short backoff, then its error.
+     * Never for work on a caller's connection: that transaction is the caller's to retry.
+     */
+    public static Retry retryDeadlocks() {
+        return Retry.backoff(3, Duration.ofMillis(20)).filter(PgJobStore::isDeadlock)
+                .onRetryExhaustedThrow((spec, signal) -> signal.failure());
     }
 
     /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */

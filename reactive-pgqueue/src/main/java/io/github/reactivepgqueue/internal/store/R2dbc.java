@@ -5,6 +5,7 @@ import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
 import io.r2dbc.spi.Statement;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -50,6 +51,29 @@ final class R2dbc {
     /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */
     public static boolean isLockTimeout(Throwable error) {
         return hasSqlState(error, "55P03");
+    }
+
+    /** Whether {@code error} is a table or schema that does not exist (SQLSTATE 42P01, 3F000). */
+    public static boolean isUndefinedTableOrSchema(Throwable error) {
+        return hasSqlState(error, "42P01") || hasSqlState(error, "3F000");
+    }
+
+    /**
+     * The server's refusal of a login, found in {@code error}'s causes: SQLSTATE class 28 (an
+     * unknown role, a wrong password, no {@code pg_hba.conf} entry) or 3D000 (no such database);
+     * null for anything else, such as a refused connection or a timeout.
+     */
+    public static io.r2dbc.spi.@Nullable R2dbcException loginRefusal(Throwable error) {
+        for (Throwable e = error; e != null; e = e.getCause()) {
+            if (e instanceof io.r2dbc.spi.R2dbcException r && r.getSqlState() != null
+                    && (r.getSqlState().startsWith("28") || r.getSqlState().equals("3D000"))) {
+                return r;
+            }
+            if (e.getCause() == e) {
+                break;
+            }
+        }
+        return null;
     }
 
     private static boolean hasSqlState(Throwable error, String sqlState) {
