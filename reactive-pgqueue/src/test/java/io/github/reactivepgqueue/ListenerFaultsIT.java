@@ -15,7 +15,6 @@ import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -35,11 +34,12 @@ import reactor.core.publisher.Mono;
  * runs each job to completion, runs no claimed attempt twice and leaks no connection or
  * transaction. The listener also recovers when its reconnection attempt itself was swallowed by
  * the partition, and a job rescued from a lost claim is claimed again at once. Nodes poll only
- * every 30 s here, so a fast pickup can only come from a notification, from the claim after a new
- * LISTEN, or from a wake-up of the node's own.
+ * once an hour here, so during a test a pickup can only come from a notification, from the claim
+ * after a new LISTEN, or from a wake-up of the node's own: the tests wait for pickups, and never
+ * time them, so a busy machine cannot fail them.
  */
 class ListenerFaultsIT {
-    private static final Duration POLL = Duration.ofSeconds(30);
+    private static final Duration POLL = Duration.ofHours(1);
     private static final String SCHEMA = "listen_faults";
     private static final String QUEUE = "listened";
     private static final String NODE_APP = "lf-node";
@@ -103,7 +103,7 @@ class ListenerFaultsIT {
         awaitListening("lf-listener", -1);
 
         for (int i = 0; i < 10; i++) {
-            assertPickedUpWithin(Duration.ofSeconds(1), List.of(i));
+            assertPickedUpWithoutAPoll(List.of(i));
         }
     }
 
@@ -115,19 +115,17 @@ class ListenerFaultsIT {
         int killed = awaitListening("lf-listener", -1);
 
         assertThat(server.terminateBackends("lf-listener")).isEqualTo(1);
-        Map<UUID, Long> enqueued = new LinkedHashMap<>();
+        List<UUID> enqueued = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            long at = System.nanoTime();
-            enqueued.put(producer.enqueue(NewJob.of(QUEUE, i)).block(TIMEOUT).id(), at);
+            enqueued.add(producer.enqueue(NewJob.of(QUEUE, i)).block(TIMEOUT).id());
         }
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> enqueued.keySet().stream().allMatch(ledger::started));
-        enqueued.forEach((id, at) -> assertThat(Duration.ofNanos(ledger.firstStart(id) - at))
-                .as("from enqueue to handler start of %s", id).isLessThan(Duration.ofSeconds(2)));
+        // no poll comes: the claim after the new LISTEN picks them up
+        await().atMost(TIMEOUT).until(() -> enqueued.stream().allMatch(ledger::started));
         assertThat(awaitListening("lf-listener", killed)).isNotEqualTo(killed);
         awaitAllCompleted(10);
 
-        assertPickedUpWithin(Duration.ofSeconds(1), List.of("after the reconnect"));
+        assertPickedUpWithoutAPoll(List.of("after the reconnect"));
     }
 
     @Test
@@ -140,12 +138,11 @@ class ListenerFaultsIT {
         assertThat(proxy.acceptedCount()).isEqualTo(1);
 
         proxy.blackhole();
-        long blackholedAt = System.nanoTime();
         List<UUID> lost = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             lost.add(producer.enqueue(NewJob.of(QUEUE, i)).block(TIMEOUT).id());
         }
-        // their notification went into the black hole, and the next poll is 30 s away
+        // their notification went into the black hole, and no poll comes
         await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(1)).until(() -> ledger.jobsStarted() == 0);
         assertThat(countJobs("pending")).isEqualTo(3);
         // new connections would be swallowed too: come back before the listener can try one
@@ -154,16 +151,12 @@ class ListenerFaultsIT {
         assertThat(acceptedWhileBlackholed).as("no reconnection was tried into the black hole").isEqualTo(1);
 
         // the silent connection fails its check (interval + timeout) and is replaced after the backoff
-        await().atMost(Duration.ofSeconds(10)).until(() -> lost.stream().allMatch(ledger::started));
-        for (UUID id : lost) {
-            assertThat(Duration.ofNanos(ledger.firstStart(id) - blackholedAt))
-                    .as("from the black hole to handler start of %s", id).isLessThan(Duration.ofSeconds(3));
-        }
+        await().atMost(TIMEOUT).until(() -> lost.stream().allMatch(ledger::started));
         assertThat(awaitListening("lf-listener-proxied", silenced)).isNotEqualTo(silenced);
         assertThat(proxy.acceptedCount()).isEqualTo(2);
         awaitAllCompleted(3);
 
-        assertPickedUpWithin(Duration.ofSeconds(1), List.of("notifications resume"));
+        assertPickedUpWithoutAPoll(List.of("notifications resume"));
     }
 
     @Test
@@ -177,20 +170,18 @@ class ListenerFaultsIT {
         // a partition longer than check interval + timeout + backoff: the listener's new connection
         // attempt is accepted, and its start-up message swallowed
         proxy.blackhole();
-        await().atMost(Duration.ofSeconds(5)).until(() -> proxy.acceptedCount() >= 2);
+        await().atMost(TIMEOUT).until(() -> proxy.acceptedCount() >= 2);
         UUID lost = producer.enqueue(NewJob.of(QUEUE, "during the partition")).block(TIMEOUT).id();
         proxy.forward();
-        long healedAt = System.nanoTime();
 
         // a connection attempt that never answers must be given up like a connection that never
-        // answers its check, so the listener is back within a few seconds, not at the next poll
+        // answers its check, so the listener comes back and claims the job; no poll would
         await("the listener is back and claims the job enqueued during the partition")
-                .atMost(Duration.ofSeconds(8)).until(() -> ledger.started(lost));
-        assertThat(Duration.ofNanos(ledger.firstStart(lost) - healedAt)).isLessThan(Duration.ofSeconds(5));
+                .atMost(TIMEOUT).until(() -> ledger.started(lost));
         assertThat(awaitListening("lf-listener-proxied", silenced)).isNotEqualTo(silenced);
         awaitAllCompleted(1);
 
-        assertPickedUpWithin(Duration.ofSeconds(1), List.of("notifications resume"));
+        assertPickedUpWithoutAPoll(List.of("notifications resume"));
     }
 
     @Test
@@ -203,19 +194,17 @@ class ListenerFaultsIT {
         PgQueue silentProducer = PgQueue.builder(producerPool).schema(SCHEMA).listen(false).notifyOnEnqueue(false)
                 .janitor(false).build();
         UUID id = silentProducer.enqueue(NewJob.of(QUEUE, "claim lost in flight")).block(TIMEOUT).id();
-        long lostAt = System.nanoTime();
         assertThat(count("WITH lost AS (UPDATE {schema}.jobs SET status = 'running', attempt = 1,"
                 + " lease = gen_random_uuid(), heartbeat_at = now() - interval '1 hour'"
                 + " WHERE id = $1 AND status = 'pending' RETURNING id) SELECT count(*) FROM lost", id)).isEqualTo(1);
 
         // the reaper (every 300 ms, stall after 750 ms) puts it back to pending...
-        await("the reaper rescues the job").atMost(Duration.ofSeconds(5))
+        await("the reaper rescues the job").atMost(TIMEOUT)
                 .until(() -> count("SELECT reprocess_count FROM {schema}.jobs WHERE id = $1", id) == 1);
-        // ...and a node must then claim it, not leave it to the poll 30 s away
-        await("the rescued job is claimed").atMost(Duration.ofSeconds(5))
+        // ...and a node must then claim it, not leave it to the poll an hour away
+        await("the rescued job is claimed").atMost(TIMEOUT)
                 .until(() -> ledger.started(id));
         assertThat(ledger.runsOf(id)).containsExactly(new RunKey(id, 1, 1));
-        assertThat(Duration.ofNanos(ledger.firstStart(id) - lostAt)).isLessThan(Duration.ofSeconds(3));
     }
 
     @Test
@@ -226,6 +215,7 @@ class ListenerFaultsIT {
         cleanups.add(() -> pool.disposeLater().block(TIMEOUT));
         // the listener comes from the factory behind the pool: through the proxy as well
         startNode(pool, builder -> builder
+                .pollInterval(Duration.ofSeconds(30)) // as before: this test is about resets, not about pickup paths
                 .globalConcurrency(20)
                 .heartbeatInterval(Duration.ofMillis(300))
                 .listenerCheck(Duration.ofMillis(500), Duration.ofMillis(500)));
@@ -241,12 +231,12 @@ class ListenerFaultsIT {
             assertThat(proxy.resetAll()).as("connections reset at %d handled", progress).isPositive();
         }
 
-        await().atMost(Duration.ofSeconds(40)).until(() -> countJobs("completed") == jobs);
+        await().atMost(TIMEOUT).until(() -> countJobs("completed") == jobs);
         assertThat(countJobs("running")).isZero();
         assertThat(countJobs("pending")).isZero();
         assertThat(ledger.jobsStarted()).isEqualTo(jobs);
         assertThat(ledger.startsByKey().values()).as("claimed attempts that ran twice").allMatch(n -> n == 1);
-        await().atMost(Duration.ofSeconds(10)).until(() -> pool.getMetrics().orElseThrow().acquiredSize() == 0);
+        await().atMost(TIMEOUT).until(() -> pool.getMetrics().orElseThrow().acquiredSize() == 0);
 
         node.close().block(TIMEOUT);
         node = null;
@@ -284,17 +274,14 @@ class ListenerFaultsIT {
     }
 
     /**
-     * Enqueues one job per payload (each on its own) and asserts that the node starts each within
-     * {@code limit} of its enqueue; waits for each to complete before the next, so that no claim
-     * woken by a finished job can take the next one.
+     * Enqueues one job per payload (each on its own) and waits until the node started it, which
+     * without a poll only a notification can bring about; waits for each to complete before the
+     * next, so that no claim woken by a finished job can take the next one.
      */
-    private void assertPickedUpWithin(Duration limit, List<Object> payloads) {
+    private void assertPickedUpWithoutAPoll(List<Object> payloads) {
         for (Object payload : payloads) {
-            long at = System.nanoTime();
             UUID id = producer.enqueue(NewJob.of(QUEUE, payload)).block(TIMEOUT).id();
-            await().atMost(limit.plusSeconds(4)).until(() -> ledger.started(id));
-            assertThat(Duration.ofNanos(ledger.firstStart(id) - at))
-                    .as("from enqueue to handler start of %s", payload).isLessThan(limit);
+            await("handler start of " + payload).atMost(TIMEOUT).until(() -> ledger.started(id));
             await().atMost(TIMEOUT).until(() -> count("SELECT count(*) FROM {schema}.jobs WHERE id = $1"
                     + " AND status = 'completed'", id) == 1);
         }
@@ -311,7 +298,7 @@ class ListenerFaultsIT {
     private static int awaitListening(String applicationName, int notPid) {
         String sql = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2 AND state = 'idle'"
                 + " AND (query LIKE 'LISTEN %' OR query LIKE '%pg_listening_channels%')";
-        return await().atMost(Duration.ofSeconds(10)).until(() -> query(sql, applicationName, notPid),
+        return await().atMost(TIMEOUT).until(() -> query(sql, applicationName, notPid),
                         rows -> rows.size() == 1)
                 .get(0).values().stream().map(v -> ((Number) v).intValue()).findFirst().orElseThrow();
     }

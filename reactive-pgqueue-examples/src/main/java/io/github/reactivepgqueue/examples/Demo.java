@@ -36,8 +36,8 @@ import reactor.core.publisher.Mono;
  *
  * <p>Run it from the repository root with
  * <pre>
- * mvn -q -pl reactive-pgqueue-examples -am compile exec:java
- * mvn -q -pl reactive-pgqueue-examples -am compile exec:java -Dexec.args="postgresql://user:password@host:5432/db"
+ * mvn -pl reactive-pgqueue-examples -am compile exec:java
+ * mvn -pl reactive-pgqueue-examples -am compile exec:java -Dexec.args="postgresql://user:password@host:5432/db"
  * </pre>
  * The database is the one named by the first argument or by the environment variable
  * {@code PGQUEUE_DATABASE_URL} ({@code postgresql://}, {@code postgres://},

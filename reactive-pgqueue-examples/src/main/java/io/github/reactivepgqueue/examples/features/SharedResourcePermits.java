@@ -31,7 +31,7 @@ import reactor.core.publisher.Mono;
  *
  * <p>Run it from the repository root with
  * <pre>
- * mvn -q -pl reactive-pgqueue-examples -am compile exec:java \
+ * mvn -pl reactive-pgqueue-examples -am compile exec:java \
  *     -Dexec.mainClass=io.github.reactivepgqueue.examples.features.SharedResourcePermits
  * </pre>
  * and optionally {@code -Dexec.args="postgresql://user:password@host:5432/db"}; without a URL it

@@ -24,9 +24,9 @@ import org.springframework.context.support.GenericApplicationContext;
  *
  * <p>Run it from the repository root with
  * <pre>
- * mvn -q -pl reactive-pgqueue-examples -am compile exec:java \
+ * mvn -pl reactive-pgqueue-examples -am compile exec:java \
  *     -Dexec.mainClass=io.github.reactivepgqueue.examples.webflux.ShopApplication
- * mvn -q -pl reactive-pgqueue-examples -am compile exec:java \
+ * mvn -pl reactive-pgqueue-examples -am compile exec:java \
  *     -Dexec.mainClass=io.github.reactivepgqueue.examples.webflux.ShopApplication \
  *     -Dexec.args="postgresql://user:password@host:5432/db --server.port=8081"
  * </pre>
