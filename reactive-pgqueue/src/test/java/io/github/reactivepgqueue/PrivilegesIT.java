@@ -4,10 +4,13 @@ import static io.github.reactivepgqueue.testing.Fixtures.TIMEOUT;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.reactivepgqueue.internal.NodeProbe;
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
+import io.github.reactivepgqueue.testing.LogCapture;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.Rows;
 import io.github.reactivepgqueue.testing.TestSchema;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
@@ -26,7 +29,8 @@ import reactor.core.publisher.Mono;
  * The roles and GRANTs of docs/operations.md are enough: an owner role migrates, a runtime role
  * with DML rights only runs workers, the reaper, the janitor and the admin API, and a producer
  * role with SELECT and INSERT on the jobs table enqueues (alone, in bulk, in its own transaction)
- * and awaits, but cannot change jobs.
+ * and awaits, but cannot change jobs. A role that cannot write an outcome does not keep its job
+ * running forever.
  */
 @ExtendWith(PostgresExtension.class)
 class PrivilegesIT {
@@ -144,5 +148,60 @@ class PrivilegesIT {
         // the producer can enqueue, not claim (a jobs() stream would keep retrying its failed claims)
         assertThatThrownBy(() -> Rows.query(as(producer), "UPDATE " + schema + ".jobs SET status = 'running'"))
                 .hasMessageContaining("permission denied");
+    }
+
+    /**
+     * A role that may not insert into the archive cannot complete a job while the janitor is on
+     * (a completion moves the job there). That error is not transient: after a few tries the node
+     * gives the outcome up, logs it once, counts it, frees the permits and stops beating for the
+     * job, so the reaper rescues it. Before, the write was retried without end and the job stayed
+     * running under a fresh heartbeat.
+     */
+    @Test
+    void anOutcomeTheRoleMayNotWriteIsGivenUpAndTheJobRescued() {
+        PgQueue ownerQueue = PgQueue.builder(as(owner)).schema(schema).listen(false).build();
+        assertThat(ownerQueue.migrate().block(TIMEOUT).changed()).isTrue();
+        grantAsDocumented();
+        db.execute("REVOKE INSERT ON " + schema + ".jobs_archive FROM " + runtime);
+
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        runtimeQueue = PgQueue.builder(as(runtime)).schema(schema).listen(false)
+                .handler(ReactiveHandler.of("ok", job -> Mono.just(Outcome.success())))
+                .pollInterval(Duration.ofMillis(100))
+                // the test beats itself: the node's own loop never beats during the test
+                .heartbeatInterval(Duration.ofMinutes(1))
+                .rescueAfterMissedHeartbeats(5)
+                .reaperInterval(Duration.ofHours(1)) // the test rescues itself
+                .meterRegistry(registry)
+                .build();
+        try (LogCapture log = LogCapture.start()) {
+            runtimeQueue.start().block(TIMEOUT);
+            UUID id = runtimeQueue.enqueue(NewJob.of("ok", 1)).block(TIMEOUT).id();
+
+            // claimed, run, its completion given up: the permits are back, the row is still running
+            org.awaitility.Awaitility.await().atMost(TIMEOUT).until(() -> runtimeQueue.jobsInFlight() == 0
+                    && count("id = $1 AND status = 'running' AND attempt = 1", id) == 1);
+            assertThat(registry.get("pgqueue.outcomes.abandoned").tag("queue", "ok").counter().count())
+                    .isEqualTo(1.0);
+            String text = log.text();
+            assertThat(text.split("Gave up writing the COMPLETE outcome", -1)).hasSize(2);
+            assertThat(text).contains(id.toString()).contains("permission denied");
+
+            // the node no longer beats for it, so once its heartbeat is stale the reaper rescues it
+            runtimeQueue.admin().pause("ok").block(TIMEOUT); // not to be claimed again once rescued
+            assertThat(NodeProbe.beatOnce(runtimeQueue.node()).block(TIMEOUT)).isEqualTo(new NodeProbe.Beat(0, 0));
+            db.execute("UPDATE " + schema + ".jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", id);
+            assertThat(runtimeQueue.admin().rescueStalledJobs().block(TIMEOUT)).isEqualTo(1);
+            assertThat(count("id = $1 AND status = 'pending' AND lease IS NULL", id)).isEqualTo(1);
+
+            runtimeQueue.close().block(TIMEOUT);
+            runtimeQueue = null;
+            assertThat(log.text()).doesNotContain("could not be written");
+        }
+    }
+
+    private long count(String where, Object... params) {
+        return ((Number) db.query("SELECT count(*) AS n FROM " + schema + ".jobs WHERE " + where, params).get(0)
+                .get("n")).longValue();
     }
 }

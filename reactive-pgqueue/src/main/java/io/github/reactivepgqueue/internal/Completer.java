@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
 import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.PgQueueException;
 import io.github.reactivepgqueue.internal.store.JobStore;
 import io.github.reactivepgqueue.internal.store.JobStore.WrittenStatuses;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
@@ -10,6 +11,8 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,12 +29,23 @@ import reactor.util.retry.Retry;
  * finished at once), then each kind present is written in statements of at most {@code batchSize}
  * rows, which travel as arrays. Every row is fenced by its lease; a write whose lease is no longer current
  * changes nothing and is counted as stale. A failed statement is retried with backoff until it
- * succeeds: outcomes are never dropped. Callers wait for their own outcome's write.
+ * succeeds, unless its error is one retrying cannot cure (a missing privilege, a constraint, bad
+ * data): then, after {@link #PERMANENT_TRIES} tries, its outcomes are given up (see
+ * {@link #abandon}) and the reaper rescues the jobs. Callers wait for their own outcome's write.
  */
 final class Completer {
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
     private final FailureLog failures = new FailureLog();
 
+    /**
+     * How many times in a row a write may fail with an error retrying cannot cure (see
+     * {@link PgJobStore#isPermanent}) before its outcomes are given up. A few tries, about 150 ms of
+     * backoff, ride out a privilege granted or a constraint changed just then, while a job whose
+     * outcome can never be written is let go of within a fraction of the stall threshold.
+     */
+    static final int PERMANENT_TRIES = 3;
+    /** Job ids named in the log line of a batch given up. */
+    private static final int LOGGED_IDS = 20;
     /** Outcome batches written at once. */
     private static final int WRITERS = 4;
     private static final String FINISHED_PAYLOAD = Signal.encode(EnumSet.of(Signal.FINISHED));
@@ -157,20 +171,61 @@ final class Completer {
     /** Writes rows that all have the same kind of transition, in one statement. */
     private Mono<Void> writeKind(List<Write> rows) {
         boolean splittable = rows.size() > 1;
-        return Mono.defer(() -> statement(rows))
-                .doOnNext(answer -> incidents.succeeded())
-                .doOnError(incidents::failed)
-                .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(1))
-                        .filter(e -> !(splittable && PgJobStore.isLockTimeout(e)))
-                        .scheduler(scheduler))
-                .doOnNext(statuses -> settled(rows, statuses))
-                // A row locked elsewhere (a user's transaction, an operator) fails the whole batch
-                // after the lock timeout: the halves are written on their own, so only the rows
-                // that stay locked wait, and the rest of the batch is not held back with them.
-                .then()
-                .onErrorResume(e -> splittable && PgJobStore.isLockTimeout(e), e -> Mono.when(
-                        writeKind(rows.subList(0, rows.size() / 2)),
-                        writeKind(rows.subList(rows.size() / 2, rows.size()))));
+        return Mono.defer(() -> {
+            AtomicInteger permanentInARow = new AtomicInteger();
+            return Mono.defer(() -> statement(rows))
+                    .doOnNext(answer -> incidents.succeeded())
+                    .doOnError(e -> {
+                        permanentInARow.set(PgJobStore.isPermanent(e) ? permanentInARow.get() + 1 : 0);
+                        incidents.failed(e);
+                    })
+                    .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(50)).maxBackoff(Duration.ofSeconds(1))
+                            .filter(e -> !(splittable && PgJobStore.isLockTimeout(e))
+                                    && permanentInARow.get() < PERMANENT_TRIES)
+                            .scheduler(scheduler))
+                    .doOnNext(statuses -> settled(rows, statuses))
+                    .then()
+                    // A row locked elsewhere (a user's transaction, an operator) fails the whole batch
+                    // after the lock timeout: the halves are written on their own, so only the rows
+                    // that stay locked wait, and the rest of the batch is not held back with them.
+                    .onErrorResume(e -> splittable && PgJobStore.isLockTimeout(e), e -> Mono.when(
+                            writeKind(rows.subList(0, rows.size() / 2)),
+                            writeKind(rows.subList(rows.size() / 2, rows.size()))))
+                    .onErrorResume(PgJobStore::isPermanent, e -> {
+                        abandon(rows, e);
+                        return Mono.empty();
+                    });
+        });
+    }
+
+    /**
+     * Gives up the outcomes of {@code rows}, whose write failed {@link #PERMANENT_TRIES} times in a
+     * row with an error retrying cannot cure. Each caller's Mono fails with {@link OutcomeAbandoned},
+     * so the worker lets go of the job (its lease leaves the heartbeat, its permits are freed) and
+     * the job, still running in the table, is rescued by a reaper once its heartbeat is stale.
+     */
+    private void abandon(List<Write> rows, Throwable cause) {
+        List<UUID> ids = rows.stream().limit(LOGGED_IDS).map(w -> w.job().id()).toList();
+        log.error("Gave up writing the {} outcome of {} jobs after {} tries: {}. They stay running until a reaper "
+                        + "rescues them (once their heartbeat is stale). Jobs: {}{}", kindName(rows.get(0).transition()),
+                rows.size(), PERMANENT_TRIES, ErrorText.summary(cause), ids,
+                rows.size() > ids.size() ? " and " + (rows.size() - ids.size()) + " more" : "");
+        rows.forEach(w -> metrics.abandoned(w.job().queue()));
+        Bursts.run(() -> rows.forEach(w -> w.done().tryEmitError(new OutcomeAbandoned(w.job(), cause))));
+    }
+
+    /**
+     * The outcome of a job was given up after a write error that retrying cannot cure (a missing
+     * privilege, a violated constraint, a value the column cannot take). The job stays running in
+     * the table until a reaper rescues it; the error has already been logged.
+     */
+    static final class OutcomeAbandoned extends PgQueueException {
+        private static final long serialVersionUID = 1L;
+
+        OutcomeAbandoned(ClaimedRow job, Throwable cause) {
+            super("The outcome of " + job + " was given up: its write failed with an error retrying cannot cure ("
+                    + ErrorText.summary(cause) + "); the job stays running until a reaper rescues it", cause);
+        }
     }
 
     /** The store's statement for the rows' kind of transition. */

@@ -75,12 +75,15 @@ final class JobRunner {
                                 : Transition.failure(job, d.error(), queue.backoff()));
                     }
                     Permit permit = ((Granted) result).permit();
+                    Mono<Void> release = Mono.defer(permit::release).onErrorResume(e -> {
+                        log.warn("Releasing the permit of {} failed: {}", job, ErrorText.summary(e));
+                        return Mono.empty();
+                    });
+                    // an outcome that could not be written frees the permit all the same
                     return invoke(queue, job, timed).or(stopped)
                             .flatMap(t -> write(held, t))
-                            .then(Mono.defer(permit::release).onErrorResume(e -> {
-                                log.warn("Releasing the permit of {} failed: {}", job, ErrorText.summary(e));
-                                return Mono.empty();
-                            }));
+                            .onErrorResume(e -> release.then(Mono.error(e)))
+                            .then(release);
                 });
     }
 

@@ -173,7 +173,10 @@ final class JobStream {
                     ? Mono.fromRunnable(() -> leases.finishing(row))
                             .then(completer.write(row, Transition.of(row, outcome, backoffs.apply(row.queue()))))
                             .doOnSuccess(v -> leases.drop(row))
-                            .onErrorResume(e -> adopt(List.of(row)).then(Mono.error(e)))
+                            // an outcome given up is let go of: the reaper rescues the job
+                            .onErrorResume(e -> (e instanceof Completer.OutcomeAbandoned
+                                    ? Mono.fromRunnable(() -> leases.drop(row))
+                                    : adopt(List.of(row))).then(Mono.error(e)))
                     : Mono.error(new IllegalStateException(row + " is already completed or was released")));
         }
 

@@ -40,6 +40,10 @@ public interface QueueMetrics {
         }
 
         @Override
+        public void abandoned(String queue) {
+        }
+
+        @Override
         public void rescued(String queue, JobStatus status) {
         }
 
@@ -81,6 +85,12 @@ public interface QueueMetrics {
 
     /** The reaper rescued a stalled job of {@code queue}, which is now {@code status} (pending, failed, bad_job). */
     void rescued(String queue, JobStatus status);
+
+    /**
+     * One job's outcome was given up: its write failed with an error retrying cannot cure (see
+     * {@code PgJobStore.isPermanent}); the job stays running until a reaper rescues it.
+     */
+    void abandoned(String queue);
 
     /** A fresh sample of the pending jobs of every queue that has some. */
     void queueDepths(List<QueueDepth> depths);

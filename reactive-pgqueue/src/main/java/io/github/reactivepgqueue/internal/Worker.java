@@ -198,8 +198,11 @@ final class Worker {
             }
             runs.add(runner.run(queue, held)
                     .onErrorResume(e -> {
-                        // Only a closed outcome writer gets here; the job stays running until rescued.
-                        log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
+                        // Only a closed outcome writer, or one that gave the outcome up (and logged
+                        // it), gets here; the job stays running until rescued.
+                        if (!(e instanceof Completer.OutcomeAbandoned)) {
+                            log.error("The outcome of {} could not be written: {}", job, ErrorText.summary(e));
+                        }
                         return Mono.empty();
                     })
                     .doFinally(signal -> finished(held)));

@@ -51,7 +51,8 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     private static final int WRITTEN = 4;
     private static final int HANDLED = WRITTEN + OUTCOMES.length;
     private static final int RESCUE = HANDLED + RESULTS.size();
-    private static final int SLOTS = RESCUE + RESCUED.size();
+    private static final int ABANDONED = RESCUE + RESCUED.size();
+    private static final int SLOTS = ABANDONED + 1;
 
     private final MeterRegistry registry;
     private final Tags tags;
@@ -132,6 +133,11 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     @Override
     public void staleWrite(String queue) {
         ((Counter) of(queue).meter(STALE)).increment();
+    }
+
+    @Override
+    public void abandoned(String queue) {
+        ((Counter) of(queue).meter(ABANDONED)).increment();
     }
 
     @Override
@@ -264,6 +270,11 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
             if (slot == STALE) {
                 return counter("pgqueue.writes.stale",
                         "Outcome writes that changed nothing: the job's lease was no longer current", queueTags);
+            }
+            if (slot == ABANDONED) {
+                return counter("pgqueue.outcomes.abandoned", "Outcomes given up after a write error that retrying "
+                        + "cannot cure (a missing privilege, a constraint, bad data): the reaper rescues the job",
+                        queueTags);
             }
             if (slot == PICKUP) {
                 return Timer.builder("pgqueue.pickup.latency").tags(queueTags)

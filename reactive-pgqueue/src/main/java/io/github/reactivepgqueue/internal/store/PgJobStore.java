@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.internal.store;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.reactivepgqueue.DatabaseUnavailableException;
 import io.github.reactivepgqueue.JobCount;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.JobLocation;
@@ -405,6 +406,29 @@ public final class PgJobStore implements JobStore {
     /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */
     public static boolean isLockTimeout(Throwable error) {
         return R2dbc.isLockTimeout(error);
+    }
+
+    /**
+     * Whether {@code error} is one that running the same statement again cannot cure: SQLSTATE
+     * class 42 (a missing privilege, 42501; a table or column that does not exist), 23 (a violated
+     * constraint) or 22 (a value the column cannot take), found in its causes. Everything else is
+     * taken as transient: a lost connection, a timeout, a serialization failure or deadlock (40001,
+     * 40P01), a lock wait past {@code lock_timeout} (55P03), a database that is unavailable.
+     */
+    public static boolean isPermanent(Throwable error) {
+        for (Throwable e = error; e != null; e = e.getCause()) {
+            if (e instanceof DatabaseUnavailableException) {
+                return false;
+            }
+            if (e instanceof io.r2dbc.spi.R2dbcException r && r.getSqlState() != null) {
+                String sqlClass = r.getSqlState().length() >= 2 ? r.getSqlState().substring(0, 2) : "";
+                return sqlClass.equals("42") || sqlClass.equals("23") || sqlClass.equals("22");
+            }
+            if (e.getCause() == e) {
+                break;
+            }
+        }
+        return false;
     }
 
     @Override
