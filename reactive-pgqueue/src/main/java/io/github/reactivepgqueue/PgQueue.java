@@ -150,6 +150,8 @@ public final class PgQueue {
     }
 
     /**
+     * Completes every {@link #jobs(String...)} stream (their unfinished jobs go back to pending,
+     * as on cancel, and they claim nothing more; a stream subscribed later completes at once), then
      * {@link #stop(Duration)} with the builder's grace period, then closes the outcome writer,
      * the heartbeat and the listening connection; later enqueues and admin calls still work,
      * {@code jobs()} completions fail, and pending {@link #awaitCompletion} calls fail.
@@ -213,6 +215,7 @@ public final class PgQueue {
      * {@link ClaimedJob#complete(Outcome)}; when the subscription ends (cancel, error, completion)
      * every claimed job not yet completed goes back to pending with its attempt restored. Works
      * whether or not {@link #start()} was called. Cold: each subscription claims on its own.
+     * The stream completes when the queue is {@linkplain #close() closed}.
      */
     public Flux<ClaimedJob> jobs(String... queues) {
         return node.jobs(Arrays.asList(Objects.requireNonNull(queues, "queues")));

@@ -102,9 +102,22 @@ class JobsStreamIT {
             received.add(job);
         }
 
+        final java.util.concurrent.CountDownLatch terminated = new java.util.concurrent.CountDownLatch(1);
+        volatile boolean completed;
+
         @Override
         protected void hookOnError(Throwable throwable) {
             error.set(throwable);
+        }
+
+        @Override
+        protected void hookOnComplete() {
+            completed = true;
+        }
+
+        @Override
+        protected void hookFinally(reactor.core.publisher.SignalType type) {
+            terminated.countDown();
         }
     }
 
@@ -141,6 +154,34 @@ class JobsStreamIT {
         assertThat(ids("status = 'running'")).isEqualTo(idsOf(subscriber.received));
         assertThat(idsOf(subscriber.received)).hasSize(8);
         assertThat(subscriber.error.get()).isNull();
+    }
+
+    @Test
+    void closingTheQueueCompletesItsStreamsReleasesTheirJobsAndClaimsNothingMore() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("closing", 2)).block(TIMEOUT);
+        ManualSubscriber subscriber = subscribe(queue, "closing");
+        subscriber.request(10);
+        waiting().until(() -> subscriber.received.size() == 2 && count("status = 'running'") == 2);
+
+        queue.close().block(TIMEOUT);
+
+        // the stream has completed, and its unfinished jobs went back as on cancel
+        waiting().until(() -> subscriber.terminated.getCount() == 0);
+        assertThat(subscriber.completed).isTrue();
+        assertThat(subscriber.error.get()).isNull();
+        assertThat(ids("status = 'pending' AND attempt = 0 AND lease IS NULL")).isEqualTo(idsOf(subscriber.received));
+
+        // a job enqueued after close is claimed by nobody, though the stream still had demand
+        UUID late = queue.enqueue(NewJob.of("closing", Map.of("late", true))).block(TIMEOUT).id();
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> count("status = 'running'") == 0);
+        assertThat(db.status(late)).isEqualTo("pending");
+        assertThat(subscriber.received).hasSize(2);
+
+        // a stream opened after close completes at once and claims nothing
+        StepVerifier.create(queue.jobs("closing")).expectComplete().verify(TIMEOUT);
+        assertThat(db.status(late)).isEqualTo("pending");
     }
 
     @Test

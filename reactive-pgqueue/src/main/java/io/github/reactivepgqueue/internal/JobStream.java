@@ -15,6 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -47,6 +48,7 @@ final class JobStream {
     private final Sinks.Many<Object> wakeups = Sinks.many().multicast().directBestEffort();
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
+    private @Nullable Mono<Void> released;
 
     public JobStream(JobClaimer claimer, Completer completer, Leases leases, Signals signals, JobStore store,
                      List<String> queues, Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval,
@@ -116,16 +118,21 @@ final class JobStream {
         return release(jobs).thenReturn(List.of());
     }
 
-    /** Gives every unfinished job back; later claims give theirs back at once. */
+    /**
+     * Gives every unfinished job back; later claims give theirs back at once. Every call awaits the
+     * same release, so the queue's close waits for it even when the stream's own end started it.
+     */
     public Mono<Void> releaseAll() {
         return Mono.defer(() -> {
-            List<ClaimedRow> rest;
             synchronized (this) {
-                closed = true;
-                rest = new ArrayList<>(unfinished.values());
-                unfinished.clear();
+                if (released == null) {
+                    closed = true;
+                    List<ClaimedRow> rest = new ArrayList<>(unfinished.values());
+                    unfinished.clear();
+                    released = release(rest).cache();
+                }
+                return released;
             }
-            return release(rest);
         });
     }
 
