@@ -216,6 +216,13 @@ public final class PgQueue {
      * every claimed job not yet completed goes back to pending with its attempt restored. Works
      * whether or not {@link #start()} was called. Cold: each subscription claims on its own.
      * The stream completes when the queue is {@linkplain #close() closed}.
+     *
+     * <p>Errors: a claim that fails in a way no retry mends ends the stream with that error: a
+     * missing privilege or table (an R2DBC exception of SQLSTATE class 42, such as 42501 or
+     * 42P01), a {@link SchemaVersionException}, a {@link DatabaseLoginException}. Other failures
+     * (a lost connection, a {@link DatabaseUnavailableException}, a statement or lock timeout, a
+     * deadlock) are retried at the next poll tick and logged once per incident; the subscriber
+     * sees no signal for them. See docs/error-handling.md.
      */
     public Flux<ClaimedJob> jobs(String... queues) {
         return node.jobs(Arrays.asList(Objects.requireNonNull(queues, "queues")));

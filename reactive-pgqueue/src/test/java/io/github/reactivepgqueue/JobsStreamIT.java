@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.internal.JobEncoder;
+import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;
@@ -182,6 +183,36 @@ class JobsStreamIT {
         // a stream opened after close completes at once and claims nothing
         StepVerifier.create(queue.jobs("closing")).expectComplete().verify(TIMEOUT);
         assertThat(db.status(late)).isEqualTo("pending");
+    }
+
+    @Test
+    void aRoleWithoutPrivilegesGetsTheErrorInsteadOfAnEmptyStream() {
+        String role = "pgq_stream_" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong()
+                & Long.MAX_VALUE, 36);
+        db.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'pgqueue-stream-test'");
+        try {
+            DatabaseCoordinates c = db.coordinates();
+            PgQueue queue = queue(PgQueue.builder(new DatabaseCoordinates(c.host(), c.port(), c.database(), role,
+                    "pgqueue-stream-test", c.source()).connectionFactory("pgqueue-stream-test")).schema(db.name())
+                    .janitor(false));
+
+            StepVerifier.create(queue.jobs("denied"))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(io.r2dbc.spi.R2dbcException.class)
+                            .extracting(x -> ((io.r2dbc.spi.R2dbcException) x).getSqlState()).isEqualTo("42501"))
+                    .verify(TIMEOUT);
+        } finally {
+            queues.forEach(q -> q.close().block(TIMEOUT));
+            queues.clear();
+            db.execute("DROP OWNED BY " + role);
+            db.execute("DROP ROLE " + role);
+        }
+    }
+
+    @Test
+    void aSchemaThatIsNotMigratedEndsTheStreamWithSchemaVersionException() {
+        PgQueue queue = queue(db.queueBuilder().schema(db.name() + "_absent"));
+
+        StepVerifier.create(queue.jobs("nowhere")).expectError(SchemaVersionException.class).verify(TIMEOUT);
     }
 
     @Test

@@ -98,8 +98,15 @@ final class JobStream {
                         wake();
                     }
                 })
-                .doOnError(incidents::failed)
-                .onErrorResume(e -> Mono.empty())
+                .onErrorResume(e -> {
+                    // what no retry mends ends the stream; the rest is retried at the next tick
+                    if (JobStore.retryCannotHelp(e)) {
+                        incidents.gaveUp(e);
+                        return Mono.error(e);
+                    }
+                    incidents.failed(e);
+                    return Mono.empty();
+                })
                 .then();
     }
 
