@@ -15,7 +15,8 @@ public interface ClaimedJob {
 
     /**
      * Records what became of the job, with the same meaning as a handler's outcome. Completes when
-     * the outcome is written. A second call fails with {@link IllegalStateException}.
+     * the outcome is written, signalled on the queue's handler scheduler (not on the database
+     * driver's event loop). A second call fails with {@link IllegalStateException}.
      */
     Mono<Void> complete(Outcome outcome);
 }

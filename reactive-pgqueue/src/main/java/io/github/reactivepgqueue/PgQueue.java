@@ -215,7 +215,10 @@ public final class PgQueue {
      * {@link ClaimedJob#complete(Outcome)}; when the subscription ends (cancel, error, completion)
      * every claimed job not yet completed goes back to pending with its attempt restored. Works
      * whether or not {@link #start()} was called. Cold: each subscription claims on its own.
-     * The stream completes when the queue is {@linkplain #close() closed}.
+     * The stream completes when the queue is {@linkplain #close() closed}. Elements are signalled
+     * on the handler scheduler ({@link PgQueueBuilder#handlerScheduler}, by default threads
+     * {@code pgqueue-handler-*}), never on the database driver's event loop, and so is the end of
+     * {@link ClaimedJob#complete}.
      *
      * <p>Errors: a claim that fails in a way no retry mends ends the stream with that error: a
      * missing privilege or table (an R2DBC exception of SQLSTATE class 42, such as 42501 or

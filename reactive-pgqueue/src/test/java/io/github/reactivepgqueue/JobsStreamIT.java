@@ -216,6 +216,27 @@ class JobsStreamIT {
     }
 
     @Test
+    void elementsAndCompletionsAreSignalledOnTheHandlerSchedulerNotOnTheDriversEventLoop() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("threads", 3)).block(TIMEOUT);
+
+        List<String> itemThreads = new CopyOnWriteArrayList<>();
+        List<String> completionThreads = new CopyOnWriteArrayList<>();
+        queue.jobs("threads")
+                .doOnNext(j -> itemThreads.add(Thread.currentThread().getName()))
+                .take(3)
+                .concatMap(j -> j.complete(Outcome.success())
+                        .then(Mono.fromCallable(() -> completionThreads.add(Thread.currentThread().getName()))))
+                .blockLast(TIMEOUT);
+
+        assertThat(itemThreads).hasSize(3).allSatisfy(name -> assertThat(name)
+                .doesNotStartWith("reactor-tcp").startsWith("pgqueue-handler"));
+        assertThat(completionThreads).hasSize(3).allSatisfy(name -> assertThat(name)
+                .doesNotStartWith("reactor-tcp").startsWith("pgqueue-handler"));
+        assertThat(count("status = 'completed'")).isEqualTo(3);
+    }
+
+    @Test
     void completingAnElementWritesItsOutcomeAndASecondCompletionFails() {
         PgQueue queue = queue();
         queue.enqueueAll(jobs("done", 5)).block(TIMEOUT);

@@ -26,7 +26,8 @@ import reactor.core.scheduler.Scheduler;
 
 /**
  * One subscription of {@code queue.jobs(...)}: claims as many jobs as the subscriber requested,
- * hands each out as a {@link ClaimedJob}, and on cancellation, error or completion gives every
+ * hands each out as a {@link ClaimedJob} on the delivery scheduler (where handlers run; it also
+ * signals the end of {@code complete()}), and on cancellation, error or completion gives every
  * claimed job that was not completed back to pending with its attempt restored.
  */
 final class JobStream {
@@ -42,6 +43,7 @@ final class JobStream {
     private final int claimBatchSize;
     private final Duration pollInterval;
     private final Scheduler timer;
+    private final Scheduler delivery;
     private final Flux<Notice> notices;
     private final AtomicLong demand = new AtomicLong();
     private final Map<UUID, ClaimedRow> unfinished = new ConcurrentHashMap<>();
@@ -52,7 +54,7 @@ final class JobStream {
 
     public JobStream(JobClaimer claimer, Completer completer, Leases leases, Signals signals, JobStore store,
                      List<String> queues, Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval,
-                     Scheduler timer, Flux<Notice> notices) {
+                     Scheduler timer, Scheduler delivery, Flux<Notice> notices) {
         this.claimer = claimer;
         this.completer = completer;
         this.leases = leases;
@@ -63,6 +65,7 @@ final class JobStream {
         this.claimBatchSize = claimBatchSize;
         this.pollInterval = pollInterval;
         this.timer = timer;
+        this.delivery = delivery;
         this.notices = notices;
     }
 
@@ -90,6 +93,8 @@ final class JobStream {
         Map<String, Integer> limits = new LinkedHashMap<>();
         queues.forEach(q -> limits.put(q, n));
         return claimer.claimShielded(limits, n, this::adopt)
+                // hand the jobs out where handlers run, never on the driver's event loop
+                .publishOn(delivery)
                 .doOnNext(jobs -> {
                     incidents.succeeded();
                     demand.addAndGet(-jobs.size());
@@ -188,7 +193,8 @@ final class JobStream {
                             .then(completer.write(row, Transition.of(row, outcome, backoffs.apply(row.queue()))))
                             .doOnSuccess(v -> leases.drop(row))
                             .onErrorResume(e -> adopt(List.of(row)).then(Mono.error(e)))
-                    : Mono.error(new IllegalStateException(row + " is already completed or was released")));
+                    : Mono.error(new IllegalStateException(row + " is already completed or was released")))
+                    .publishOn(delivery);
         }
 
         @Override

@@ -275,7 +275,7 @@ public final class Node {
                     heartbeat.start();
                     JobStream stream = new JobStream(claimer, completer, leases, signals, store, names,
                             this::backoffOf, config.claim().batchSize(), config.claim().pollInterval(),
-                            Schedulers.parallel(), received);
+                            Schedulers.parallel(), handlerScheduler, received);
                     openStreams.add(stream);
                     return stream;
                 }),
