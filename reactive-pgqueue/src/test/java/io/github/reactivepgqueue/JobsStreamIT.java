@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.internal.JobEncoder;
+import io.github.reactivepgqueue.internal.NodeProbe;
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
@@ -234,6 +235,35 @@ class JobsStreamIT {
         assertThat(completionThreads).hasSize(3).allSatisfy(name -> assertThat(name)
                 .doesNotStartWith("reactor-tcp").startsWith("pgqueue-handler"));
         assertThat(count("status = 'completed'")).isEqualTo(3);
+    }
+
+    @Test
+    void aStreamedJobCancelledElsewhereSignalsItsLostLease() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("lost", 2)).block(TIMEOUT);
+        ManualSubscriber subscriber = subscribe(queue, "lost");
+        subscriber.request(2);
+        waiting().until(() -> subscriber.received.size() == 2);
+        ClaimedJob cancelled = subscriber.received.get(0);
+        ClaimedJob kept = subscriber.received.get(1);
+        AtomicReference<String> lostOn = new AtomicReference<>();
+        AtomicInteger keptLost = new AtomicInteger();
+        cancelled.lost().doOnSuccess(v -> lostOn.set(Thread.currentThread().getName())).subscribe();
+        kept.lost().doOnSuccess(v -> keptLost.incrementAndGet()).subscribe();
+
+        assertThat(queue.cancel(cancelled.job().id()).block(TIMEOUT)).isEqualTo(1);
+        // the heartbeat finds the lease gone (at once on the cancel signal, else at its next beat)
+        assertThat(NodeProbe.beatOnce(queue.node()).block(TIMEOUT).lost())
+                .isLessThanOrEqualTo(1);
+        waiting().until(() -> lostOn.get() != null);
+        assertThat(lostOn.get()).startsWith("pgqueue-handler");
+
+        // the other job keeps its lease and completes as usual; its lost() never fires
+        kept.complete(Outcome.success()).block(TIMEOUT);
+        NodeProbe.beatOnce(queue.node()).block(TIMEOUT);
+        assertThat(keptLost).hasValue(0);
+        assertThat(db.status(cancelled.job().id())).isEqualTo("cancelled");
+        assertThat(db.status(kept.job().id())).isEqualTo("completed");
     }
 
     @Test

@@ -47,6 +47,8 @@ final class JobStream {
     private final Flux<Notice> notices;
     private final AtomicLong demand = new AtomicLong();
     private final Map<UUID, ClaimedRow> unfinished = new ConcurrentHashMap<>();
+    /** The lease of each job handed out and not yet finished here, for {@link ClaimedJob#lost()}. */
+    private final Map<UUID, Leases.Held> holds = new ConcurrentHashMap<>();
     private final Sinks.Many<Object> wakeups = Sinks.many().multicast().directBestEffort();
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
@@ -122,8 +124,10 @@ final class JobStream {
     private Mono<List<ClaimedRow>> adopt(List<ClaimedRow> jobs) {
         synchronized (this) {
             if (!closed) {
-                jobs.forEach(job -> unfinished.put(job.id(), job));
-                leases.holdAll(jobs);
+                jobs.forEach(job -> {
+                    unfinished.put(job.id(), job);
+                    holds.put(job.id(), leases.hold(job));
+                });
                 return Mono.just(jobs);
             }
         }
@@ -159,12 +163,17 @@ final class JobStream {
                     jobs.stream().map(ClaimedRow::queue).distinct().forEach(signals::postDue);
                 })
                 // released or not, this node lets go: if the release failed, the reaper rescues them
-                .doFinally(signal -> leases.dropAll(jobs))
+                .doFinally(signal -> jobs.forEach(this::drop))
                 .onErrorResume(e -> {
                     log.warn("Releasing {} unfinished jobs of queue.jobs({}) failed; the reaper will rescue them: {}",
                             jobs.size(), queues, ErrorText.summary(e));
                     return Mono.empty();
                 });
+    }
+
+    private void drop(ClaimedRow job) {
+        leases.drop(job);
+        holds.computeIfPresent(job.id(), (id, h) -> h.job() == job ? null : h);
     }
 
     private void wake() {
@@ -191,10 +200,20 @@ final class JobStream {
             return Mono.defer(() -> unfinished.remove(row.id(), row)
                     ? Mono.fromRunnable(() -> leases.finishing(row))
                             .then(completer.write(row, Transition.of(row, outcome, backoffs.apply(row.queue()))))
-                            .doOnSuccess(v -> leases.drop(row))
+                            .doOnSuccess(v -> drop(row))
                             .onErrorResume(e -> adopt(List.of(row)).then(Mono.error(e)))
                     : Mono.error(new IllegalStateException(row + " is already completed or was released")))
                     .publishOn(delivery);
+        }
+
+        @Override
+        public Mono<Void> lost() {
+            return Mono.defer(() -> {
+                Leases.Held held = holds.get(row.id());
+                return held == null || held.job() != row ? Mono.<Void>never()
+                        : held.stopped().flatMap(why -> why == Leases.Stop.LOST ? Mono.just(why) : Mono.never())
+                                .then();
+            }).publishOn(delivery);
         }
 
         @Override
