@@ -23,6 +23,7 @@ import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * One subscription of {@code queue.jobs(...)}: claims as many jobs as the subscriber requested,
@@ -96,7 +97,7 @@ final class JobStream {
         queues.forEach(q -> limits.put(q, n));
         return claimer.claimShielded(limits, n, this::adopt)
                 // hand the jobs out where handlers run, never on the driver's event loop
-                .publishOn(delivery)
+                .transform(this::delivered)
                 .doOnNext(jobs -> {
                     incidents.succeeded();
                     demand.addAndGet(-jobs.size());
@@ -171,6 +172,14 @@ final class JobStream {
                 });
     }
 
+    /**
+     * {@code signal} published on the delivery scheduler; once the queue's close has disposed that
+     * scheduler, on the parallel one, so a late completion still fails with its own error.
+     */
+    private <T> Mono<T> delivered(Mono<T> signal) {
+        return Mono.defer(() -> signal.publishOn(delivery.isDisposed() ? Schedulers.parallel() : delivery));
+    }
+
     private void drop(ClaimedRow job) {
         leases.drop(job);
         holds.computeIfPresent(job.id(), (id, h) -> h.job() == job ? null : h);
@@ -203,7 +212,7 @@ final class JobStream {
                             .doOnSuccess(v -> drop(row))
                             .onErrorResume(e -> adopt(List.of(row)).then(Mono.error(e)))
                     : Mono.error(new IllegalStateException(row + " is already completed or was released")))
-                    .publishOn(delivery);
+                    .transform(JobStream.this::delivered);
         }
 
         @Override
@@ -213,7 +222,7 @@ final class JobStream {
                 return held == null || held.job() != row ? Mono.<Void>never()
                         : held.stopped().flatMap(why -> why == Leases.Stop.LOST ? Mono.just(why) : Mono.never())
                                 .then();
-            }).publishOn(delivery);
+            }).transform(JobStream.this::delivered);
         }
 
         @Override
