@@ -150,6 +150,8 @@ public final class PgQueue {
     }
 
     /**
+     * Completes every {@link #jobs(String...)} stream (their unfinished jobs go back to pending,
+     * as on cancel, and they claim nothing more; a stream subscribed later completes at once), then
      * {@link #stop(Duration)} with the builder's grace period, then closes the outcome writer,
      * the heartbeat and the listening connection; later enqueues and admin calls still work,
      * {@code jobs()} completions fail, and pending {@link #awaitCompletion} calls fail.
@@ -213,6 +215,17 @@ public final class PgQueue {
      * {@link ClaimedJob#complete(Outcome)}; when the subscription ends (cancel, error, completion)
      * every claimed job not yet completed goes back to pending with its attempt restored. Works
      * whether or not {@link #start()} was called. Cold: each subscription claims on its own.
+     * The stream completes when the queue is {@linkplain #close() closed}. Elements are signalled
+     * on the handler scheduler ({@link PgQueueBuilder#handlerScheduler}, by default threads
+     * {@code pgqueue-handler-*}), never on the database driver's event loop, and so is the end of
+     * {@link ClaimedJob#complete}.
+     *
+     * <p>Errors: a claim that fails in a way no retry mends ends the stream with that error: a
+     * missing privilege or table (an R2DBC exception of SQLSTATE class 42, such as 42501 or
+     * 42P01), a {@link SchemaVersionException}, a {@link DatabaseLoginException}. Other failures
+     * (a lost connection, a {@link DatabaseUnavailableException}, a statement or lock timeout, a
+     * deadlock) are retried at the next poll tick and logged once per incident; the subscriber
+     * sees no signal for them. See docs/error-handling.md.
      */
     public Flux<ClaimedJob> jobs(String... queues) {
         return node.jobs(Arrays.asList(Objects.requireNonNull(queues, "queues")));

@@ -256,7 +256,8 @@ public final class PgQueueBuilder {
      * The scheduler handlers are subscribed on. The default is a bounded-elastic scheduler of the
      * queue's own ({@code pgqueue-handler-*} threads, created on demand up to the global
      * concurrency, idle ones dropped after 60 s), so a handler that blocks holds up only its own
-     * thread, however many jobs run. Non-blocking handlers may use
+     * thread, however many jobs run. {@link PgQueue#jobs(String...)} streams signal their elements
+     * and completions on it too. Non-blocking handlers may use
      * {@code Schedulers.parallel()} or {@code Schedulers.immediate()} to save a thread hop.
      */
     public PgQueueBuilder handlerScheduler(Scheduler handlerScheduler) {

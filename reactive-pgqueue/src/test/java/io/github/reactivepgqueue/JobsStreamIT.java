@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.internal.JobEncoder;
+import io.github.reactivepgqueue.internal.NodeProbe;
+import io.github.reactivepgqueue.testing.DatabaseCoordinates;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;
@@ -102,9 +104,22 @@ class JobsStreamIT {
             received.add(job);
         }
 
+        final java.util.concurrent.CountDownLatch terminated = new java.util.concurrent.CountDownLatch(1);
+        volatile boolean completed;
+
         @Override
         protected void hookOnError(Throwable throwable) {
             error.set(throwable);
+        }
+
+        @Override
+        protected void hookOnComplete() {
+            completed = true;
+        }
+
+        @Override
+        protected void hookFinally(reactor.core.publisher.SignalType type) {
+            terminated.countDown();
         }
     }
 
@@ -112,6 +127,15 @@ class JobsStreamIT {
         ManualSubscriber subscriber = new ManualSubscriber();
         subscriptions.add(subscriber);
         queue.jobs(names).subscribe(subscriber);
+        return subscriber;
+    }
+
+    /** {@code n} jobs enqueued to {@code name}, and a subscriber that requested and received them all. */
+    private ManualSubscriber claimed(PgQueue queue, String name, int n) {
+        queue.enqueueAll(jobs(name, n)).block(TIMEOUT);
+        ManualSubscriber subscriber = subscribe(queue, name);
+        subscriber.request(n);
+        waiting().until(() -> subscriber.received.size() == n && count("status = 'running'") == n);
         return subscriber;
     }
 
@@ -141,6 +165,109 @@ class JobsStreamIT {
         assertThat(ids("status = 'running'")).isEqualTo(idsOf(subscriber.received));
         assertThat(idsOf(subscriber.received)).hasSize(8);
         assertThat(subscriber.error.get()).isNull();
+    }
+
+    @Test
+    void closingTheQueueCompletesItsStreamsReleasesTheirJobsAndClaimsNothingMore() {
+        PgQueue queue = queue();
+        ManualSubscriber subscriber = claimed(queue, "closing", 2);
+        subscriber.request(8); // demand left over, which a job enqueued after close must not meet
+
+        queue.close().block(TIMEOUT);
+
+        // the stream has completed, and its unfinished jobs went back as on cancel
+        waiting().until(() -> subscriber.terminated.getCount() == 0);
+        assertThat(subscriber.completed).isTrue();
+        assertThat(subscriber.error.get()).isNull();
+        assertThat(ids("status = 'pending' AND attempt = 0 AND lease IS NULL")).isEqualTo(idsOf(subscriber.received));
+
+        // a job enqueued after close is claimed by nobody, though the stream still had demand
+        UUID late = queue.enqueue(NewJob.of("closing", Map.of("late", true))).block(TIMEOUT).id();
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                .until(() -> count("status = 'running'") == 0);
+        assertThat(db.status(late)).isEqualTo("pending");
+        assertThat(subscriber.received).hasSize(2);
+
+        // a stream opened after close completes at once and claims nothing
+        StepVerifier.create(queue.jobs("closing")).expectComplete().verify(TIMEOUT);
+        assertThat(db.status(late)).isEqualTo("pending");
+    }
+
+    @Test
+    void aRoleWithoutPrivilegesGetsTheErrorInsteadOfAnEmptyStream() {
+        String role = "pgq_stream_" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong()
+                & Long.MAX_VALUE, 36);
+        db.execute("CREATE ROLE " + role + " LOGIN PASSWORD 'pgqueue-stream-test'");
+        try {
+            DatabaseCoordinates c = db.coordinates();
+            PgQueue queue = queue(PgQueue.builder(new DatabaseCoordinates(c.host(), c.port(), c.database(), role,
+                    "pgqueue-stream-test", c.source()).connectionFactory("pgqueue-stream-test")).schema(db.name())
+                    .janitor(false));
+
+            StepVerifier.create(queue.jobs("denied"))
+                    .expectErrorSatisfies(e -> assertThat(e).isInstanceOf(io.r2dbc.spi.R2dbcException.class)
+                            .extracting(x -> ((io.r2dbc.spi.R2dbcException) x).getSqlState()).isEqualTo("42501"))
+                    .verify(TIMEOUT);
+        } finally {
+            queues.forEach(q -> q.close().block(TIMEOUT));
+            queues.clear();
+            db.execute("DROP OWNED BY " + role);
+            db.execute("DROP ROLE " + role);
+        }
+    }
+
+    @Test
+    void aSchemaThatIsNotMigratedEndsTheStreamWithSchemaVersionException() {
+        PgQueue queue = queue(db.queueBuilder().schema(db.name() + "_absent"));
+
+        StepVerifier.create(queue.jobs("nowhere")).expectError(SchemaVersionException.class).verify(TIMEOUT);
+    }
+
+    @Test
+    void elementsAndCompletionsAreSignalledOnTheHandlerSchedulerNotOnTheDriversEventLoop() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("threads", 3)).block(TIMEOUT);
+
+        List<String> itemThreads = new CopyOnWriteArrayList<>();
+        List<String> completionThreads = new CopyOnWriteArrayList<>();
+        queue.jobs("threads")
+                .doOnNext(j -> itemThreads.add(Thread.currentThread().getName()))
+                .take(3)
+                .concatMap(j -> j.complete(Outcome.success())
+                        .then(Mono.fromCallable(() -> completionThreads.add(Thread.currentThread().getName()))))
+                .blockLast(TIMEOUT);
+
+        assertThat(itemThreads).hasSize(3).allSatisfy(name -> assertThat(name)
+                .doesNotStartWith("reactor-tcp").startsWith("pgqueue-handler"));
+        assertThat(completionThreads).hasSize(3).allSatisfy(name -> assertThat(name)
+                .doesNotStartWith("reactor-tcp").startsWith("pgqueue-handler"));
+        assertThat(count("status = 'completed'")).isEqualTo(3);
+    }
+
+    @Test
+    void aStreamedJobCancelledElsewhereSignalsItsLostLease() {
+        PgQueue queue = queue();
+        ManualSubscriber subscriber = claimed(queue, "lost", 2);
+        ClaimedJob cancelled = subscriber.received.get(0);
+        ClaimedJob kept = subscriber.received.get(1);
+        AtomicReference<String> lostOn = new AtomicReference<>();
+        AtomicInteger keptLost = new AtomicInteger();
+        cancelled.lost().doOnSuccess(v -> lostOn.set(Thread.currentThread().getName())).subscribe();
+        kept.lost().doOnSuccess(v -> keptLost.incrementAndGet()).subscribe();
+
+        assertThat(queue.cancel(cancelled.job().id()).block(TIMEOUT)).isEqualTo(1);
+        // the heartbeat finds the lease gone (at once on the cancel signal, else at its next beat)
+        assertThat(NodeProbe.beatOnce(queue.node()).block(TIMEOUT).lost())
+                .isLessThanOrEqualTo(1);
+        waiting().until(() -> lostOn.get() != null);
+        assertThat(lostOn.get()).startsWith("pgqueue-handler");
+
+        // the other job keeps its lease and completes as usual; its lost() never fires
+        kept.complete(Outcome.success()).block(TIMEOUT);
+        NodeProbe.beatOnce(queue.node()).block(TIMEOUT);
+        assertThat(keptLost).hasValue(0);
+        assertThat(db.status(cancelled.job().id())).isEqualTo("cancelled");
+        assertThat(db.status(kept.job().id())).isEqualTo("completed");
     }
 
     @Test
@@ -174,11 +301,7 @@ class JobsStreamIT {
     @Test
     void cancellingTheSubscriptionReleasesTheJobsNotCompleted() {
         PgQueue queue = queue();
-        queue.enqueueAll(jobs("cancel", 10)).block(TIMEOUT);
-
-        ManualSubscriber subscriber = subscribe(queue, "cancel");
-        subscriber.request(10);
-        waiting().until(() -> subscriber.received.size() == 10 && count("status = 'running'") == 10);
+        ManualSubscriber subscriber = claimed(queue, "cancel", 10);
 
         List<ClaimedJob> completed = subscriber.received.subList(0, 4);
         List<ClaimedJob> abandoned = subscriber.received.subList(4, 10);

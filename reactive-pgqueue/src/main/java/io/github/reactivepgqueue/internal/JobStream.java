@@ -15,6 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -22,10 +23,12 @@ import reactor.core.publisher.FluxSink;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * One subscription of {@code queue.jobs(...)}: claims as many jobs as the subscriber requested,
- * hands each out as a {@link ClaimedJob}, and on cancellation, error or completion gives every
+ * hands each out as a {@link ClaimedJob} on the delivery scheduler (where handlers run; it also
+ * signals the end of {@code complete()}), and on cancellation, error or completion gives every
  * claimed job that was not completed back to pending with its attempt restored.
  */
 final class JobStream {
@@ -41,16 +44,20 @@ final class JobStream {
     private final int claimBatchSize;
     private final Duration pollInterval;
     private final Scheduler timer;
+    private final Scheduler delivery;
     private final Flux<Notice> notices;
     private final AtomicLong demand = new AtomicLong();
     private final Map<UUID, ClaimedRow> unfinished = new ConcurrentHashMap<>();
+    /** The lease of each job handed out and not yet finished here, for {@link ClaimedJob#lost()}. */
+    private final Map<UUID, Leases.Held> holds = new ConcurrentHashMap<>();
     private final Sinks.Many<Object> wakeups = Sinks.many().multicast().directBestEffort();
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
+    private @Nullable Mono<Void> released;
 
     public JobStream(JobClaimer claimer, Completer completer, Leases leases, Signals signals, JobStore store,
                      List<String> queues, Function<String, Backoff> backoffs, int claimBatchSize, Duration pollInterval,
-                     Scheduler timer, Flux<Notice> notices) {
+                     Scheduler timer, Scheduler delivery, Flux<Notice> notices) {
         this.claimer = claimer;
         this.completer = completer;
         this.leases = leases;
@@ -61,6 +68,7 @@ final class JobStream {
         this.claimBatchSize = claimBatchSize;
         this.pollInterval = pollInterval;
         this.timer = timer;
+        this.delivery = delivery;
         this.notices = notices;
     }
 
@@ -88,6 +96,8 @@ final class JobStream {
         Map<String, Integer> limits = new LinkedHashMap<>();
         queues.forEach(q -> limits.put(q, n));
         return claimer.claimShielded(limits, n, this::adopt)
+                // hand the jobs out where handlers run, never on the driver's event loop
+                .transform(this::delivered)
                 .doOnNext(jobs -> {
                     incidents.succeeded();
                     demand.addAndGet(-jobs.size());
@@ -96,8 +106,15 @@ final class JobStream {
                         wake();
                     }
                 })
-                .doOnError(incidents::failed)
-                .onErrorResume(e -> Mono.empty())
+                .onErrorResume(e -> {
+                    // what no retry mends ends the stream; the rest is retried at the next tick
+                    if (JobStore.retryCannotHelp(e)) {
+                        incidents.gaveUp(e);
+                        return Mono.error(e);
+                    }
+                    incidents.failed(e);
+                    return Mono.empty();
+                })
                 .then();
     }
 
@@ -108,24 +125,31 @@ final class JobStream {
     private Mono<List<ClaimedRow>> adopt(List<ClaimedRow> jobs) {
         synchronized (this) {
             if (!closed) {
-                jobs.forEach(job -> unfinished.put(job.id(), job));
-                leases.holdAll(jobs);
+                jobs.forEach(job -> {
+                    unfinished.put(job.id(), job);
+                    holds.put(job.id(), leases.hold(job));
+                });
                 return Mono.just(jobs);
             }
         }
         return release(jobs).thenReturn(List.of());
     }
 
-    /** Gives every unfinished job back; later claims give theirs back at once. */
+    /**
+     * Gives every unfinished job back; later claims give theirs back at once. Every call awaits the
+     * same release, so the queue's close waits for it even when the stream's own end started it.
+     */
     public Mono<Void> releaseAll() {
         return Mono.defer(() -> {
-            List<ClaimedRow> rest;
             synchronized (this) {
-                closed = true;
-                rest = new ArrayList<>(unfinished.values());
-                unfinished.clear();
+                if (released == null) {
+                    closed = true;
+                    List<ClaimedRow> rest = new ArrayList<>(unfinished.values());
+                    unfinished.clear();
+                    released = release(rest).cache();
+                }
+                return released;
             }
-            return release(rest);
         });
     }
 
@@ -140,12 +164,25 @@ final class JobStream {
                     jobs.stream().map(ClaimedRow::queue).distinct().forEach(signals::postDue);
                 })
                 // released or not, this node lets go: if the release failed, the reaper rescues them
-                .doFinally(signal -> leases.dropAll(jobs))
+                .doFinally(signal -> jobs.forEach(this::drop))
                 .onErrorResume(e -> {
                     log.warn("Releasing {} unfinished jobs of queue.jobs({}) failed; the reaper will rescue them: {}",
                             jobs.size(), queues, ErrorText.summary(e));
                     return Mono.empty();
                 });
+    }
+
+    /**
+     * {@code signal} published on the delivery scheduler; once the queue's close has disposed that
+     * scheduler, on the parallel one, so a late completion still fails with its own error.
+     */
+    private <T> Mono<T> delivered(Mono<T> signal) {
+        return Mono.defer(() -> signal.publishOn(delivery.isDisposed() ? Schedulers.parallel() : delivery));
+    }
+
+    private void drop(ClaimedRow job) {
+        leases.drop(job);
+        holds.computeIfPresent(job.id(), (id, h) -> h.job() == job ? null : h);
     }
 
     private void wake() {
@@ -172,12 +209,23 @@ final class JobStream {
             return Mono.defer(() -> unfinished.remove(row.id(), row)
                     ? Mono.fromRunnable(() -> leases.finishing(row))
                             .then(completer.write(row, Transition.of(row, outcome, backoffs.apply(row.queue()))))
-                            .doOnSuccess(v -> leases.drop(row))
+                            .doOnSuccess(v -> drop(row))
                             // an outcome given up is let go of: the reaper rescues the job
                             .onErrorResume(e -> (e instanceof Completer.OutcomeAbandoned
-                                    ? Mono.fromRunnable(() -> leases.drop(row))
+                                    ? Mono.fromRunnable(() -> drop(row))
                                     : adopt(List.of(row))).then(Mono.error(e)))
-                    : Mono.error(new IllegalStateException(row + " is already completed or was released")));
+                    : Mono.error(new IllegalStateException(row + " is already completed or was released")))
+                    .transform(JobStream.this::delivered);
+        }
+
+        @Override
+        public Mono<Void> lost() {
+            return Mono.defer(() -> {
+                Leases.Held held = holds.get(row.id());
+                return held == null || held.job() != row ? Mono.<Void>never()
+                        : held.stopped().flatMap(why -> why == Leases.Stop.LOST ? Mono.just(why) : Mono.never())
+                                .then();
+            }).transform(JobStream.this::delivered);
         }
 
         @Override

@@ -86,10 +86,6 @@ final class Leases {
         }
     }
 
-    void dropAll(Collection<ClaimedRow> jobs) {
-        jobs.forEach(this::drop);
-    }
-
     void drop(ClaimedRow job) {
         held.computeIfPresent(job.id(), (id, h) -> h.job == job ? null : h);
     }

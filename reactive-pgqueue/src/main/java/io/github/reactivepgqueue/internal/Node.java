@@ -17,10 +17,13 @@ import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.r2dbc.spi.Connection;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -29,6 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.retry.Retry;
@@ -59,6 +63,8 @@ public final class Node {
     private final Flux<Notice> received;
     private final Completer completer;
     private final Leases leases = new Leases();
+    private final Set<JobStream> openStreams = ConcurrentHashMap.newKeySet();
+    private final Sinks.Empty<Void> closing = Sinks.empty();
     private final Map<String, QueueRuntime> queues;
     private final Scheduler handlerScheduler;
     private final Worker worker;
@@ -232,7 +238,8 @@ public final class Node {
         // database is taken to be unreachable and they are given up: their jobs stay running, lose
         // their heartbeat with this node, and the reaper of a live node rescues them.
         Duration writeLimit = grace.plus(grace.compareTo(MIN_WRITE_GRACE) < 0 ? MIN_WRITE_GRACE : grace);
-        return stop(grace)
+        return closeStreams()
+                .then(stop(grace))
                 .then(completer.close())
                 .timeout(writeLimit, Mono.fromRunnable(() -> {
                     log.error("Close: outcomes of {} jobs could not be written within {}; given up (the reaper "
@@ -266,13 +273,34 @@ public final class Node {
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
                     heartbeat.start();
-                    return new JobStream(claimer, completer, leases, signals, store, names, this::backoffOf,
-                            config.claim().batchSize(), config.claim().pollInterval(), Schedulers.parallel(), received);
+                    JobStream stream = new JobStream(claimer, completer, leases, signals, store, names,
+                            this::backoffOf, config.claim().batchSize(), config.claim().pollInterval(),
+                            Schedulers.parallel(), handlerScheduler, received);
+                    openStreams.add(stream);
+                    return stream;
                 }),
                 JobStream::flux,
-                JobStream::releaseAll,
-                (stream, error) -> stream.releaseAll(),
-                JobStream::releaseAll);
+                this::endStream,
+                (stream, error) -> endStream(stream),
+                this::endStream)
+                // close() ends every stream, also one subscribed after it: cancelling the claims
+                // above releases the stream's unfinished jobs, and the subscriber sees completion
+                .takeUntilOther(closing.asMono());
+    }
+
+    private Mono<Void> endStream(JobStream stream) {
+        openStreams.remove(stream);
+        return stream.releaseAll();
+    }
+
+    /** Completes every open jobs() stream and waits until each has given its unfinished jobs back. */
+    private Mono<Void> closeStreams() {
+        return Mono.defer(() -> {
+            closing.tryEmitEmpty();
+            List<JobStream> streams = new ArrayList<>(openStreams);
+            openStreams.clear();
+            return Flux.fromIterable(streams).flatMap(JobStream::releaseAll).then();
+        });
     }
 
     private Backoff backoffOf(String queue) {

@@ -1,9 +1,11 @@
 package io.github.reactivepgqueue.internal.store;
 
+import io.github.reactivepgqueue.DatabaseLoginException;
 import io.github.reactivepgqueue.JobCount;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.MigrationResult;
+import io.github.reactivepgqueue.SchemaVersionException;
 import io.github.reactivepgqueue.internal.ClaimedRow;
 import io.github.reactivepgqueue.internal.EncodedJob;
 import io.github.reactivepgqueue.internal.QueueMetrics;
@@ -27,6 +29,18 @@ import reactor.core.publisher.Mono;
  * package builds a statement, binds a parameter or reads a row.
  */
 public interface JobStore {
+
+    /**
+     * Whether a call that failed with {@code error} fails the same way however often it is retried:
+     * a statement the server refused for what it says or who sends it (SQLSTATE class 42, such as
+     * insufficient privilege 42501 or undefined table 42P01), a schema at the wrong version or never
+     * migrated ({@link SchemaVersionException}), a refused login ({@link DatabaseLoginException}).
+     * A lost connection, a timeout, a serialization failure or deadlock may pass, so they are not.
+     */
+    static boolean retryCannotHelp(Throwable error) {
+        return error instanceof SchemaVersionException || error instanceof DatabaseLoginException
+                || R2dbc.isAccessRuleOrSyntaxError(error);
+    }
 
     // ---- enqueue
 

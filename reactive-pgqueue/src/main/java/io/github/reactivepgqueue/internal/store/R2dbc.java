@@ -59,6 +59,16 @@ final class R2dbc {
     }
 
     /**
+     * Whether {@code error} is a statement the server refused for what it says or who sends it
+     * (SQLSTATE class 42: insufficient privilege 42501, undefined table 42P01, ...): the same
+     * statement fails the same way however often it is retried.
+     */
+    public static boolean isAccessRuleOrSyntaxError(Throwable error) {
+        return error instanceof io.r2dbc.spi.R2dbcException e && e.getSqlState() != null
+                && e.getSqlState().startsWith("42");
+    }
+
+    /**
      * The server's refusal of a login, found in {@code error}'s causes: SQLSTATE class 28 (an
      * unknown role, a wrong password, no {@code pg_hba.conf} entry) or 3D000 (no such database);
      * null for anything else, such as a refused connection or a timeout.
