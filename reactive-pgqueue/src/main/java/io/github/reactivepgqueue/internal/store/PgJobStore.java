@@ -76,14 +76,18 @@ public final class PgJobStore implements JobStore {
 
     /** One statement in a transaction of its own, its rows mapped and collected. */
     private <T> Mono<List<T>> rows(SqlName name, Function<Statement, Statement> binder, Function<Row, T> mapper) {
-        return db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper)).collectList()
-                .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
+        return explained(db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper))
+                .collectList());
     }
 
     /** One statement in a transaction of its own; emits how many rows it changed. */
     private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single()
-                .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
+        return explained(db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single());
+    }
+
+    /** {@code call}, with a missing table or schema said as the schema not being migrated. */
+    private <T> Mono<T> explained(Mono<T> call) {
+        return call.onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
     }
 
     private static Statement bindNullable(Statement statement, String name, @Nullable Object value, Class<?> type) {
@@ -102,18 +106,18 @@ public final class PgJobStore implements JobStore {
         return new Inserts() {
             @Override
             public Mono<List<InsertedRow>> insertMany(List<EncodedJob> batch, @Nullable String signalChannel) {
-                return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertMany), batch, signalChannel),
+                return explained(R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertMany), batch,
+                                signalChannel),
                         row -> new InsertedRow(((Number) row.get("ord")).intValue() - 1,
                                 Boolean.TRUE.equals(row.get("inserted", Boolean.class)),
-                                row.get("holder_id", UUID.class))).collectList()
-                        .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
+                                row.get("holder_id", UUID.class))).collectList());
             }
 
             @Override
             public Mono<Integer> insertManyNoKeys(List<EncodedJob> batch, @Nullable String signalChannel) {
-                return R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertManyNoKeys), batch, signalChannel),
-                        row -> ((Number) row.get("inserted")).intValue()).single()
-                        .onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
+                return explained(R2dbc.query(bindInsert(statement(connection, SqlName.JobInsertManyNoKeys), batch,
+                                signalChannel),
+                        row -> ((Number) row.get("inserted")).intValue()).single());
             }
         };
     }
@@ -416,19 +420,14 @@ public final class PgJobStore implements JobStore {
      * 40P01), a lock wait past {@code lock_timeout} (55P03), a database that is unavailable.
      */
     public static boolean isPermanent(Throwable error) {
-        for (Throwable e = error; e != null; e = e.getCause()) {
+        Throwable database = R2dbc.databaseError(error);
+        for (Throwable e = error; e != null && e != database; e = e.getCause() == e ? null : e.getCause()) {
             if (e instanceof DatabaseUnavailableException) {
-                return false;
-            }
-            if (e instanceof io.r2dbc.spi.R2dbcException r && r.getSqlState() != null) {
-                String sqlClass = r.getSqlState().length() >= 2 ? r.getSqlState().substring(0, 2) : "";
-                return sqlClass.equals("42") || sqlClass.equals("23") || sqlClass.equals("22");
-            }
-            if (e.getCause() == e) {
-                break;
+                return false; // no connection: whatever the server said beneath it may pass
             }
         }
-        return false;
+        String state = R2dbc.sqlState(error);
+        return state.startsWith("42") || state.startsWith("23") || state.startsWith("22");
     }
 
     @Override

@@ -43,19 +43,41 @@ final class R2dbc {
         return query(statement, row -> ((Number) row.get(column)).longValue()).single();
     }
 
+    /**
+     * The first database error among {@code error} and its causes that carries a SQLSTATE, or
+     * null. Every classification below reads the SQLSTATE from here, so a wrapped error (a
+     * composite, a cleanup failure) is classified as its database error.
+     */
+    static io.r2dbc.spi.@Nullable R2dbcException databaseError(Throwable error) {
+        for (Throwable e = error; e != null; e = e.getCause() == e ? null : e.getCause()) {
+            if (e instanceof io.r2dbc.spi.R2dbcException r && r.getSqlState() != null) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** The SQLSTATE of {@link #databaseError}, or "" when there is none. */
+    static String sqlState(Throwable error) {
+        io.r2dbc.spi.R2dbcException e = databaseError(error);
+        String state = e == null ? null : e.getSqlState();
+        return state == null ? "" : state;
+    }
+
     /** Whether {@code error} is PostgreSQL breaking a deadlock (SQLSTATE 40P01); the transaction was rolled back. */
     public static boolean isDeadlock(Throwable error) {
-        return hasSqlState(error, "40P01");
+        return sqlState(error).equals("40P01");
     }
 
     /** Whether {@code error} is a lock wait that ran past {@code lock_timeout} (SQLSTATE 55P03). */
     public static boolean isLockTimeout(Throwable error) {
-        return hasSqlState(error, "55P03");
+        return sqlState(error).equals("55P03");
     }
 
     /** Whether {@code error} is a table or schema that does not exist (SQLSTATE 42P01, 3F000). */
     public static boolean isUndefinedTableOrSchema(Throwable error) {
-        return hasSqlState(error, "42P01") || hasSqlState(error, "3F000");
+        String state = sqlState(error);
+        return state.equals("42P01") || state.equals("3F000");
     }
 
     /**
@@ -64,8 +86,7 @@ final class R2dbc {
      * statement fails the same way however often it is retried.
      */
     public static boolean isAccessRuleOrSyntaxError(Throwable error) {
-        return error instanceof io.r2dbc.spi.R2dbcException e && e.getSqlState() != null
-                && e.getSqlState().startsWith("42");
+        return sqlState(error).startsWith("42");
     }
 
     /**
@@ -74,19 +95,7 @@ final class R2dbc {
      * null for anything else, such as a refused connection or a timeout.
      */
     public static io.r2dbc.spi.@Nullable R2dbcException loginRefusal(Throwable error) {
-        for (Throwable e = error; e != null; e = e.getCause()) {
-            if (e instanceof io.r2dbc.spi.R2dbcException r && r.getSqlState() != null
-                    && (r.getSqlState().startsWith("28") || r.getSqlState().equals("3D000"))) {
-                return r;
-            }
-            if (e.getCause() == e) {
-                break;
-            }
-        }
-        return null;
-    }
-
-    private static boolean hasSqlState(Throwable error, String sqlState) {
-        return error instanceof io.r2dbc.spi.R2dbcException e && sqlState.equals(e.getSqlState());
+        String state = sqlState(error);
+        return state.startsWith("28") || state.equals("3D000") ? databaseError(error) : null;
     }
 }
