@@ -8,6 +8,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Result;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -15,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -24,6 +27,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
@@ -458,6 +462,37 @@ class AdminIT {
 
         assertThat(admin.delete(live).block(TIMEOUT)).isFalse();
         assertThat(admin.delete(UUID.randomUUID()).block(TIMEOUT)).isFalse();
+    }
+
+    /**
+     * A job the janitor moves while the delete runs: the delete waits for the move and then
+     * deletes the job where it went, instead of reporting it missing and leaving it there.
+     */
+    @Test
+    void deleteFindsAJobTheJanitorIsMovingAtThatMoment() {
+        UUID id = enqueue("delete", 1);
+        finish("completed", id);
+        String s = "\"" + db.name() + "\"";
+        String columns = "id, queue, status, priority, payload, unique_key, fingerprint, attempt, max_attempts, "
+                + "reprocess_count, created_at, run_at, updated_at, completed_at, last_error";
+        Connection mover = Mono.from(db.connectionFactory().create()).block(TIMEOUT);
+        try {
+            Mono.from(mover.beginTransaction()).block(TIMEOUT);
+            Flux.from(mover.createStatement("WITH moved AS (DELETE FROM " + s + ".jobs WHERE id = $1 RETURNING "
+                    + columns + ") INSERT INTO " + s + ".jobs_archive (" + columns + ") SELECT " + columns
+                    + " FROM moved").bind("$1", id).execute()).flatMap(Result::getRowsUpdated).blockLast(TIMEOUT);
+
+            CompletableFuture<Boolean> deleted = admin.delete(id).toFuture();
+            await().atMost(TIMEOUT).until(() -> db.count("SELECT count(*) FROM pg_stat_activity "
+                    + "WHERE wait_event_type = 'Lock' AND query LIKE $1", "%" + db.name() + "%jobs_archive%") == 1);
+            Mono.from(mover.commitTransaction()).block(TIMEOUT);
+
+            assertThat(deleted).succeedsWithin(TIMEOUT).isEqualTo(true);
+            assertThat(find(id)).isEmpty();
+            assertThat(db.rows("jobs_archive")).isZero();
+        } finally {
+            Mono.from(mover.close()).block(TIMEOUT);
+        }
     }
 
     @Test
