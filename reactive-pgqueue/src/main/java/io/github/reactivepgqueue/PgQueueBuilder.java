@@ -106,6 +106,7 @@ public final class PgQueueBuilder {
     boolean listen = true;
     boolean notifyOnEnqueue = true;
     Duration connectionAcquireTimeout = DEFAULT_CONNECTION_ACQUIRE_TIMEOUT;
+    @Nullable Integer ownConnections;
     Duration statementTimeout = DEFAULT_STATEMENT_TIMEOUT;
     Duration lockTimeout = DEFAULT_LOCK_TIMEOUT;
     Duration listenerCheckInterval = DEFAULT_LISTENER_CHECK_INTERVAL;
@@ -278,7 +279,11 @@ public final class PgQueueBuilder {
      * A running job whose heartbeat is older than this many heartbeat intervals is stalled (its
      * node died or froze) and the reaper rescues it (default
      * {@value #DEFAULT_RESCUE_AFTER_MISSED_HEARTBEATS}; at least 1.5, so one slow beat is no stall).
-     * Every node should use the same heartbeat settings.
+     * Every node should use the same heartbeat settings. {@link #build()} refuses a threshold
+     * (this times the heartbeat interval) that is not longer than the heartbeat interval plus
+     * {@link #connectionAcquireTimeout(Duration)}: a beat that had to wait that long for a
+     * connection would land too late. A node whose beats do not get through for nearly this long
+     * stops the handlers of those jobs, since other nodes may rescue them.
      */
     public PgQueueBuilder rescueAfterMissedHeartbeats(double heartbeats) {
         this.rescueAfterMissedHeartbeats = heartbeats;
@@ -355,6 +360,25 @@ public final class PgQueueBuilder {
      */
     public PgQueueBuilder connectionAcquireTimeout(Duration connectionAcquireTimeout) {
         this.connectionAcquireTimeout = Objects.requireNonNull(connectionAcquireTimeout, "connectionAcquireTimeout");
+        return this;
+    }
+
+    /**
+     * How many connections the node opens for its own liveness work: claims, outcome writes, the
+     * heartbeat and the reaper (default: {@link #claimsInFlight(int) claimsInFlight} + 6, which is
+     * 8; at least 2, or 0). They come from the given connection factory, or from the factory
+     * behind it when it is an r2dbc-pool {@code ConnectionPool}, into a small pool of the node's
+     * own, opened as needed and closed by {@link PgQueue#close()}. So handlers and the rest of the
+     * application may use every connection of their pool without ever starving the heartbeat:
+     * a node whose beats wait behind busy handlers has its jobs rescued and run a second time
+     * elsewhere. Enqueues, admin calls, awaits, the janitor and the depth sampler use the given
+     * factory.
+     *
+     * <p>0: the liveness work takes its connections from the given factory too (for a database
+     * whose connection limit leaves no room); size that pool so handlers can never hold all of it.
+     */
+    public PgQueueBuilder ownConnections(int ownConnections) {
+        this.ownConnections = ownConnections;
         return this;
     }
 
@@ -456,7 +480,8 @@ public final class PgQueueBuilder {
                 defaultHandlerTimeout);
         return new PgQueue(new Config(connectionFactory, listenerConnectionFactory, Config.schemaName(schema),
                 objectMapper != null ? objectMapper : defaultObjectMapper(), meterRegistry,
-                new Config.DbConfig(connectionAcquireTimeout, statementTimeout, lockTimeout),
+                new Config.DbConfig(connectionAcquireTimeout, statementTimeout, lockTimeout,
+                        ownConnections != null ? ownConnections : Config.DbConfig.defaultOwnConnections(claimsInFlight)),
                 new Config.EnqueueConfig(maxPayloadBytes, enqueueBatchSize, defaultMaxAttempts, notifyOnEnqueue),
                 queueDefaults.resolve(List.copyOf(handlers.values())), defaultBackoff,
                 new Config.ClaimConfig(globalConcurrency, claimBatchSize, claimsInFlight, pollInterval),

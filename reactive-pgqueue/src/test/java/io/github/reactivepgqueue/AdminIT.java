@@ -500,6 +500,7 @@ class AdminIT {
         AtomicReference<UUID> running = new AtomicReference<>();
         AtomicBoolean cancelled = new AtomicBoolean();
         PgQueue nodeB = startedNode(db.queueBuilder().heartbeatInterval(Duration.ofMillis(300))
+                .rescueAfterMissedHeartbeats(100) // the delete stops it, never a rescue
                 .handler(ReactiveHandler.of("delete-running", job -> {
                     running.set(job.id());
                     return Mono.<Outcome>never().doOnCancel(() -> cancelled.set(true));

@@ -269,7 +269,9 @@ class DatabaseFaultsIT {
                 .listenerConnectionFactory(postgres.coordinates().connectionFactory(LISTENER_APP))
                 .globalConcurrency(CONCURRENCY).defaultQueueConcurrency(CONCURRENCY)
                 .pollInterval(pollInterval)
-                .heartbeatInterval(Duration.ofMillis(300)) // so a lost claim is rescued within a second
+                // so a lost claim is rescued within about two seconds (the stall threshold must
+                // outlast a beat that waits the whole acquire timeout)
+                .heartbeatInterval(Duration.ofMillis(500)).rescueAfterMissedHeartbeats(4)
                 .connectionAcquireTimeout(ACQUIRE_TIMEOUT)
                 .stopGracePeriod(Duration.ofSeconds(2))
                 .handler(ledger.handler(QUEUE, POOL_APP, job -> Mono

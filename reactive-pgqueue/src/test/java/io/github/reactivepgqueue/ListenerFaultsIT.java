@@ -189,7 +189,8 @@ class ListenerFaultsIT {
         // a reset that loses a claim's reply leaves the job running under a lease nobody holds
         startNode(directPool(), builder -> builder
                 .listenerConnectionFactory(server.coordinates().connectionFactory("lf-listener"))
-                .heartbeatInterval(Duration.ofMillis(300)));
+                .heartbeatInterval(Duration.ofMillis(300))
+                .rescueAfterMissedHeartbeats(20)); // the lost claim's heartbeat is an hour old
         awaitListening("lf-listener", -1);
         PgQueue silentProducer = PgQueue.builder(producerPool).schema(SCHEMA).listen(false).notifyOnEnqueue(false)
                 .janitor(false).build();
@@ -198,7 +199,7 @@ class ListenerFaultsIT {
                 + " lease = gen_random_uuid(), heartbeat_at = now() - interval '1 hour'"
                 + " WHERE id = $1 AND status = 'pending' RETURNING id) SELECT count(*) FROM lost", id)).isEqualTo(1);
 
-        // the reaper (every 300 ms, stall after 750 ms) puts it back to pending...
+        // the reaper (every 300 ms) puts it back to pending...
         await("the reaper rescues the job").atMost(TIMEOUT)
                 .until(() -> count("SELECT reprocess_count FROM {schema}.jobs WHERE id = $1", id) == 1);
         // ...and a node must then claim it, not leave it to the poll an hour away
@@ -217,7 +218,8 @@ class ListenerFaultsIT {
         startNode(pool, builder -> builder
                 .pollInterval(Duration.ofSeconds(30)) // as before: this test is about resets, not about pickup paths
                 .globalConcurrency(20)
-                .heartbeatInterval(Duration.ofMillis(300))
+                .heartbeatInterval(Duration.ofMillis(300)).rescueAfterMissedHeartbeats(10)
+                .connectionAcquireTimeout(Duration.ofSeconds(2))
                 .listenerCheck(Duration.ofMillis(500), Duration.ofMillis(500)));
         List<NewJob> batch = new ArrayList<>();
         for (int i = 0; i < jobs; i++) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.ConnectionFactory;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -104,6 +105,38 @@ class PgQueueBuilderTest {
         assertThatThrownBy(() -> PgQueue.builder(null)).isInstanceOf(NullPointerException.class);
     }
 
+    /**
+     * A stall threshold that a beat waiting its whole acquire timeout would overrun: other nodes
+     * could rescue jobs whose node is alive and beating late. Refused, naming the options.
+     */
+    @Test
+    void refusesAStallThresholdThatASlowBeatCouldOverrun() {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).heartbeatInterval(Duration.ofMillis(300)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("rescueAfterMissedHeartbeats x heartbeatInterval (PT0.75S)")
+                .hasMessageContaining("heartbeatInterval + connectionAcquireTimeout (PT5.3S)");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).heartbeatInterval(Duration.ofSeconds(2))
+                .connectionAcquireTimeout(Duration.ofSeconds(3)).build())
+                .as("exactly interval + acquire timeout is not longer").hasMessageContaining("rescueAfterMissedHeartbeats");
+        // the defaults pass (12.5 s against 10 s), and so does a short interval with a short acquire timeout
+        PgQueue.builder(UNUSED).build();
+        PgQueue.builder(UNUSED).heartbeatInterval(Duration.ofMillis(300)).connectionAcquireTimeout(Duration.ofMillis(400))
+                .build();
+        PgQueue.builder(UNUSED).heartbeatInterval(Duration.ofMillis(300)).rescueAfterMissedHeartbeats(20).build();
+    }
+
+    @Test
+    void ownConnectionsAreNoneOrAtLeastTwo() {
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).ownConnections(1).build())
+                .hasMessageContaining("ownConnections must be at least 2 but was 1");
+        assertThatThrownBy(() -> PgQueue.builder(UNUSED).ownConnections(-1).build())
+                .hasMessageContaining("ownConnections");
+        assertThat(PgQueue.builder(UNUSED).build().node().config().db().ownConnections()).isEqualTo(8);
+        assertThat(PgQueue.builder(UNUSED).claimsInFlight(4).build().node().config().db().ownConnections())
+                .isEqualTo(10);
+        assertThat(PgQueue.builder(UNUSED).ownConnections(0).build().node().config().db().ownConnections()).isZero();
+    }
+
     @Test
     void rejectsOutOfRangeLivenessAndMaintenanceOptions() {
         assertThatThrownBy(() -> PgQueue.builder(UNUSED).heartbeatInterval(java.time.Duration.ZERO).build())
@@ -129,7 +162,8 @@ class PgQueueBuilderTest {
                 .hasMessageContaining("deadLetterRetention");
         assertThatThrownBy(() -> PgQueue.builder(UNUSED).listenerConnectionFactory(null))
                 .isInstanceOf(NullPointerException.class);
-        assertThat(PgQueue.builder(UNUSED).rescueAfterMissedHeartbeats(1.5).reprocessLimit(1).build()).isNotNull();
+        assertThat(PgQueue.builder(UNUSED).rescueAfterMissedHeartbeats(1.5)
+                .connectionAcquireTimeout(Duration.ofSeconds(2)).reprocessLimit(1).build()).isNotNull();
     }
 
     @Test

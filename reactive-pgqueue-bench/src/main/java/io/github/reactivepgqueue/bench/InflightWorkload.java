@@ -67,7 +67,9 @@ final class InflightWorkload implements Workload {
             started.incrementAndGet();
             return Mono.delay(hold).thenReturn(Outcome.success());
         });
-        PgQueue queue = BenchQueues.builder(pool, schema, sleeper, jobs, CLAIM_BATCH).heartbeatInterval(heartbeat).build();
+        PgQueue queue = BenchQueues.builder(pool, schema, sleeper, jobs, CLAIM_BATCH).heartbeatInterval(heartbeat)
+                // the stall threshold (2.5 intervals) must outlast a beat that waits its whole acquire timeout
+                .connectionAcquireTimeout(heartbeat).build();
         boolean closed = false;
         try {
             BenchQueues.migrate(queue);

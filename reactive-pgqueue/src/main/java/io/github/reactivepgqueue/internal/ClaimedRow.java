@@ -20,11 +20,14 @@ import org.jspecify.annotations.Nullable;
  * @param claimedAt when the claim statement ran, on the database clock (comparable with
  *     {@code runAt}); null when metrics are off
  * @param claimedNanos this JVM's {@link System#nanoTime()} when the row was read; 0 when metrics are off
+ * @param leaseNanos this JVM's {@link System#nanoTime()} just before the claim statement was sent:
+ *     the heartbeat the claim gave the row is no older than this
  */
 public record ClaimedRow(UUID id, String queue, @Nullable JsonNode tree, @Nullable String unreadable, int attempt,
                          int maxAttempts, int priority, int reprocessCount, @Nullable String fingerprintValue,
                          @Nullable String uniqueKeyValue, Instant createdAt, Instant runAt, UUID lease,
-                         ObjectMapper mapper, @Nullable Instant claimedAt, long claimedNanos) implements Job {
+                         ObjectMapper mapper, @Nullable Instant claimedAt, long claimedNanos, long leaseNanos)
+        implements Job {
     /**
      * The payload as a JSON tree.
      *

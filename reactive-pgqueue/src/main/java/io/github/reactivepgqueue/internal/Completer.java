@@ -47,7 +47,8 @@ final class Completer {
     /** Job ids named in the log line of a batch given up. */
     private static final int LOGGED_IDS = 20;
     /** Outcome batches written at once. */
-    private static final int WRITERS = 4;
+    /** Outcome statements in flight at once. */
+    static final int WRITERS = 4;
     private static final String FINISHED_PAYLOAD = Signal.encode(EnumSet.of(Signal.FINISHED));
 
     private final JobStore store;

@@ -52,6 +52,14 @@ public record Config(
         queues = List.copyOf(queues);
         Objects.requireNonNull(defaultBackoff, "defaultBackoff");
         Check.notNegative("stopGracePeriod", stopGracePeriod);
+        Duration slowestBeat = heartbeat.interval().plus(db.acquireTimeout());
+        if (reaper.stallTimeout().compareTo(slowestBeat) <= 0) {
+            throw new IllegalArgumentException("rescueAfterMissedHeartbeats x heartbeatInterval (" + reaper.stallTimeout()
+                    + ") must be longer than heartbeatInterval + connectionAcquireTimeout (" + slowestBeat
+                    + "): a beat that waits its whole acquire timeout for a connection must still land before "
+                    + "other nodes may rescue the node's jobs; raise rescueAfterMissedHeartbeats or lower "
+                    + "connectionAcquireTimeout");
+        }
     }
 
     /** Micrometer's registry type, by name only (see {@link #meterRegistry(Object)}). */
@@ -100,16 +108,36 @@ public record Config(
         return listener.enabled();
     }
 
-    /** How the library's statements get and bound their connections. Zero timeouts: none. */
-    public record DbConfig(Duration acquireTimeout, Duration statementTimeout, Duration lockTimeout) {
+    /**
+     * How the library's statements get and bound their connections. Zero timeouts: none.
+     *
+     * @param ownConnections the size of the node's own pool for its liveness work (claims, outcome
+     *                       writes, heartbeat, reaper); 0: that work takes its connections from the
+     *                       given factory too
+     */
+    public record DbConfig(Duration acquireTimeout, Duration statementTimeout, Duration lockTimeout,
+                           int ownConnections) {
         public static final Duration DEFAULT_ACQUIRE_TIMEOUT = Duration.ofSeconds(5);
         public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofSeconds(30);
         public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(5);
+        /** The fewest own connections, when there are any: the heartbeat's and one for the rest. */
+        public static final int MIN_OWN_CONNECTIONS = 2;
 
         public DbConfig {
             Check.positive("connectionAcquireTimeout", acquireTimeout);
             Check.notNegative("statementTimeout", statementTimeout);
             Check.notNegative("lockTimeout", lockTimeout);
+            if (ownConnections != 0) {
+                Check.atLeast("ownConnections", ownConnections, MIN_OWN_CONNECTIONS);
+            }
+        }
+
+        /**
+         * The default size of the own pool: a connection for each claim in flight, each outcome
+         * writer, the heartbeat and the reaper, so none of them waits for another.
+         */
+        public static int defaultOwnConnections(int claimsInFlight) {
+            return claimsInFlight + Completer.WRITERS + 2;
         }
     }
 

@@ -33,9 +33,16 @@ final class Leases {
         private final ClaimedRow job;
         private final Sinks.One<Stop> stop = Sinks.one();
         private volatile boolean finishing;
+        /**
+         * This JVM's {@link System#nanoTime()} when the statement that last set the job's heartbeat
+         * (its claim, then each beat that found it) was about to be sent: the row's heartbeat in
+         * the database is no older than this.
+         */
+        private volatile long confirmedNanos;
 
         private Held(ClaimedRow job) {
             this.job = job;
+            this.confirmedNanos = job.leaseNanos();
         }
 
         ClaimedRow job() {
@@ -98,25 +105,47 @@ final class Leases {
     }
 
     /**
-     * Reports lost every job of {@code beaten} whose lease the heartbeat found gone (its id is in
-     * {@code gone}), unless it was dropped or began finishing meanwhile.
+     * Takes in what a beat sent at {@code sentNanos} found: every job of {@code beaten} whose lease
+     * is gone (its id is in {@code gone}) is reported lost, unless it was dropped or began finishing
+     * meanwhile; the others are confirmed as of {@code sentNanos}.
      *
      * @return how many leases were lost
      */
-    int markLost(List<ClaimedRow> beaten, Set<UUID> gone) {
+    int beaten(List<ClaimedRow> beaten, Set<UUID> gone, long sentNanos) {
         int lost = 0;
         for (ClaimedRow job : beaten) {
-            if (!gone.contains(job.id())) {
+            Held h = held.get(job.id());
+            if (h == null || h.job != job) {
                 continue;
             }
-            Held h = held.get(job.id());
-            if (h != null && h.job == job && !h.finishing) {
-                held.remove(job.id(), h);
+            if (!gone.contains(job.id())) {
+                if (sentNanos - h.confirmedNanos > 0) {
+                    h.confirmedNanos = sentNanos;
+                }
+            } else if (!h.finishing && held.remove(job.id(), h)) {
                 h.stop.tryEmitValue(Stop.LOST);
                 lost++;
             }
         }
         return lost;
+    }
+
+    /**
+     * Gives up every job whose heartbeat has not been confirmed for {@code windowNanos} before
+     * {@code nowNanos} (unless its outcome is being written): other nodes may rescue it any moment,
+     * so its handler stops as if the lease were lost, and nothing is written for it.
+     *
+     * @return the jobs given up
+     */
+    List<ClaimedRow> expire(long nowNanos, long windowNanos) {
+        List<ClaimedRow> expired = new ArrayList<>();
+        for (Held h : held.values()) {
+            if (!h.finishing && nowNanos - h.confirmedNanos >= windowNanos && held.remove(h.job.id(), h)) {
+                h.stop.tryEmitValue(Stop.LOST);
+                expired.add(h.job);
+            }
+        }
+        return expired;
     }
 
     public int size() {

@@ -13,7 +13,9 @@ import io.github.reactivepgqueue.internal.Config.ClaimConfig;
 import io.github.reactivepgqueue.internal.Config.ListenerConfig;
 import io.github.reactivepgqueue.internal.micrometer.MicrometerQueueMetrics;
 import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.OwnPool;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
+import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Connection;
 import java.io.IOException;
 import java.time.Duration;
@@ -55,6 +57,9 @@ public final class Node {
 
     private final Config config;
     private final JobStore store;
+    /** Where claims, outcome writes, the heartbeat and the reaper get their connections. */
+    private final JobStore liveness;
+    private final @Nullable ConnectionPool ownPool;
     private final QueueMetrics metrics;
     private final Signals signals;
     private final JobInserter inserter;
@@ -89,22 +94,27 @@ public final class Node {
         this.metrics = config.meterRegistry() == null ? QueueMetrics.NONE
                 : MicrometerQueueMetrics.create(config.meterRegistry(), config.schema().name());
         Config.DbConfig dbConfig = config.db();
-        this.store = new PgJobStore(config.connectionFactory(), config.schema(), mapper, dbConfig.acquireTimeout(),
-                dbConfig.statementTimeout(), dbConfig.lockTimeout(), timer);
+        PgJobStore given = new PgJobStore(config.connectionFactory(), config.schema(), mapper,
+                dbConfig.acquireTimeout(), dbConfig.statementTimeout(), dbConfig.lockTimeout(), timer);
+        this.store = given;
+        this.ownPool = dbConfig.ownConnections() == 0 ? null : OwnPool.create(config.connectionFactory(),
+                dbConfig.ownConnections(), dbConfig.acquireTimeout(), "pgqueue-" + config.schema().name());
+        // claims, outcome writes, the heartbeat and the reaper never wait behind the application's work
+        this.liveness = ownPool == null ? given : given.on(ownPool);
         this.signals = new Signals(store, timer);
         signals.start();
         Config.EnqueueConfig enqueue = config.enqueue();
         this.inserter = new JobInserter(store,
                 new JobEncoder(mapper, enqueue.maxPayloadBytes(), enqueue.defaultMaxAttempts()),
                 enqueue.batchSize(), enqueue.notifyNodes() ? signals.channel() : null, metrics);
-        this.claimer = new JobClaimer(store, metrics);
+        this.claimer = new JobClaimer(liveness, metrics);
         ListenerConfig listening = config.listener();
         this.listener = listening.enabled()
                 ? new Listener(config.listenerConnectionFactory() != null ? config.listenerConnectionFactory()
                         : config.connectionFactory(), store, signals.channel(), listening, timer)
                 : null;
         this.received = listener != null ? listener.notices() : Flux.never();
-        this.completer = new Completer(store, signals, config.reaper().reprocessLimit(), config.janitor().enabled(),
+        this.completer = new Completer(liveness, signals, config.reaper().reprocessLimit(), config.janitor().enabled(),
                 config.completer().batchSize(), config.completer().flushInterval(), timer, metrics);
         this.queues = config.queues().stream()
                 .collect(Collectors.toUnmodifiableMap(QueueRuntime::queue, Function.identity()));
@@ -113,9 +123,9 @@ public final class Node {
                 : Schedulers.newBoundedElastic(claim.globalConcurrency(), Integer.MAX_VALUE, "pgqueue-handler", 60, true);
         this.worker = new Worker(claimer, completer, leases, handlerScheduler, config.queues(), claim,
                 received.filter(n -> n.wakes(queues.keySet())), timer, metrics);
-        this.heartbeat = new Heartbeat(store, leases, config.heartbeat(),
+        this.heartbeat = new Heartbeat(liveness, leases, config.heartbeat(), config.reaper().stallTimeout(),
                 received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)), timer);
-        this.reaper = new Reaper(store, signals, config.reaper(), timer, metrics);
+        this.reaper = new Reaper(liveness, signals, config.reaper(), timer, metrics);
         this.janitor = new Janitor(store, config.janitor(), timer);
         this.depthSampler = metrics == QueueMetrics.NONE ? null
                 : new DepthSampler(store, metrics, config.depthSampler(), timer);
@@ -256,6 +266,7 @@ public final class Node {
                     }
                     metrics.close();
                 }))
+                .then(ownPool != null ? ownPool.disposeLater() : Mono.empty())
                 .then(disposeScheduler);
     }
 
@@ -273,7 +284,7 @@ public final class Node {
         return Flux.usingWhen(
                 Mono.fromSupplier(() -> {
                     heartbeat.start();
-                    JobStream stream = new JobStream(claimer, completer, leases, signals, store, names,
+                    JobStream stream = new JobStream(claimer, completer, leases, signals, liveness, names,
                             this::backoffOf, config.claim().batchSize(), config.claim().pollInterval(),
                             Schedulers.parallel(), handlerScheduler, received);
                     openStreams.add(stream);

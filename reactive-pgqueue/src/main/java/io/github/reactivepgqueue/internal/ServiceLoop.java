@@ -38,6 +38,7 @@ final class ServiceLoop<R> {
     private final String name;
     private final @Nullable Duration interval;
     private final Duration maxPause;
+    private final boolean retryAtOnce;
     private final Supplier<Mono<R>> task;
     private final IncidentLog incidents;
     private final Scheduler scheduler;
@@ -56,12 +57,29 @@ final class ServiceLoop<R> {
         return new ServiceLoop<>(name, null, MAX_PAUSE, task, log, scheduler);
     }
 
-    /** {@code maxPause}: the longest pause after failures (the heartbeat must not pause past its interval). */
+    /** {@code maxPause}: the longest pause after failures (the awaiter's lookups must not pause past their interval). */
     ServiceLoop(String name, @Nullable Duration interval, Duration maxPause, Supplier<Mono<R>> task, Logger log,
                 Scheduler scheduler) {
+        this(name, interval, maxPause, false, task, log, scheduler);
+    }
+
+    /**
+     * A loop that runs a failed run again at once, and then after pauses from
+     * {@link #FIRST_PAUSE}, doubling, never past the interval, until one succeeds: the heartbeat's,
+     * for which the next interval may already come too late (other nodes rescue jobs whose beats
+     * stop).
+     */
+    static <R> ServiceLoop<R> retryingAtOnce(String name, Duration interval, Supplier<Mono<R>> task, Logger log,
+                                             Scheduler scheduler) {
+        return new ServiceLoop<>(name, interval, interval, true, task, log, scheduler);
+    }
+
+    private ServiceLoop(String name, @Nullable Duration interval, Duration maxPause, boolean retryAtOnce,
+                        Supplier<Mono<R>> task, Logger log, Scheduler scheduler) {
         this.name = name;
         this.interval = interval;
         this.maxPause = maxPause;
+        this.retryAtOnce = retryAtOnce;
         this.task = task;
         this.incidents = new IncidentLog(log, name);
         this.scheduler = scheduler;
@@ -112,7 +130,7 @@ final class ServiceLoop<R> {
     }
 
     private Mono<Void> runLogged() {
-        return Mono.defer(task)
+        Mono<Run<R>> once = Mono.defer(task)
                 .map(result -> new Run<R>(result, null))
                 .defaultIfEmpty(new Run<>(null, null))
                 .doOnNext(run -> {
@@ -123,15 +141,30 @@ final class ServiceLoop<R> {
                     incidents.failed(e);
                     return Mono.just(new Run<>(null, e));
                 })
-                .flatMap(run -> {
-                    runs.tryEmitNext(run); // runs never overlap, so emissions are serial; no subscriber: dropped
-                    return run.failed() ? Mono.delay(pause(failuresInARow.incrementAndGet()), scheduler).then()
-                            : Mono.<Void>empty();
-                });
+                // runs never overlap, so emissions are serial; no subscriber: dropped
+                .doOnNext(runs::tryEmitNext);
+        if (retryAtOnce) {
+            // a failed run is run again after its pause, until one succeeds (expand: no stack growth)
+            return once.expand(run -> {
+                if (!run.failed()) {
+                    return Mono.empty();
+                }
+                Duration pause = pause(failuresInARow.incrementAndGet());
+                return pause.isZero() ? once : Mono.delay(pause, scheduler).then(once);
+            }).then();
+        }
+        return once.flatMap(run -> run.failed() ? Mono.delay(pause(failuresInARow.incrementAndGet()), scheduler).then()
+                : Mono.<Void>empty());
     }
 
-    /** The pause after the n-th failure in a row: the interval, doubled per further failure, capped. */
+    /**
+     * The pause after the n-th failure in a row: the interval, doubled per further failure, capped
+     * (a loop that retries at once: none after the first, then from {@link #FIRST_PAUSE}).
+     */
     Duration pause(int failures) {
+        if (retryAtOnce) {
+            return failures <= 1 ? Duration.ZERO : doubling(FIRST_PAUSE, failures - 1, maxPause);
+        }
         return doubling(interval != null ? interval : FIRST_PAUSE, failures, maxPause);
     }
 

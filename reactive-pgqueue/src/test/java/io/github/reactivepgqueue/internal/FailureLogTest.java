@@ -25,7 +25,7 @@ class FailureLogTest {
 
     private static ClaimedRow job(int attempt, int maxAttempts) {
         return new ClaimedRow(UUID.randomUUID(), "emails", null, null, attempt, maxAttempts, 0, 0, null, null,
-                Instant.EPOCH, Instant.EPOCH, UUID.randomUUID(), new ObjectMapper(), null, 0);
+                Instant.EPOCH, Instant.EPOCH, UUID.randomUUID(), new ObjectMapper(), null, 0, 0);
     }
 
     @Test

@@ -71,7 +71,8 @@ final class QueueUnderTest implements AutoCloseable {
         }
 
         private Heartbeat heartbeat(Leases leases) {
-            return new Heartbeat(store, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(), timer);
+            return new Heartbeat(store, leases, new HeartbeatConfig(Duration.ofHours(1)), Duration.ofHours(3), Flux.never(),
+                    timer);
         }
 
         /** The held jobs in a stable order (by id, so by enqueue order). */

@@ -97,6 +97,25 @@ class ServiceLoopTest {
     }
 
     @Test
+    void theHeartbeatsLoopRetriesAFailedRunAtOnceThenPausesNeverPastItsInterval() {
+        AtomicInteger calls = new AtomicInteger();
+        ServiceLoop<Object> loop = ServiceLoop.retryingAtOnce("heartbeat", Duration.ofSeconds(5), () -> {
+            runsAt.add(time.now(TimeUnit.MILLISECONDS));
+            return calls.incrementAndGet() <= 6 ? Mono.error(new IllegalStateException("database down"))
+                    : Mono.empty();
+        }, LOG, time);
+        loop.start(Duration.ZERO, Flux.never());
+        time.advanceTimeBy(Duration.ofSeconds(20));
+        // failure 1 at 0 is retried at once; then 0.1, 0.2, 0.4, 0.8, 1.6 s; success at 3.1 s; then every 5 s
+        assertThat(runsAt).containsExactly(0L, 0L, 100L, 300L, 700L, 1_500L, 3_100L, 5_000L, 10_000L, 15_000L,
+                20_000L);
+        assertThat(loop.pause(1)).isZero();
+        assertThat(loop.pause(2)).isEqualTo(Duration.ofMillis(100));
+        assertThat(loop.pause(100)).isEqualTo(Duration.ofSeconds(5));
+        loop.stop();
+    }
+
+    @Test
     void pauseDoublesFromTheIntervalAndIsCapped() {
         ServiceLoop<Object> loop = loop(Duration.ofSeconds(5), Mono::empty);
         assertThat(loop.pause(1)).isEqualTo(Duration.ofSeconds(5));

@@ -133,7 +133,8 @@ class ServicesIT {
         leases.holdAll(claimed);
         schema.backdate("jobs", "heartbeat_at", Duration.ofHours(1), claimed.stream().map(ClaimedRow::id).toList());
         schema.execute("UPDATE {schema}.jobs SET lease = gen_random_uuid() WHERE id = $1", claimed.get(1).id());
-        Heartbeat heartbeat = new Heartbeat(store, leases, new HeartbeatConfig(Duration.ofHours(1)), Flux.never(),
+        Heartbeat heartbeat = new Heartbeat(store, leases, new HeartbeatConfig(Duration.ofHours(1)), Duration.ofHours(3),
+                Flux.never(),
                 timer);
 
         StepVerifier.create(heartbeat.runOnce()).expectNext(new HeartbeatResult(2, 1)).verifyComplete();

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class TransitionTest {
     private static final Backoff NONE = Backoff.linear(Duration.ZERO);
     private static final ClaimedRow JOB = new ClaimedRow(UUID.randomUUID(), "q", null, null, 1, 5, 0, 0, null, null,
-            Instant.EPOCH, Instant.EPOCH, UUID.randomUUID(), null, null, 0);
+            Instant.EPOCH, Instant.EPOCH, UUID.randomUUID(), null, null, 0, 0);
 
     @Test
     void outcomesBecomeTheirTransition() {

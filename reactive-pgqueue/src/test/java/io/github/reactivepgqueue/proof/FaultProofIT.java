@@ -49,8 +49,13 @@ import reactor.core.scheduler.Schedulers;
 @ExtendWith(PostgresExtension.class)
 class FaultProofIT {
     private static final Duration HEARTBEAT = Duration.ofMillis(500);
-    /** The stall threshold: 2.5 heartbeat intervals (the default). */
-    private static final Duration LEASE = HEARTBEAT.multipliedBy(5).dividedBy(2);
+    private static final int MISSED_HEARTBEATS = 4;
+    /**
+     * The stall threshold: 4 heartbeat intervals, so that it outlasts a beat that waits the whole
+     * acquire timeout of 1 s, as the builder requires.
+     */
+    private static final Duration LEASE = HEARTBEAT.multipliedBy(MISSED_HEARTBEATS);
+    private static final Duration ACQUIRE_TIMEOUT = Duration.ofSeconds(1);
 
     private final TestSchema db;
     private final PgQueue producer;
@@ -248,7 +253,7 @@ class FaultProofIT {
      */
     @Test
     void aHandlerThatBlocksItsThreadIsNotRescuedAndOnANonBlockingSchedulerFailsItsAttempt() {
-        Duration block = HEARTBEAT.multipliedBy(6); // more than twice the stall threshold (2.5 beats)
+        Duration block = LEASE.multipliedBy(2).plus(HEARTBEAT); // more than twice the stall threshold
         start("blocking", b -> b, job -> {
             sleep(block);
             return Mono.just(Outcome.success());
@@ -313,7 +318,9 @@ class FaultProofIT {
     private PgQueue start(String queue, UnaryOperator<PgQueueBuilder> configure,
                           Function<Job, Mono<Outcome>> body,
                           QueueOptions options) {
-        PgQueue node = configure.apply(db.queueBuilder().heartbeatInterval(HEARTBEAT).stopGracePeriod(Duration.ofSeconds(5))
+        PgQueue node = configure.apply(db.queueBuilder().heartbeatInterval(HEARTBEAT)
+                        .rescueAfterMissedHeartbeats(MISSED_HEARTBEATS).connectionAcquireTimeout(ACQUIRE_TIMEOUT)
+                        .stopGracePeriod(Duration.ofSeconds(5))
                         .handler(ledger.handler(queue, "node", body), options))
                 .build();
         cleanups.add(() -> node.close().block(TIMEOUT));

@@ -212,7 +212,7 @@ class WorkerCrashIT {
     private PgQueue node(String name, int concurrency, Duration work, Duration heartbeat) {
         PgQueue node = db.queueBuilder().janitor(true).janitorInterval(Duration.ofMillis(200))
                 .globalConcurrency(concurrency).defaultQueueConcurrency(concurrency)
-                .heartbeatInterval(heartbeat).stopGracePeriod(Duration.ofSeconds(5))
+                .heartbeatInterval(heartbeat).connectionAcquireTimeout(heartbeat).stopGracePeriod(Duration.ofSeconds(5))
                 .handler(ledger.handler(QUEUE, name, job -> Mono.delay(work).thenReturn(Outcome.success())))
                 .build();
         cleanups.add(() -> node.close().block(TIMEOUT));

@@ -49,6 +49,7 @@ public final class WorkerMain {
                 .listenerConnectionFactory(db.connectionFactory(node))
                 .globalConcurrency(concurrency).defaultQueueConcurrency(concurrency)
                 .heartbeatInterval(Duration.ofMillis(Long.parseLong(arg.get("heartbeatMs"))))
+                .connectionAcquireTimeout(Duration.ofMillis(Long.parseLong(arg.get("heartbeatMs"))))
                 .pollInterval(Duration.ofMillis(Long.parseLong(arg.get("pollMs"))))
                 .stopGracePeriod(grace)
                 .handler(ledger.handler(arg.get("queue"), node, job -> Mono

@@ -20,13 +20,14 @@ final class ClaimRows {
     }
 
     /**
-     * Maps a row returned by {@link SqlName#JobClaim}; reads the claim time only when {@code timed}.
+     * Maps a row returned by {@link SqlName#JobClaim}; reads the claim time only when {@code timed};
+     * {@code sentNanos} is when the claim was sent (see {@link ClaimedRow#leaseNanos()}).
      * A payload that PostgreSQL stores but the mapper cannot read (beyond its {@code StreamReadConstraints}: a name over 50,000 characters,
      * a number that jsonb prints with over 1,000 digits, nesting written by another producer) does
      * not fail the claim, which would fail every job claimed with it, again at every claim: the
      * job is claimed and {@link #payload()} throws, which fails that attempt like any handler error.
      */
-    static ClaimedRow from(Row row, ObjectMapper mapper, boolean timed) {
+    static ClaimedRow from(Row row, ObjectMapper mapper, boolean timed, long sentNanos) {
         UUID id = row.get(0, UUID.class);
         String payload = row.get(3, String.class);
         JsonNode tree = null;
@@ -41,7 +42,8 @@ final class ClaimRows {
         long[] n = numbers(row.get(6, String.class));
         return new ClaimedRow(id, row.get(2, String.class), tree, unreadable, (int) n[0], (int) n[1], (int) n[2],
                 (int) n[3], row.get(4, String.class), row.get(5, String.class), postgresTime(n[4]), postgresTime(n[5]),
-                row.get(1, UUID.class), mapper, timed ? postgresTime(n[6]) : null, timed ? System.nanoTime() : 0);
+                row.get(1, UUID.class), mapper, timed ? postgresTime(n[6]) : null, timed ? System.nanoTime() : 0,
+                sentNanos);
     }
 
     /**

@@ -35,10 +35,19 @@ public final class Db {
     /** Zero {@code statementTimeout} or {@code lockTimeout} leaves that one unset. */
     public Db(ConnectionFactory factory, Duration acquireTimeout, Duration statementTimeout, Duration lockTimeout,
               Scheduler timer) {
+        this(factory, acquireTimeout, beginWithTimeouts(statementTimeout, lockTimeout), timer);
+    }
+
+    private Db(ConnectionFactory factory, Duration acquireTimeout, String beginWithTimeouts, Scheduler timer) {
         this.factory = factory;
         this.acquireTimeout = acquireTimeout;
-        this.beginWithTimeouts = beginWithTimeouts(statementTimeout, lockTimeout);
+        this.beginWithTimeouts = beginWithTimeouts;
         this.timer = timer;
+    }
+
+    /** The same settings, with connections from {@code other}. */
+    Db on(ConnectionFactory other) {
+        return new Db(other, acquireTimeout, beginWithTimeouts, timer);
     }
 
     /**

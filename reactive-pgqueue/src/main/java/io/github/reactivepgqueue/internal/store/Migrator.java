@@ -34,6 +34,10 @@ public final class Migrator {
         this.migrations = List.copyOf(migrations);
     }
 
+    List<Migration> migrations() {
+        return migrations;
+    }
+
     /** The newest version this library knows. */
     public int latestVersion() {
         return migrations.get(migrations.size() - 1).version();

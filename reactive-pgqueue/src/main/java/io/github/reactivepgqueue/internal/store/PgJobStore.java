@@ -62,6 +62,11 @@ public final class PgJobStore implements JobStore {
         this.migrator = new Migrator(db, sql, migrations);
     }
 
+    /** The same store, its statements run on connections from {@code factory}. */
+    public PgJobStore on(ConnectionFactory factory) {
+        return new PgJobStore(db.on(factory), sql, mapper, migrator.migrations());
+    }
+
     /** A duration in microseconds, capped at {@link #MAX_MICROS}. */
     public static long micros(Duration d) {
         if (d.getSeconds() >= MAX_MICROS / 1_000_000L) {
@@ -141,8 +146,11 @@ public final class PgJobStore implements JobStore {
     public Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total, boolean stampClaims) {
         String[] queues = limits.keySet().toArray(String[]::new);
         Integer[] counts = limits.values().toArray(Integer[]::new);
-        return rows(SqlName.JobClaim, s -> s.bind("$1", queues).bind("$2", counts).bind("$3", total),
-                row -> ClaimRows.from(row, mapper, stampClaims));
+        return Mono.defer(() -> {
+            long sent = System.nanoTime();
+            return rows(SqlName.JobClaim, s -> s.bind("$1", queues).bind("$2", counts).bind("$3", total),
+                    row -> ClaimRows.from(row, mapper, stampClaims, sent));
+        });
     }
 
     @Override

@@ -142,6 +142,6 @@ class MicrometerQueueMetricsTest {
 
     private static ClaimedRow row(String queue, Instant createdAt, Instant runAt, Instant claimedAt, long claimedNanos) {
         return new ClaimedRow(UUID.randomUUID(), queue, null, null, 1, 5, 0, 0, null, null, createdAt, runAt,
-                UUID.randomUUID(), null, claimedAt, claimedNanos);
+                UUID.randomUUID(), null, claimedAt, claimedNanos, claimedNanos);
     }
 }
