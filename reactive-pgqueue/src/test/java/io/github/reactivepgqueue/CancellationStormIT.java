@@ -103,6 +103,7 @@ class CancellationStormIT {
                 .listenerConnectionFactory(postgres.coordinates().connectionFactory("storm-listener"))
                 .enqueueBatchSize(ENQUEUE_BATCH)
                 .connectionAcquireTimeout(ACQUIRE_LIMIT)
+                .rescueAfterMissedHeartbeats(100) // a stall threshold that outlasts the long acquire limit
                 .pollInterval(Duration.ofMillis(100))
                 .stopGracePeriod(Duration.ofSeconds(2))
                 .build();
