@@ -104,6 +104,9 @@ class CancellationStormIT {
                 .enqueueBatchSize(ENQUEUE_BATCH)
                 .connectionAcquireTimeout(ACQUIRE_LIMIT)
                 .rescueAfterMissedHeartbeats(100) // a stall threshold that outlasts the long acquire limit
+                // every connection the library uses comes from this pool, so the probes reach them all
+                // (the node's own pool would be the same code over connections the test cannot borrow)
+                .ownConnections(0)
                 .pollInterval(Duration.ofMillis(100))
                 .stopGracePeriod(Duration.ofSeconds(2))
                 .build();
