@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.reactivepgqueue.internal.NodeProbe;
 import io.github.reactivepgqueue.testing.DatabaseCoordinates;
+import io.github.reactivepgqueue.testing.LogCapture;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.StatementCounter;
 import io.github.reactivepgqueue.testing.TestSchema;
@@ -43,8 +44,9 @@ import reactor.util.function.Tuple2;
  * failed on their last attempt, bad_job at the reprocess limit) and fresh ones are not; the
  * reaper skips rows other transactions hold and re-checks the stall on the row it locks; two
  * reapers share the work without deadlock or double rescue; one reaper batch costs about the same
- * however many jobs stalled; and a node whose job lost its lease cancels the handler and writes
- * nothing.
+ * however many jobs stalled; a node whose job lost its lease cancels the handler and writes
+ * nothing; handlers that hold every connection of a shared pool do not stop the heartbeat; and a
+ * node whose beats do not get through stops its handlers before others may rescue the jobs.
  */
 @ExtendWith(PostgresExtension.class)
 class HeartbeatReaperIT {
@@ -52,6 +54,9 @@ class HeartbeatReaperIT {
     private static final String HEARTBEAT_SQL = "SET heartbeat_at = now()";
     /** Server-side limit for statements on the tests' own pools: far above what a batch of 1000 rows needs. */
     private static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(5);
+    /** For the starved and cut-off nodes: the stall threshold (750 ms) outlasts a beat plus the acquire timeout. */
+    private static final Duration STARVED_BEAT = Duration.ofMillis(300);
+    private static final Duration STARVED_ACQUIRE = Duration.ofMillis(400);
 
     private final TestSchema db;
     private final List<PgQueue> queues = new ArrayList<>();
@@ -537,5 +542,95 @@ class HeartbeatReaperIT {
         assertThat(queue.staleWrites()).isZero();
         assertThat(row(reclaimed)).containsEntry("status", "running").containsEntry("lease", otherLease);
         assertThat(row(rescued)).containsEntry("status", "pending");
+    }
+
+    /**
+     * The node's liveness work never waits behind the application's: handlers that hold every
+     * connection of the pool they share with the queue leave the heartbeat beating (through the
+     * node's own connections), so no other node rescues and reruns their jobs. Before, a node with
+     * a pool of 4 and handlers querying through it missed its heartbeats, another node rescued
+     * every job, and both ran them.
+     */
+    @Test
+    void handlersHoldingEveryPooledConnectionDoNotStopTheHeartbeat() {
+        int jobs = 8;
+        ConnectionPool pool = pool(4);
+        Sinks.Empty<Void> release = release();
+        Map<UUID, AtomicInteger> runs = new ConcurrentHashMap<>();
+        AtomicInteger cancelled = new AtomicInteger();
+        // each handler queries through the application's pool and keeps its connection until released:
+        // four hold every connection, the other four wait for one
+        PgQueue node = queue(PgQueue.builder(pool).schema(db.name()).janitor(false)
+                .heartbeatInterval(STARVED_BEAT).connectionAcquireTimeout(STARVED_ACQUIRE)
+                .handler(ReactiveHandler.of("starving", job -> {
+                    runs.computeIfAbsent(job.id(), id -> new AtomicInteger()).incrementAndGet();
+                    return Mono.usingWhen(pool.create(),
+                            conn -> Flux.from(conn.createStatement("SELECT 1").execute())
+                                    .flatMap(Result::getRowsUpdated).then(release.asMono()),
+                            Connection::close)
+                            .doOnCancel(cancelled::incrementAndGet)
+                            .thenReturn(Outcome.success());
+                }), QueueOptions.defaults().concurrency(jobs)));
+        PgQueue other = queue(db.queueBuilder().heartbeatInterval(STARVED_BEAT)
+                .connectionAcquireTimeout(STARVED_ACQUIRE));
+        List<UUID> ids = IntStream.range(0, jobs)
+                .mapToObj(i -> other.enqueue(NewJob.of("starving", i)).block(TIMEOUT).id()).toList();
+        node.start().block(TIMEOUT);
+        waiting().until(() -> runs.size() == jobs && pool.getMetrics().orElseThrow().acquiredSize() == 4);
+
+        // beats go on through the node's own connections: four beats of all eight jobs, more than
+        // the stall threshold, and then another node finds nothing to rescue
+        List<NodeProbe.Beat> beats = NodeProbe.beats(node.node()).take(4).collectList().block(TIMEOUT);
+        assertThat(beats).containsOnly(new NodeProbe.Beat(jobs, 0));
+        assertThat(NodeProbe.beatOnce(node.node()).block(TIMEOUT)).isEqualTo(new NodeProbe.Beat(jobs, 0));
+        assertThat(other.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
+        assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'running' AND reprocess_count = 0"))
+                .isEqualTo(jobs);
+
+        release.tryEmitEmpty();
+        waiting().until(() -> db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'completed'") == jobs);
+        assertThat(cancelled).hasValue(0);
+        assertThat(ids).allSatisfy(id -> assertThat(runs.get(id)).as("runs of %s", id).hasValue(1));
+    }
+
+    /**
+     * A node whose beats do not get through stops those handlers itself, before other nodes may
+     * rescue the jobs, and writes nothing for them.
+     */
+    @Test
+    void aNodeWhoseBeatsDoNotGetThroughStopsItsHandlersBeforeOthersMayRescueTheJobs() {
+        AtomicInteger cancelled = new AtomicInteger();
+        PgQueue node = queue(db.queueBuilder().listen(false)
+                .heartbeatInterval(STARVED_BEAT).connectionAcquireTimeout(STARVED_ACQUIRE)
+                .lockTimeout(Duration.ofMillis(100)) // a beat that meets the lock below fails fast
+                .reaperInterval(Duration.ofHours(1))
+                .handler(ReactiveHandler.of("cut-off", job -> Mono.<Outcome>never().doOnCancel(cancelled::incrementAndGet))));
+        UUID id = node.enqueue(NewJob.of("cut-off", 1)).block(TIMEOUT).id();
+        node.start().block(TIMEOUT);
+        waiting().until(() -> node.jobsInFlight() == 1);
+        UUID lease = (UUID) db.row("jobs", id, "lease").get("lease");
+
+        Connection locker = Mono.from(db.connectionFactory().create()).block(TIMEOUT);
+        try (LogCapture log = LogCapture.start()) {
+            // the table locked elsewhere: every beat fails on the lock; the database's view of the
+            // heartbeat ages, and before it reaches the stall threshold the node gives the job up
+            Mono.from(locker.beginTransaction()).block(TIMEOUT);
+            Flux.from(locker.createStatement("LOCK TABLE \"" + db.name() + "\".jobs IN ACCESS EXCLUSIVE MODE")
+                    .execute()).flatMap(Result::getRowsUpdated).blockLast(TIMEOUT);
+            waiting().until(() -> cancelled.get() == 1);
+            assertThat(node.jobsInFlight()).isZero();
+            // the line follows the cancellation
+            waiting().until(() -> log.text().contains("1 running jobs got no heartbeat through"));
+        } finally {
+            Mono.from(locker.rollbackTransaction()).block(TIMEOUT);
+            Mono.from(locker.close()).block(TIMEOUT);
+        }
+
+        // nothing was written for it: still running under the same lease, for the reaper to rescue
+        assertThat(db.row("jobs", id, "status, lease"))
+                .containsEntry("status", "running").containsEntry("lease", lease);
+        assertThat(NodeProbe.beatOnce(node.node()).block(TIMEOUT)).isEqualTo(new NodeProbe.Beat(0, 0));
+        db.backdate("jobs", "heartbeat_at", Duration.ofHours(1), id);
+        assertThat(node.admin().rescueStalledJobs().block(TIMEOUT)).isEqualTo(1);
     }
 }
