@@ -116,11 +116,10 @@ class TimeoutsIT {
     void withoutADatabaseCallsFailFastWithATypedError() {
         ConnectionFactory nowhere = new Switchable(null);
         PgQueue queue = PgQueue.builder(nowhere).schema(db.name()).connectionAcquireTimeout(Duration.ofMillis(300)).build();
-        long started = System.nanoTime();
+        // the library's own acquire timeout ended the wait (its message names it), long before the block's
         assertThatThrownBy(() -> queue.enqueue(NewJob.of("q", 1)).block(TIMEOUT))
                 .isInstanceOf(DatabaseUnavailableException.class)
                 .hasMessageContaining("PT0.3S");
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(10));
         assertThatThrownBy(() -> queue.admin().counts().block(TIMEOUT)).isInstanceOf(DatabaseUnavailableException.class);
         assertThatThrownBy(() -> queue.migrate().block(TIMEOUT)).isInstanceOf(DatabaseUnavailableException.class);
     }
