@@ -72,6 +72,9 @@ final class History {
                         "job " + spec + " should be a duplicate of " + holder + ", got " + result);
                 outcome.add("duplicate of " + holder);
                 event("enqueue of a duplicate unique key");
+                if (holder.cancelledUnderLease()) {
+                    event("enqueue met a key held by a job cancelled while it ran");
+                }
             } else {
                 expect(result instanceof EnqueueResult.Enqueued, "job " + spec + " should be enqueued, got " + result);
                 ModelJob job = model.enqueued(result.id(), spec.uniqueKey(), spec.maxAttempts(), spec.delayMinutes());
