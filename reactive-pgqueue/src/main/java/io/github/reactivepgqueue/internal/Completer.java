@@ -113,6 +113,15 @@ final class Completer {
         return write.done().asMono();
     }
 
+    /**
+     * Queues letting go of the lease of {@code job}, which its node found lost and whose handler it
+     * has stopped (see {@link Transition.LetGo}). Nobody waits for it: written with the next batch,
+     * retried like an outcome, and left to the reaper if it cannot be written.
+     */
+    void letGo(ClaimedRow job) {
+        Bursts.collect(this, new Write(job, Transition.LET_GO, Sinks.one()), this::enqueue);
+    }
+
     /** One job's transition as it waits to be written; {@code done} completes once it is. */
     private record Write(ClaimedRow job, Transition transition, Sinks.One<Void> done) {
     }

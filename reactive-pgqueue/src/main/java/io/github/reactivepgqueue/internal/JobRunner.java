@@ -48,12 +48,11 @@ final class JobRunner {
         ClaimedRow job = held.job();
         // Stopped before its outcome: released unrun when the node aborts; when the lease is gone,
         // no outcome, only the lease let go of once the handler is cancelled (the handler is
-        // cancelled either way: Mono.or cancels it before it passes the transition on). A timeout
-        // is the handler's own failure, handled in invoke.
+        // cancelled either way: Mono.or cancels it before it passes the transition on, see write).
+        // A timeout is the handler's own failure, handled in invoke.
         Mono<Transition> stopped = held.stopped().flatMap(stop -> switch (stop) {
             case ABORTED -> Mono.just(Transition.RELEASE);
-            case LOST -> Mono.<Transition>just(Transition.LET_GO)
-                    .doOnNext(t -> log.debug("{} lost its lease; its handler is cancelled", job));
+            case LOST -> Mono.just(Transition.LET_GO);
             case TIMED_OUT -> Mono.never();
         });
         if (timedWithBatch(queue)) {
@@ -93,6 +92,16 @@ final class JobRunner {
 
     private Mono<Void> write(Leases.Held held, Transition transition) {
         held.finishing();
+        if (transition instanceof Transition.LetGo) {
+            // The lease was lost and the handler's subscription is disposed by now. Letting go is
+            // queued, not waited for: the job leaves this node at once, as it did before there was
+            // anything to let go of, also when the database does not answer (the lease may have been
+            // given up because the heartbeat could not get through); the reaper lets go of a lease
+            // whose write never arrives.
+            log.debug("{} lost its lease; its handler is cancelled", held.job());
+            completer.letGo(held.job());
+            return Mono.empty();
+        }
         return completer.write(held.job(), transition);
     }
 
