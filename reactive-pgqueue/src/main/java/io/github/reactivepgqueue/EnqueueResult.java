@@ -28,9 +28,10 @@ public sealed interface EnqueueResult permits EnqueueResult.Enqueued, EnqueueRes
 
     /**
      * Nothing was stored: the live job {@code id} holds {@code uniqueKey}. That job may be one
-     * enqueued earlier in the same batch.
+     * enqueued earlier in the same batch, or one cancelled while it ran whose handler has not
+     * stopped yet (it reads {@code cancelled}; see {@link PgQueue#cancel(UUID)}).
      *
-     * @param id        the id of the live job holding the key
+     * @param id        the id of the job holding the key
      * @param uniqueKey the unique key
      */
     record Duplicate(UUID id, String uniqueKey) implements EnqueueResult {

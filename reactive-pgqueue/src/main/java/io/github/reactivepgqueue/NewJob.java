@@ -64,7 +64,9 @@ public final class NewJob {
     /**
      * At most one live (pending or running) job holds a unique key: enqueueing another job with the
      * same key stores nothing and returns {@link EnqueueResult.Duplicate} naming the holder. Once the
-     * holder has finished, the key is free again. {@code null} removes the key.
+     * holder has finished, the key is free again; a holder cancelled while it runs keeps the key
+     * until its handler has stopped (see {@link PgQueue#cancel(java.util.UUID)}). {@code null}
+     * removes the key.
      */
     public NewJob uniqueKey(@Nullable String uniqueKey) {
         return new NewJob(queue, payload, uniqueKey, fingerprint, runAt, delay, maxAttempts, priority);

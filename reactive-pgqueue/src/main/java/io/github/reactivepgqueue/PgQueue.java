@@ -188,6 +188,16 @@ public final class PgQueue {
      * subscription (at once when it listens for signals, else at its next heartbeat) and writes
      * nothing of what the handler might still emit.
      *
+     * <p>The job reads {@code cancelled} at once ({@code admin().find}, {@code list}, {@code counts};
+     * {@link #awaitCompletion} resolves), but a running job keeps its unique key until that node has
+     * disposed the handler's subscription and let go of the job: until then an enqueue with the key
+     * is a {@link EnqueueResult.Duplicate} of the cancelled job, so no job with the same key runs
+     * beside its handler. If that node cannot let go (it stopped or lost the database), the reaper
+     * does after the stall timeout. A job taken by a {@link #jobs(String...)} stream keeps its key
+     * until the consumer completes it (its outcome is not written) or the stream ends. A handler
+     * that blocks a thread gets at most an interrupt: the key is let go of once its subscription is
+     * disposed.
+     *
      * @return how many jobs were cancelled (0 or 1)
      */
     public Mono<Integer> cancel(UUID id) {

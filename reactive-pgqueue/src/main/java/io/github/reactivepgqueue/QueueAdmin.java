@@ -58,7 +58,8 @@ public final class QueueAdmin {
     }
 
     /**
-     * Cancels the job with this id if it is pending or running; see {@link PgQueue#cancel(UUID)}.
+     * Cancels the job with this id if it is pending or running; see {@link PgQueue#cancel(UUID)}
+     * (a running job keeps its unique key until its handler has stopped).
      *
      * @return how many jobs were cancelled (0 or 1)
      */
@@ -114,7 +115,9 @@ public final class QueueAdmin {
 
     /**
      * Deletes the pending jobs of {@code queue} and its finished jobs still in the live table;
-     * running jobs finish. The archive and the dead-letter table are left alone.
+     * running jobs finish, and jobs cancelled while they ran stay until their node has let go of
+     * them (they hold their unique keys until then). The archive and the dead-letter table are left
+     * alone.
      *
      * @return how many jobs were deleted
      */
@@ -143,9 +146,10 @@ public final class QueueAdmin {
     /**
      * Runs the reaper once, now: every running job whose heartbeat is stale goes back to pending
      * (attempt restored, reprocess count raised), or to failed on its last attempt, or to bad_job at
-     * the reprocess limit.
+     * the reprocess limit. It also lets go of every job cancelled while it ran whose node did not
+     * let go of it within the stall timeout, which frees its unique key.
      *
-     * @return how many jobs were rescued
+     * @return how many jobs were rescued (jobs let go of are not counted)
      */
     public Mono<Integer> rescueStalledJobs() {
         return node.admin().rescueStalledJobs();
@@ -153,7 +157,8 @@ public final class QueueAdmin {
 
     /**
      * Runs the janitor's move once, now, whether or not the janitor is switched on: completed jobs
-     * go to the archive, dead ones to the dead-letter table.
+     * go to the archive, dead ones to the dead-letter table (a job cancelled while it ran only once
+     * its node has let go of it).
      *
      * @return how many jobs were moved
      */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.reactivepgqueue.internal.NodeProbe;
 import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.StatementCounter;
 import io.github.reactivepgqueue.testing.TestSchema;
@@ -231,14 +232,19 @@ class CancelAwaitIT {
         db.backdate("jobs", "completed_at", Duration.ofHours(1), finished);
         Object finishedAt = row(finished).get("completed_at");
 
+        Object runningLease = row(running).get("lease");
+
         assertThat(b.cancelByFingerprint("tenant-1").block(TIMEOUT)).isEqualTo(3);
 
         for (UUID id : List.of(pending1, pending2, running)) {
             Map<String, Object> row = row(id);
             assertThat(row).containsEntry("status", "cancelled");
             assertThat(row.get("completed_at")).isNotNull();
-            assertThat(row.get("lease")).isNull();
         }
+        assertThat(row(pending1).get("lease")).isNull();
+        assertThat(row(pending2).get("lease")).isNull();
+        // the running one keeps its lease until the node running it lets go (here: nobody; the reaper will)
+        assertThat(row(running).get("lease")).isEqualTo(runningLease);
         assertThat(row(finished)).containsEntry("status", "completed").containsEntry("completed_at", finishedAt);
         assertThat(status(otherFingerprint)).isEqualTo("pending");
         assertThat(b.cancelByFingerprint("tenant-1").block(TIMEOUT)).isZero();
@@ -260,11 +266,13 @@ class CancelAwaitIT {
 
         await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
                 .until(() -> handler.cancelled.contains(id));
+        waiting().until(() -> a.jobsInFlight() == 0);
+        // and the node lets go of its lease
+        waiting().until(() -> row(id).get("lease") == null);
         Map<String, Object> row = row(id);
         assertThat(row).containsEntry("status", "cancelled").containsEntry("attempt", 1);
         assertThat(row.get("completed_at")).isNotNull();
         assertThat(row.get("lease")).isNull();
-        waiting().until(() -> a.jobsInFlight() == 0);
         // what the handler emits once its subscription is cancelled reaches nobody
         handler.finish(id, Outcome.success());
         assertThat(handler.emitted).isEmpty();
@@ -286,11 +294,14 @@ class CancelAwaitIT {
         PgQueue a = node(runner(handler, 1).listen(false));
         PgQueue b = node(db.queueBuilder());
         a.start().block(TIMEOUT);
-        UUID id = enqueue(b, job("cancel-late"));
+        UUID id = enqueue(b, job("cancel-late").uniqueKey("late"));
         waiting().until(() -> handler.started.contains(id));
 
         assertThat(b.cancel(id).block(TIMEOUT)).isEqualTo(1);
         Map<String, Object> cancelledRow = row(id);
+        // the handler still runs: its key stays held
+        assertThat(b.enqueue(job("cancel-late").uniqueKey("late")).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(id, "late"));
         handler.finish(id, Outcome.success());
 
         assertThat(handler.emitted).containsExactly(id);
@@ -299,9 +310,61 @@ class CancelAwaitIT {
         assertThat(row).containsEntry("status", "cancelled")
                 .containsEntry("completed_at", cancelledRow.get("completed_at"))
                 .containsEntry("updated_at", cancelledRow.get("updated_at"));
-        assertThat(row.get("lease")).isNull();
-        // the success was written fenced by the lease the cancel cleared, so it changed nothing
+        // the success was written fenced by the job's status, so it changed nothing but letting go
+        // of the lease: the handler is done, and its key free
         assertThat(a.staleWrites()).isEqualTo(1);
+        assertThat(row.get("lease")).isNull();
+        assertThat(b.enqueue(job("other-queue").uniqueKey("late")).block(TIMEOUT).isDuplicate()).isFalse();
+    }
+
+    @Test
+    void aCancelledRunningJobHoldsItsUniqueKeyUntilItsHandlerIsStopped() throws Exception {
+        HeldHandler handler = new HeldHandler("cancel-key");
+        // A hears no signal and beats only when the test says so: between the cancel and that beat
+        // its handler keeps running
+        PgQueue a = node(runner(handler, 1).listen(false).heartbeatInterval(Duration.ofHours(1)));
+        PgQueue b = node(db.queueBuilder());
+        a.start().block(TIMEOUT);
+        UUID id = enqueue(b, job("cancel-key").uniqueKey("report:9"));
+        waiting().until(() -> handler.started.contains(id));
+
+        assertThat(b.admin().cancel(id).block(TIMEOUT)).isEqualTo(1);
+
+        // cancelled for everyone at once
+        assertThat(b.admin().find(id).block(TIMEOUT).status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(b.awaitCompletion(id).block(TIMEOUT).status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(b.admin().list("cancel-key", JobStatus.CANCELLED, null, 10).collectList().block(TIMEOUT))
+                .extracting(JobInfo::id).containsExactly(id);
+        assertThat(b.admin().counts().block(TIMEOUT))
+                .contains(new JobCount("cancel-key", JobStatus.CANCELLED, JobLocation.LIVE, 1));
+        assertThat(b.cancelByUniqueKey("report:9").block(TIMEOUT)).isZero();
+        // but its handler still runs, so its key stays held: no second job with the key can run beside it
+        for (int i = 0; i < 2; i++) {
+            assertThat(b.enqueue(job("cancel-key").uniqueKey("report:9")).block(TIMEOUT))
+                    .isEqualTo(new EnqueueResult.Duplicate(id, "report:9"));
+        }
+        assertThat(b.admin().moveFinishedJobs().block(TIMEOUT)).isZero();
+        assertThat(handler.cancelled).isEmpty();
+        assertThat(a.jobsInFlight()).isEqualTo(1);
+
+        // A's next beat finds the job no longer running under its lease: it cancels the handler and
+        // then lets go of the lease
+        assertThat(NodeProbe.beatOnce(a.node()).block(TIMEOUT)).isEqualTo(new NodeProbe.Beat(1, 1));
+        waiting().until(() -> handler.cancelled.contains(id) && a.jobsInFlight() == 0);
+        waiting().until(() -> row(id).get("lease") == null);
+        assertThat(status(id)).isEqualTo("cancelled");
+
+        EnqueueResult next = b.enqueue(job("cancel-key").uniqueKey("report:9")).block(TIMEOUT);
+        assertThat(next).isInstanceOf(EnqueueResult.Enqueued.class);
+        waiting().until(() -> handler.started.contains(next.id()));
+        handler.finish(next.id(), Outcome.success());
+        waiting().until(() -> "completed".equals(status(next.id())));
+        // what the first handler emits now reaches nobody
+        handler.finish(id, Outcome.success());
+        assertThat(handler.emitted).containsExactly(next.id());
+        assertThat(a.staleWrites()).isZero();
+        assertThat(status(id)).isEqualTo("cancelled");
+        assertThat(b.admin().moveFinishedJobs().block(TIMEOUT)).isEqualTo(2);
     }
 
     @Test

@@ -332,6 +332,40 @@ class HeartbeatReaperIT {
     }
 
     @Test
+    void theReaperLetsGoOfTheKeyOfACancelledJobWhoseNodeDidNot() {
+        // Not started: no node lets go of these. Stalled after 10 s x 2.5 = 25 s without a beat.
+        PgQueue queue = queue(db.queueBuilder()
+                .heartbeatInterval(Duration.ofSeconds(10))
+                .rescueAfterMissedHeartbeats(2.5));
+        // cancelled while they ran (as a cancel leaves them: lease and last beat kept), by nodes that
+        // then died: one long ago, one just now
+        UUID stale = insertRunning(1, 5, 0, "now() - interval '30 seconds'");
+        UUID fresh = insertRunning(1, 5, 0, "now()");
+        db.execute("UPDATE {schema}.jobs SET unique_key = 'key-' || id WHERE id = ANY($1)",
+                (Object) new UUID[] {stale, fresh});
+        for (UUID id : List.of(stale, fresh)) {
+            assertThat(queue.cancel(id).block(TIMEOUT)).isEqualTo(1);
+        }
+        UUID freshLease = (UUID) row(fresh).get("lease");
+        assertThat(queue.enqueue(NewJob.of("q", 1).uniqueKey("key-" + stale)).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(stale, "key-" + stale));
+
+        // no job is rescued, but the stalled lease is let go of
+        assertThat(queue.admin().rescueStalledJobs().block(TIMEOUT)).isZero();
+
+        Map<String, Object> letGo = row(stale);
+        assertThat(letGo).containsEntry("status", "cancelled").containsEntry("attempt", 1)
+                .containsEntry("reprocess_count", 0);
+        assertThat(letGo.get("lease")).isNull();
+        assertThat(letGo.get("heartbeat_at")).isNull();
+        assertThat(letGo.get("last_error")).isNull();
+        assertThat(row(fresh)).containsEntry("status", "cancelled").containsEntry("lease", freshLease);
+        assertThat(queue.enqueue(NewJob.of("q", 2).uniqueKey("key-" + stale)).block(TIMEOUT).isDuplicate()).isFalse();
+        assertThat(queue.enqueue(NewJob.of("q", 3).uniqueKey("key-" + fresh)).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(fresh, "key-" + fresh));
+    }
+
+    @Test
     void aStalledJobAtTheReprocessLimitIsPoison() {
         PgQueue queue = queue(db.queueBuilder().reprocessLimit(3));
         UUID atLimit = insertRunning(1, 5, 2, "now() - interval '1 hour'");

@@ -334,6 +334,29 @@ class JanitorIT {
                 + "AND status = 'pending'", second.id())).isEqualTo(1);
     }
 
+    @Test
+    void aJobCancelledWhileItRunsStaysLiveHoldingItsKeyUntilItsLeaseIsLetGoOf() {
+        PgQueue queue = db.queueBuilder().build();
+        UUID id = queue.enqueue(NewJob.of("unique", Map.of()).uniqueKey("k")).block(TIMEOUT).id();
+        // as a node leaves it while it runs the job
+        db.execute("UPDATE {schema}.jobs SET status = 'running', attempt = 1, lease = gen_random_uuid(), "
+                + "heartbeat_at = now() WHERE id = $1", id);
+        assertThat(queue.cancel(id).block(TIMEOUT)).isEqualTo(1);
+
+        // its handler may still run: the janitor leaves it, and its key stays held
+        assertThat(queue.admin().moveFinishedJobs().block(TIMEOUT)).isZero();
+        assertThat(db.status(id)).isEqualTo("cancelled");
+        assertThat(queue.enqueue(NewJob.of("unique", Map.of()).uniqueKey("k")).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(id, "k"));
+
+        // the node let go of the lease: the job is dead and its key free
+        db.execute("UPDATE {schema}.jobs SET lease = NULL, heartbeat_at = NULL WHERE id = $1", id);
+        assertThat(queue.admin().moveFinishedJobs().block(TIMEOUT)).isEqualTo(1);
+        assertThat(db.count("SELECT count(*) FROM {schema}.jobs_dead WHERE id = $1 AND status = 'cancelled'", id))
+                .isEqualTo(1);
+        assertThat(queue.enqueue(NewJob.of("unique", Map.of()).uniqueKey("k")).block(TIMEOUT).isDuplicate()).isFalse();
+    }
+
     // ---------------------------------------------------------------------------------------------
     // helpers
 

@@ -271,6 +271,48 @@ class JobsStreamIT {
     }
 
     @Test
+    void aStreamedJobCancelledElsewhereHoldsItsKeyUntilTheConsumerIsDoneWithIt() {
+        PgQueue queue = queue();
+        queue.enqueueAll(List.of(NewJob.of("lost-key", 1).uniqueKey("k1"), NewJob.of("lost-key", 2).uniqueKey("k2")))
+                .block(TIMEOUT);
+        ManualSubscriber subscriber = subscribe(queue, "lost-key");
+        subscriber.request(2);
+        waiting().until(() -> subscriber.received.size() == 2 && count("status = 'running'") == 2);
+        ClaimedJob completed = subscriber.received.stream().filter(j -> j.job().uniqueKey().orElseThrow().equals("k1"))
+                .findFirst().orElseThrow();
+        ClaimedJob released = subscriber.received.stream().filter(j -> j.job().uniqueKey().orElseThrow().equals("k2"))
+                .findFirst().orElseThrow();
+        AtomicInteger lost = new AtomicInteger();
+        completed.lost().then(released.lost()).doOnSuccess(v -> lost.incrementAndGet()).subscribe();
+
+        assertThat(queue.cancelByUniqueKey("k1").block(TIMEOUT)).isEqualTo(1);
+        assertThat(queue.cancelByUniqueKey("k2").block(TIMEOUT)).isEqualTo(1);
+        NodeProbe.beatOnce(queue.node()).block(TIMEOUT);
+        waiting().until(() -> lost.get() == 1);
+
+        // the consumer may still work on them: both keys stay held
+        for (ClaimedJob job : List.of(completed, released)) {
+            String key = job.job().uniqueKey().orElseThrow();
+            assertThat(queue.enqueue(NewJob.of("lost-key", 3).uniqueKey(key)).block(TIMEOUT))
+                    .isEqualTo(new EnqueueResult.Duplicate(job.job().id(), key));
+        }
+
+        // completing the job, with any outcome, writes nothing but lets go of its key
+        completed.complete(Outcome.retry()).block(TIMEOUT);
+        assertThat(db.row("jobs", completed.job().id(), "status, attempt, lease")).containsEntry("status", "cancelled")
+                .containsEntry("attempt", 1).containsEntry("lease", null);
+        assertThat(queue.enqueue(NewJob.of("lost-key", 4).uniqueKey("k1")).block(TIMEOUT).isDuplicate()).isFalse();
+        assertThat(queue.enqueue(NewJob.of("lost-key", 5).uniqueKey("k2")).block(TIMEOUT).isDuplicate()).isTrue();
+
+        // the end of the stream gives back what it did not complete, and lets go of what was cancelled
+        subscriber.dispose();
+        waiting().until(() -> count("id = $1 AND lease IS NULL", released.job().id()) == 1);
+        assertThat(db.status(released.job().id())).isEqualTo("cancelled");
+        assertThat(queue.enqueue(NewJob.of("lost-key", 6).uniqueKey("k2")).block(TIMEOUT).isDuplicate()).isFalse();
+        assertThat(queue.staleWrites()).isEqualTo(1);
+    }
+
+    @Test
     void completingAnElementWritesItsOutcomeAndASecondCompletionFails() {
         PgQueue queue = queue();
         queue.enqueueAll(jobs("done", 5)).block(TIMEOUT);

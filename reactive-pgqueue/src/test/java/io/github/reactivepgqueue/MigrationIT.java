@@ -13,6 +13,7 @@ import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -51,7 +52,8 @@ class MigrationIT {
         assertThat(queue.schemaVersion().block(TIMEOUT)).isZero();
 
         MigrationResult first = queue.migrate().block(TIMEOUT);
-        assertThat(first).isEqualTo(new MigrationResult(0, queue.latestSchemaVersion(), List.of("V1__init.sql", "V2__maintenance.sql")));
+        assertThat(first).isEqualTo(new MigrationResult(0, queue.latestSchemaVersion(), List.of("V1__init.sql", "V2__maintenance.sql",
+                "V3__cancelled_key_held.sql")));
         assertThat(tablesIn(queue.schema())).isEqualTo(5);
 
         MigrationResult second = queue.migrate().block(TIMEOUT);
@@ -113,6 +115,37 @@ class MigrationIT {
         assertThat(queue.schemaVersion().block(TIMEOUT)).isEqualTo(next - 1);
         assertThat(db.count("SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename = 'half_done'",
                 queue.schema())).isZero();
+    }
+
+    @Test
+    void version3ReplacesTheUniqueKeyIndexOnAVersion2SchemaWithJobs() {
+        PgQueue queue = queueOnFreshSchema();
+        SchemaName schema = SchemaName.of(queue.schema());
+        new Migrator(plainDb(), Sql.load(schema), Migration.loadAll().subList(0, 2)).migrate().block(TIMEOUT);
+        assertThat(queue.schemaVersion().block(TIMEOUT)).isEqualTo(2);
+        String jobs = "\"" + queue.schema() + "\".jobs";
+        // this version enqueues on a schema not migrated yet (an enqueue-only node upgraded first)
+        UUID pending = queue.enqueue(NewJob.of("q", 1).uniqueKey("held")).block(TIMEOUT).id();
+        assertThat(queue.enqueue(NewJob.of("q", 1).uniqueKey("held")).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(pending, "held"));
+        // version 2 never leaves a lease on a cancelled job; one left by hand is cleared
+        db.execute("INSERT INTO " + jobs + " (id, queue, payload, max_attempts, status, unique_key, lease, heartbeat_at) "
+                + "VALUES (gen_random_uuid(), 'q', '{}', 1, 'cancelled', 'held', gen_random_uuid(), now())");
+
+        MigrationResult result = queue.migrate().block(TIMEOUT);
+
+        assertThat(result).isEqualTo(new MigrationResult(2, 3, List.of("V3__cancelled_key_held.sql")));
+        assertThat(db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
+                queue.schema(), "jobs_unique_key_live_idx")).isZero();
+        assertThat(db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
+                queue.schema(), "jobs_unique_key_held_idx")).isEqualTo(1);
+        assertThat(db.count("SELECT count(*) FROM " + jobs + " WHERE lease IS NOT NULL")).isZero();
+        assertThat(queue.enqueue(NewJob.of("q", 2).uniqueKey("held")).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(pending, "held"));
+        // a cancelled job under a lease holds its key
+        db.execute("UPDATE " + jobs + " SET status = 'cancelled', lease = gen_random_uuid() WHERE id = $1", pending);
+        assertThat(queue.enqueue(NewJob.of("q", 3).uniqueKey("held")).block(TIMEOUT))
+                .isEqualTo(new EnqueueResult.Duplicate(pending, "held"));
     }
 
     private Db plainDb() {

@@ -97,7 +97,7 @@ class SecurityIT {
                 "ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA " + schema
                         + " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + worker,
                 "GRANT INSERT ON " + schema + ".jobs TO " + producer,
-                "GRANT SELECT (id, queue, status, unique_key, run_at) ON " + schema + ".jobs TO " + producer);
+                "GRANT SELECT (id, queue, status, unique_key, lease, run_at) ON " + schema + ".jobs TO " + producer);
     }
 
     @AfterAll

@@ -46,6 +46,8 @@ final class Completer {
     static final int PERMANENT_TRIES = 3;
     /** Job ids named in the log line of a batch given up. */
     private static final int LOGGED_IDS = 20;
+    /** Retries of letting go of the leases of stale rows (see {@link #letGoStale}) before the reaper is left to do it. */
+    private static final int LET_GO_TRIES = 3;
     /** Outcome batches written at once. */
     /** Outcome statements in flight at once. */
     static final int WRITERS = 4;
@@ -109,6 +111,15 @@ final class Completer {
         Write write = new Write(job, transition, Sinks.one());
         Bursts.collect(this, write, this::enqueue);
         return write.done().asMono();
+    }
+
+    /**
+     * Queues letting go of the lease of {@code job}, which its node found lost and whose handler it
+     * has stopped (see {@link Transition.LetGo}). Nobody waits for it: written with the next batch,
+     * retried like an outcome, and left to the reaper if it cannot be written.
+     */
+    void letGo(ClaimedRow job) {
+        Bursts.collect(this, new Write(job, Transition.LET_GO, Sinks.one()), this::enqueue);
     }
 
     /** One job's transition as it waits to be written; {@code done} completes once it is. */
@@ -184,6 +195,7 @@ final class Completer {
                             .filter(e -> !(splittable && PgJobStore.isLockTimeout(e))
                                     && permanentInARow.get() < PERMANENT_TRIES)
                             .scheduler(scheduler))
+                    .flatMap(statuses -> letGoStale(rows, statuses).thenReturn(statuses))
                     .doOnNext(statuses -> settled(rows, statuses))
                     .then()
                     // A row locked elsewhere (a user's transaction, an operator) fails the whole batch
@@ -200,6 +212,34 @@ final class Completer {
     }
 
     /**
+     * After a write, lets go of the leases of its stale rows (see {@link Transition.LetGo}): a row
+     * is stale when its job no longer runs under its lease, and when that is because it was
+     * cancelled while its handler ran, the cancel left the lease in place to hold the job's unique
+     * key until the handler was done; the handler is done now (it emitted this outcome, or its
+     * {@code jobs()} consumer completed the job). Rows rescued, deleted or claimed again are not
+     * touched. A few tries; then the reaper lets go after the stall timeout.
+     */
+    private Mono<Void> letGoStale(List<Write> rows, WrittenStatuses statuses) {
+        if (rows.get(0).transition() instanceof Transition.LetGo) {
+            return Mono.empty();
+        }
+        List<JobStore.JobLease> stale = rows.stream().filter(w -> statuses.of(w.job().id()) == null)
+                .map(w -> new JobStore.JobLease(w.job().id(), w.job().lease())).toList();
+        if (stale.isEmpty()) {
+            return Mono.empty();
+        }
+        return Mono.defer(() -> store.letGoMany(stale))
+                .retryWhen(Retry.backoff(LET_GO_TRIES, Duration.ofMillis(50)).scheduler(scheduler))
+                .then()
+                .onErrorResume(e -> {
+                    log.warn("Letting go of the leases of {} jobs whose outcome write found them no longer running "
+                            + "failed; if they were cancelled, their unique keys stay held until a reaper lets go of "
+                            + "them after the stall timeout: {}", stale.size(), ErrorText.summary(e));
+                    return Mono.empty();
+                });
+    }
+
+    /**
      * Gives up the outcomes of {@code rows}, whose write failed {@link #PERMANENT_TRIES} times in a
      * row with an error retrying cannot cure. Each caller's Mono fails with {@link OutcomeAbandoned},
      * so the worker lets go of the job (its lease leaves the heartbeat, its permits are freed) and
@@ -207,9 +247,11 @@ final class Completer {
      */
     private void abandon(List<Write> rows, Throwable cause) {
         List<UUID> ids = rows.stream().limit(LOGGED_IDS).map(w -> w.job().id()).toList();
-        log.error("Gave up writing the {} outcome of {} jobs after {} tries: {}. They stay running until a reaper "
-                        + "rescues them (once their heartbeat is stale). Jobs: {}{}", kindName(rows.get(0).transition()),
-                rows.size(), PERMANENT_TRIES, ErrorText.summary(cause), ids,
+        String after = rows.get(0).transition() instanceof Transition.LetGo
+                ? "Their unique keys stay held until a reaper lets go of them (once their heartbeat is stale)"
+                : "They stay running until a reaper rescues them (once their heartbeat is stale)";
+        log.error("Gave up writing the {} outcome of {} jobs after {} tries: {}. {}. Jobs: {}{}",
+                kindName(rows.get(0).transition()), rows.size(), PERMANENT_TRIES, ErrorText.summary(cause), after, ids,
                 rows.size() > ids.size() ? " and " + (rows.size() - ids.size()) + " more" : "");
         rows.forEach(w -> metrics.abandoned(w.job().queue()));
         Bursts.run(() -> rows.forEach(w -> w.done().tryEmitError(new OutcomeAbandoned(w.job(), cause))));
@@ -238,6 +280,9 @@ final class Completer {
         if (kind instanceof Transition.Release) {
             return store.releaseMany(leases(rows));
         }
+        if (kind instanceof Transition.LetGo) {
+            return store.letGoMany(leases(rows));
+        }
         if (kind instanceof Transition.Retry) {
             return store.retryMany(rows.stream().map(w -> {
                 Transition.Retry r = (Transition.Retry) w.transition();
@@ -264,6 +309,12 @@ final class Completer {
     /** What follows a written batch: signals, stale-write counts, metrics, and the callers' Monos. */
     private void settled(List<Write> rows, WrittenStatuses statuses) {
         Transition kind = rows.get(0).transition();
+        if (kind instanceof Transition.LetGo) {
+            // not an outcome: nothing to count or signal, and a job not let go of (it was rescued,
+            // deleted or claimed again, not cancelled) is no stale write
+            Bursts.run(() -> rows.forEach(w -> w.done().tryEmitEmpty()));
+            return;
+        }
         boolean metered = metrics != QueueMetrics.NONE;
         boolean finished = false;
         int stale = 0;

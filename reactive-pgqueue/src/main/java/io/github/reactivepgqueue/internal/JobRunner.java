@@ -17,7 +17,9 @@ import reactor.core.scheduler.Schedulers;
  * scheduler with the queue's timeout, turns whatever happens into an outcome, has it written,
  * and only then releases the permit. When the job is aborted (a stop past its grace period) the
  * handler is cancelled and the job released unrun; when its lease is lost, the handler is
- * cancelled and nothing is written.
+ * cancelled and no outcome is written: the node only lets go of the lease, which a cancel of the
+ * running job left in place to hold its unique key until the handler was stopped
+ * ({@link Transition.LetGo}).
  */
 final class JobRunner {
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
@@ -44,12 +46,13 @@ final class JobRunner {
 
     Mono<Void> run(QueueRuntime queue, Leases.Held held) {
         ClaimedRow job = held.job();
-        // Stopped before its outcome: released unrun when the node aborts, nothing written when
-        // the lease is gone (the handler is cancelled either way). A timeout is the handler's
-        // own failure, handled in invoke.
+        // Stopped before its outcome: released unrun when the node aborts; when the lease is gone,
+        // no outcome, only the lease let go of once the handler is cancelled (the handler is
+        // cancelled either way: Mono.or cancels it before it passes the transition on, see write).
+        // A timeout is the handler's own failure, handled in invoke.
         Mono<Transition> stopped = held.stopped().flatMap(stop -> switch (stop) {
             case ABORTED -> Mono.just(Transition.RELEASE);
-            case LOST -> Mono.fromRunnable(() -> log.debug("{} lost its lease; its handler is cancelled", job));
+            case LOST -> Mono.just(Transition.LET_GO);
             case TIMED_OUT -> Mono.never();
         });
         if (timedWithBatch(queue)) {
@@ -64,9 +67,9 @@ final class JobRunner {
                         + " completed without a permit")))
                 .<PermitResult>map(Granted::new)
                 .onErrorResume(e -> Mono.just(new Denied(e)))
-                .or(stopped.map(Aborted::new))
+                .or(stopped.map(Stopped::new))
                 .flatMap(result -> {
-                    if (result instanceof Aborted a) {
+                    if (result instanceof Stopped a) {
                         return write(held, a.transition());
                     }
                     if (result instanceof Denied d) {
@@ -89,6 +92,16 @@ final class JobRunner {
 
     private Mono<Void> write(Leases.Held held, Transition transition) {
         held.finishing();
+        if (transition instanceof Transition.LetGo) {
+            // The lease was lost and the handler's subscription is disposed by now. Letting go is
+            // queued, not waited for: the job leaves this node at once, as it did before there was
+            // anything to let go of, also when the database does not answer (the lease may have been
+            // given up because the heartbeat could not get through); the reaper lets go of a lease
+            // whose write never arrives.
+            log.debug("{} lost its lease; its handler is cancelled", held.job());
+            completer.letGo(held.job());
+            return Mono.empty();
+        }
         return completer.write(held.job(), transition);
     }
 
@@ -130,7 +143,7 @@ final class JobRunner {
     }
 
     /** What came of asking for the handler's permit. */
-    private sealed interface PermitResult permits Granted, Denied, Aborted {
+    private sealed interface PermitResult permits Granted, Denied, Stopped {
     }
 
     private record Granted(Permit permit) implements PermitResult {
@@ -139,6 +152,7 @@ final class JobRunner {
     private record Denied(Throwable error) implements PermitResult {
     }
 
-    private record Aborted(Transition transition) implements PermitResult {
+    /** Stopped while waiting for the permit: aborted (released unrun) or its lease lost (let go of). */
+    private record Stopped(Transition transition) implements PermitResult {
     }
 }

@@ -29,7 +29,9 @@ import reactor.core.scheduler.Schedulers;
  * One subscription of {@code queue.jobs(...)}: claims as many jobs as the subscriber requested,
  * hands each out as a {@link ClaimedJob} on the delivery scheduler (where handlers run; it also
  * signals the end of {@code complete()}), and on cancellation, error or completion gives every
- * claimed job that was not completed back to pending with its attempt restored.
+ * claimed job that was not completed back to pending with its attempt restored. A job cancelled
+ * while claimed keeps its unique key until the consumer completes it (with any outcome; the write
+ * finds it cancelled and lets go of its lease, see {@link Completer}) or the stream ends.
  */
 final class JobStream {
     private static final Logger log = LoggerFactory.getLogger(JobStream.class);
@@ -153,12 +155,22 @@ final class JobStream {
         });
     }
 
+    /**
+     * Gives {@code jobs} back to pending; those it cannot give back because they were cancelled
+     * while claimed (the cancel left their lease in place to hold their unique key while the
+     * consumer might still work on them) are let go of instead: the stream is done with them.
+     */
     private Mono<Void> release(List<ClaimedRow> jobs) {
         if (jobs.isEmpty()) {
             return Mono.empty();
         }
-        return store.releaseMany(jobs.stream().map(j -> new JobStore.JobLease(j.id(), j.lease())).toList())
-                .then()
+        List<JobStore.JobLease> leases = jobs.stream().map(j -> new JobStore.JobLease(j.id(), j.lease())).toList();
+        return store.releaseMany(leases)
+                .flatMap(statuses -> {
+                    List<JobStore.JobLease> notReleased = leases.stream().filter(l -> statuses.of(l.id()) == null)
+                            .toList();
+                    return notReleased.isEmpty() ? Mono.<Void>empty() : store.letGoMany(notReleased).then();
+                })
                 .doOnSuccess(v -> {
                     log.debug("Released {} unfinished jobs of queue.jobs({})", jobs.size(), queues);
                     jobs.stream().map(ClaimedRow::queue).distinct().forEach(signals::postDue);
@@ -166,8 +178,8 @@ final class JobStream {
                 // released or not, this node lets go: if the release failed, the reaper rescues them
                 .doFinally(signal -> jobs.forEach(this::drop))
                 .onErrorResume(e -> {
-                    log.warn("Releasing {} unfinished jobs of queue.jobs({}) failed; the reaper will rescue them: {}",
-                            jobs.size(), queues, ErrorText.summary(e));
+                    log.warn("Releasing {} unfinished jobs of queue.jobs({}) failed; the reaper will rescue them (or "
+                            + "let go of those cancelled meanwhile): {}", jobs.size(), queues, ErrorText.summary(e));
                     return Mono.empty();
                 });
     }

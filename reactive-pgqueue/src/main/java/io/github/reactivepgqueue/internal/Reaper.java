@@ -18,8 +18,10 @@ import reactor.core.scheduler.Scheduler;
 
 /**
  * Rescues running jobs whose heartbeat has stalled: back to pending, or failed on their last
- * attempt, or {@code bad_job} past the reprocess limit. One statement over a bounded batch,
- * repeated while batches come back full; any number of nodes may run it at once.
+ * attempt, or {@code bad_job} past the reprocess limit. Also lets go of the leases of cancelled
+ * jobs that no node let go of within the stall timeout, which frees their unique keys. Each is one
+ * statement over a bounded batch, repeated while batches come back full; any number of nodes may
+ * run them at once.
  */
 final class Reaper {
     private static final Logger log = LoggerFactory.getLogger(Reaper.class);
@@ -79,8 +81,34 @@ final class Reaper {
         return runOnce().doOnError(e -> unreachable.set(true));
     }
 
-    /** Rescues every job stalled right now; nodes serving the queues of jobs back to pending are told to claim. */
+    /**
+     * Rescues every job stalled right now, nodes serving the queues of jobs back to pending told to
+     * claim; and lets go of every cancelled job's lease that stalled.
+     */
     public Mono<ReaperResult> runOnce() {
+        // one after the other: the reaper takes one connection at a time
+        return rescue().flatMap(rescued -> letGo().map(rescued::withLetGo));
+    }
+
+    /**
+     * Lets go of the leases of cancelled jobs whose heartbeat is older than the stall timeout: the
+     * node that ran them did not let go after stopping their handlers (it died or lost the
+     * database), and their unique keys would stay held.
+     */
+    private Mono<Integer> letGo() {
+        Mono<Long> batch = Mono.defer(() -> store.letGoStalled(config.stallTimeout(), config.batchSize()));
+        return batch.expand(n -> n >= config.batchSize() ? batch : Mono.empty())
+                .reduce(0L, Long::sum)
+                .map(n -> {
+                    if (n > 0) {
+                        log.info("Let go of the leases of {} cancelled jobs whose node did not within the stall timeout "
+                                + "(it stopped or lost the database); their unique keys are free", n);
+                    }
+                    return n.intValue();
+                });
+    }
+
+    private Mono<ReaperResult> rescue() {
         Mono<List<JobStore.RescuedJob>> batch = Mono.defer(() -> store.rescueStalled(config.stallTimeout(),
                 config.reprocessLimit(), config.batchSize()));
         return batch.expand(rows -> rows.size() >= config.batchSize() ? batch : Mono.empty())
@@ -99,7 +127,7 @@ final class Reaper {
                             failed++;
                         }
                     }
-                    ReaperResult r = new ReaperResult(pending, failed, rows.size() - pending - failed);
+                    ReaperResult r = new ReaperResult(pending, failed, rows.size() - pending - failed, 0);
                     if (r.total() == 0) {
                         return Mono.just(r);
                     }

@@ -88,6 +88,20 @@ public sealed interface Transition {
     }
 
     /**
+     * Not an outcome: the job was cancelled while it ran, and its handler's subscription is disposed
+     * (or its {@code jobs()} consumer is done with it), so the node lets go of the lease the cancel
+     * left in place, which frees the job's unique key. Fenced by the lease and
+     * {@code status = 'cancelled'}; a job that is not cancelled under the lease is left alone, and
+     * that is not a stale write.
+     */
+    record LetGo() implements Transition {
+        @Override
+        public String handlerTag() {
+            return "aborted"; // the handler was cancelled before it ended, as the handler metrics record it
+        }
+    }
+
+    /**
      * How the handler call behind this transition ended, as the handler metrics tag it: success,
      * retry, reschedule, cancel, critical, unprocessable, error, timeout or aborted.
      */
@@ -95,6 +109,7 @@ public sealed interface Transition {
 
     Complete COMPLETE = new Complete();
     Release RELEASE = new Release();
+    LetGo LET_GO = new LetGo();
 
     /** The transition a handler's {@code outcome} asks for. */
     static Transition of(ClaimedRow job, Outcome outcome, Backoff backoff) {

@@ -39,16 +39,18 @@ ORDER BY 2, 3, 1;
 -- name: AdminRequeueDead
 -- Moves dead-lettered jobs back to the live table as a fresh attempt series (pending now,
 -- attempt 0, reprocess count 0; the last error is kept): the job with id $1, or up to $3 jobs of
--- queue $2. A job whose unique key is held by a live job meanwhile stays in the dead-letter table:
--- such jobs are not chosen, so the limit counts only jobs that can be revived (ON CONFLICT still
--- skips a key taken after this statement's snapshot).
+-- queue $2. A job whose unique key is held meanwhile (by a pending or running job, or a cancelled
+-- one whose lease is not let go yet: the predicate of jobs_unique_key_held_idx) stays in the
+-- dead-letter table: such jobs are not chosen, so the limit counts only jobs that can be revived
+-- (ON CONFLICT still skips a key taken after this statement's snapshot).
 WITH chosen AS (
     SELECT d.id, d.queue, d.priority, d.payload, d.unique_key, d.fingerprint, d.max_attempts, d.created_at,
            d.last_error
     FROM /*schema*/.jobs_dead d
     WHERE (d.id = $1 OR d.queue = $2)
       AND NOT EXISTS (SELECT 1 FROM /*schema*/.jobs j
-                      WHERE j.unique_key = d.unique_key AND j.status IN ('pending', 'running'))
+                      WHERE j.unique_key = d.unique_key
+                        AND (j.status IN ('pending', 'running') OR (j.status = 'cancelled' AND j.lease IS NOT NULL)))
     ORDER BY d.id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
@@ -78,8 +80,11 @@ UNION ALL SELECT status FROM archived
 UNION ALL SELECT status FROM dead;
 
 -- name: AdminPurge
--- Deletes the pending and finished jobs of queue $1 from the live table; running jobs finish.
-DELETE FROM /*schema*/.jobs WHERE queue = $1 AND status <> 'running';
+-- Deletes the pending and finished jobs of queue $1 from the live table; running jobs finish, and
+-- so do cancelled ones whose handler may still run (their lease is not let go yet): deleting them
+-- would free their unique key early.
+DELETE FROM /*schema*/.jobs
+WHERE queue = $1 AND status <> 'running' AND NOT (status = 'cancelled' AND lease IS NOT NULL);
 
 -- name: AdminPause
 -- Pauses queue $1 on every node: no node claims its jobs until it is resumed.

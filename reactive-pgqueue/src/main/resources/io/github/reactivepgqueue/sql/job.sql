@@ -10,8 +10,15 @@
 -- id FOR UPDATE)); that second pass over the rows cost more than the update itself.
 
 -- name: JobInsertMany
--- Inserts a batch of jobs in one statement. A job whose unique key is held by a live job (or by
--- an earlier job of the same batch) is skipped, and the holder's id is returned instead. Rows come
+-- Inserts a batch of jobs in one statement. A job whose unique key is held (by a pending or
+-- running job, by a cancelled one whose lease is not let go yet, or by an earlier job of the same
+-- batch) is skipped, and the holder's id is returned instead: jobs_unique_key_held_idx (sql/V3)
+-- decides the conflict, and the holder lookup spells its predicate. The conflict target names only
+-- the pending/running half of that predicate: PostgreSQL takes as arbiter every unique index on
+-- unique_key whose predicate the target's implies, which is jobs_unique_key_held_idx, and on a
+-- schema still at version 2 its jobs_unique_key_live_idx, so that a node upgraded before the
+-- migration still enqueues. The arbiter index, not the target, decides what conflicts: a
+-- cancelled job under its lease is a holder. Rows come
 -- back in input order (ord starts at 1). holder_id is NULL only when the holder committed after
 -- this statement's snapshot was taken; the caller retries those rows.
 -- Rows are inserted in input order, and the caller passes keyed jobs in unique-key order, so that
@@ -51,7 +58,8 @@ LEFT JOIN inserted ins ON ins.id = i.id
 LEFT JOIN inserted same_batch ON ins.id IS NULL AND same_batch.unique_key = i.unique_key
 LEFT JOIN LATERAL (
     SELECT j.id FROM /*schema*/.jobs j
-    WHERE ins.id IS NULL AND j.unique_key = i.unique_key AND j.status IN ('pending', 'running')
+    WHERE ins.id IS NULL AND j.unique_key = i.unique_key
+      AND (j.status IN ('pending', 'running') OR (j.status = 'cancelled' AND j.lease IS NOT NULL))
 ) live ON true
 ORDER BY i.ord;
 
@@ -233,9 +241,11 @@ WHERE NOT EXISTS (SELECT 1 FROM /*schema*/.jobs s
 
 -- name: JobCancel
 -- Cancels the live jobs with id $1, unique key $2 or fingerprint $3 (the other two are null).
--- A pending job is cancelled for good; a running one too, and its lease is cleared, so the node
--- running it finds the lease gone, disposes the handler and writes nothing. Returns the status
--- each job had.
+-- A pending job is cancelled for good; a running one too, but it keeps its lease and heartbeat
+-- time: its handler may still run, so it goes on holding its unique key. The node running it
+-- finds that the job no longer runs under its lease (JobHeartbeat), disposes the handler, writes
+-- no outcome and lets go of the lease (JobLetGoMany); the reaper lets go of it after the stall
+-- timeout when no node does (MaintenanceLetGoStalled). Returns the status each job had.
 WITH chosen AS (
     SELECT c.id, c.status
     FROM /*schema*/.jobs c
@@ -244,10 +254,23 @@ WITH chosen AS (
     FOR UPDATE
 )
 UPDATE /*schema*/.jobs j
-SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL, heartbeat_at = NULL
+SET status = 'cancelled', completed_at = now(), updated_at = now(),
+    lease = CASE WHEN chosen.status = 'running' THEN j.lease END,
+    heartbeat_at = CASE WHEN chosen.status = 'running' THEN coalesce(j.heartbeat_at, now()) END
 FROM chosen
 WHERE j.id = chosen.id
 RETURNING chosen.status AS previous;
+
+-- name: JobLetGoMany
+-- The node that ran these cancelled jobs lets go of their leases: their handlers' subscriptions
+-- are disposed, so their unique keys are free again. Fenced like an outcome write, but on
+-- status = 'cancelled': a job rescued, deleted or claimed again meanwhile is not touched. Returns
+-- the id and status of each job let go of.
+UPDATE /*schema*/.jobs j
+SET lease = NULL, heartbeat_at = NULL
+FROM unnest($1::uuid[], $2::uuid[]) AS t(id, lease)
+WHERE j.id = t.id AND j.lease = t.lease AND j.status = 'cancelled'
+RETURNING j.id, j.status;
 
 -- name: JobFindMany
 -- Jobs by id wherever they are: live, archive or dead-letter table (the janitor moves a job in

@@ -37,19 +37,37 @@ WHERE j.id = ANY (ARRAY(
   AND j.status = 'running' AND j.heartbeat_at < now() - $1 * interval '1 microsecond'
 RETURNING j.id, j.queue, j.status;
 
+-- name: MaintenanceLetGoStalled
+-- Lets go of the leases of up to $2 cancelled jobs whose heartbeat is older than $1 microseconds:
+-- no node let go of them after disposing their handlers (it died, or lost the database), so their
+-- unique keys are freed here. The node running a job stops beating it once it is cancelled, so
+-- this happens at most one stall timeout after its last beat. Returns how many.
+UPDATE /*schema*/.jobs j
+SET lease = NULL, heartbeat_at = NULL
+WHERE j.id = ANY (ARRAY(
+        SELECT c.id
+        FROM /*schema*/.jobs c
+        WHERE c.status = 'cancelled' AND c.lease IS NOT NULL AND c.heartbeat_at < now() - $1 * interval '1 microsecond'
+        ORDER BY c.heartbeat_at
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED))
+  AND j.status = 'cancelled' AND j.lease IS NOT NULL AND j.heartbeat_at < now() - $1 * interval '1 microsecond';
+
 -- name: MaintenanceMoveFinished
 -- Moves up to $1 finished jobs out of the live table in one statement: completed ones to the
 -- archive, dead ones (failed, cancelled, critical, unprocessable, bad_job) to the dead-letter table.
+-- A cancelled job whose lease is not let go yet stays: it holds its unique key until its handler
+-- has stopped (see JobCancel). The outer condition repeats the test on the locked row.
 WITH moved AS (
     DELETE FROM /*schema*/.jobs j
     WHERE j.id = ANY (ARRAY(
         SELECT f.id
         FROM /*schema*/.jobs f
-        WHERE f.status NOT IN ('pending', 'running')
+        WHERE f.status NOT IN ('pending', 'running') AND NOT (f.status = 'cancelled' AND f.lease IS NOT NULL)
         ORDER BY f.completed_at
         LIMIT $1
         FOR UPDATE SKIP LOCKED))
-      AND j.status NOT IN ('pending', 'running')
+      AND j.status NOT IN ('pending', 'running') AND NOT (j.status = 'cancelled' AND j.lease IS NOT NULL)
     RETURNING j.id, j.queue, j.status, j.priority, j.payload, j.unique_key, j.fingerprint, j.attempt,
               j.max_attempts, j.reprocess_count, j.created_at, j.run_at, j.updated_at, j.completed_at,
               j.last_error

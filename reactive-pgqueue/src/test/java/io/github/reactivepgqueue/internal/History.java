@@ -72,6 +72,9 @@ final class History {
                         "job " + spec + " should be a duplicate of " + holder + ", got " + result);
                 outcome.add("duplicate of " + holder);
                 event("enqueue of a duplicate unique key");
+                if (holder.cancelledUnderLease()) {
+                    event("enqueue met a key held by a job cancelled while it ran");
+                }
             } else {
                 expect(result instanceof EnqueueResult.Enqueued, "job " + spec + " should be enqueued, got " + result);
                 ModelJob job = model.enqueued(result.id(), spec.uniqueKey(), spec.maxAttempts(), spec.delayMinutes());
@@ -102,6 +105,11 @@ final class History {
                 .toList());
     }
 
+    /**
+     * One beat of {@code worker}; then, for every lease found lost, what its job runner does once
+     * the handler is cancelled: it lets go of the lease, which frees the unique key of a job that
+     * was cancelled while it ran.
+     */
     void beat(int worker) {
         List<ClaimedRow> held = held(worker);
         Set<UUID> alive = held.stream().filter(row -> model.current(model.job(row.id()), row.lease()))
@@ -112,9 +120,25 @@ final class History {
         alive.forEach(id -> model.beaten(model.job(id)));
         Set<UUID> stillHeld = held(worker).stream().map(ClaimedRow::id).collect(Collectors.toSet());
         expect(stillHeld.equals(alive), "after its heartbeat " + worker(worker) + " still holds " + stillHeld);
-        log(worker(worker) + " heartbeat: alive " + jobs(alive) + ", lost " + (held.size() - alive.size()));
+        List<ModelJob> letGo = new ArrayList<>();
+        for (ClaimedRow row : held) {
+            if (!alive.contains(row.id())) {
+                ModelJob job = model.job(row.id());
+                boolean cancelled = model.cancelledUnder(job, row.lease());
+                queue.letGo(row);
+                if (cancelled) {
+                    model.letGo(job);
+                    letGo.add(job);
+                }
+            }
+        }
+        log(worker(worker) + " heartbeat: alive " + jobs(alive) + ", lost " + (held.size() - alive.size())
+                + (letGo.isEmpty() ? "" : ", cancelled ones let go of: " + letGo));
         if (lost > 0) {
             event("heartbeat found a lease lost");
+        }
+        if (!letGo.isEmpty()) {
+            event("a node let go of a job cancelled while it ran");
         }
     }
 
@@ -139,7 +163,9 @@ final class History {
     private void write(Leases leases, ClaimedRow row, ModelOutcome outcome, String who) {
         ModelJob job = model.job(row.id());
         boolean current = model.current(job, row.lease());
-        String before = current ? null : queue.liveRow(job.id);
+        // a write that finds its job cancelled under its lease lets go of the lease, and changes nothing else
+        boolean letsGo = !current && model.cancelledUnder(job, row.lease());
+        String before = current ? null : letsGo ? queue.liveRowWithoutLease(job.id) : queue.liveRow(job.id);
         long stale = queue.write(leases, row, outcome);
         String what = who + " writes " + outcome + " for " + job + " (attempt " + row.attempt() + ")";
         if (current) {
@@ -156,10 +182,16 @@ final class History {
             }
         } else {
             expect(stale == 1, what + ": the lease is no longer current, yet the write was not counted stale");
-            String after = queue.liveRow(job.id);
+            String after = letsGo ? queue.liveRowWithoutLease(job.id) : queue.liveRow(job.id);
             expect(before.equals(after), what + ": a fenced-off write changed the row\n  before: " + before
                     + "\n  after:  " + after);
-            log(what + ": fenced off (lease lost)");
+            if (letsGo) {
+                model.letGo(job);
+                log(what + ": fenced off (cancelled meanwhile); its lease let go of");
+                event("write fenced off by a cancel let go of the lease");
+            } else {
+                log(what + ": fenced off (lease lost)");
+            }
             event("write fenced off (" + (leases == null ? "zombie" : "worker") + ")");
         }
     }
@@ -174,7 +206,9 @@ final class History {
 
     void reap() {
         List<ModelJob> stalled = model.jobs().stream().filter(model::stalled).toList();
+        List<ModelJob> leasesStalled = model.jobs().stream().filter(model::leaseStalled).toList();
         ReaperResult rescued = queue.reap();
+        leasesStalled.forEach(model::letGo);
         int pending = 0;
         int failed = 0;
         int poison = 0;
@@ -186,10 +220,14 @@ final class History {
                 default -> poison++;
             }
         }
-        expect(rescued.equals(new ReaperResult(pending, failed, poison)),
+        expect(rescued.equals(new ReaperResult(pending, failed, poison, leasesStalled.size())),
                 "the reaper rescued " + rescued + ", expected " + stalled + " -> " + pending + " pending, " + failed
-                        + " failed, " + poison + " bad_job");
-        log("reaper: " + stalled.stream().map(this::describe).toList());
+                        + " failed, " + poison + " bad_job; and let go of " + leasesStalled);
+        log("reaper: " + stalled.stream().map(this::describe).toList()
+                + (leasesStalled.isEmpty() ? "" : "; let go of cancelled " + leasesStalled));
+        if (!leasesStalled.isEmpty()) {
+            event("reaper let go of a cancelled job's lease");
+        }
         stalled.forEach(job -> event("reaper rescued a job to " + job.status.databaseValue()));
         if (stalled.size() > 2) {
             event("reaper needed more than one batch");
@@ -275,7 +313,7 @@ final class History {
     void drain() {
         log("--- drain ---");
         draining = true;
-        for (int round = 0; round < 5 && model.jobs().stream().anyMatch(ModelJob::live); round++) {
+        for (int round = 0; round < 5 && model.jobs().stream().anyMatch(ModelJob::holdsKey); round++) {
             advanceClock(3);
             reap();
             check();

@@ -22,11 +22,11 @@ final class ModelJob {
     Location location = Location.LIVE;
     int attempt;
     int reprocessCount;
-    /** The lease of the current claim; null unless running. */
+    /** The lease of the current claim; null unless running, or cancelled while running and not yet let go of. */
     UUID lease;
     /** When a pending job is due. */
     long dueAt;
-    /** The last heartbeat (or the claim) of a running job. */
+    /** The last heartbeat (or the claim) of a running job, and of a job cancelled while running. */
     long beatAt;
     /** Accepted successful outcomes (the ledger for I3). */
     int successes;
@@ -43,8 +43,22 @@ final class ModelJob {
         return location == Location.LIVE && (status == JobStatus.PENDING || status == JobStatus.RUNNING);
     }
 
+    /**
+     * Whether the job holds its unique key: live, or cancelled while it ran and its lease not yet
+     * let go of (its handler may still run).
+     */
+    boolean holdsKey() {
+        return live() || cancelledUnderLease();
+    }
+
+    /** Cancelled while it ran, its lease not yet let go of. */
+    boolean cancelledUnderLease() {
+        return location == Location.LIVE && status == JobStatus.CANCELLED && lease != null;
+    }
+
+    /** Finished, and no handler may still run it: the janitor may move it. */
     boolean finishedInLiveTable() {
-        return location == Location.LIVE && !live();
+        return location == Location.LIVE && !holdsKey();
     }
 
     @Override

@@ -45,12 +45,12 @@ final class QueueModel {
         return byId.get(id);
     }
 
-    /** The live job holding {@code key}, if any. */
+    /** The job holding {@code key}, if any (see {@link ModelJob#holdsKey()}). */
     ModelJob holderOf(String key) {
         if (key == null) {
             return null;
         }
-        return jobs.stream().filter(j -> j.live() && key.equals(j.uniqueKey)).findFirst().orElse(null);
+        return jobs.stream().filter(j -> j.holdsKey() && key.equals(j.uniqueKey)).findFirst().orElse(null);
     }
 
     ModelJob enqueued(UUID id, String key, int maxAttempts, long delayMinutes) {
@@ -151,13 +151,35 @@ final class QueueModel {
         job.status = JobStatus.PENDING;
     }
 
-    /** An administrator's cancel: true if the job was live. */
+    /**
+     * An administrator's cancel: true if the job was live. A running job keeps its lease (and so its
+     * unique key) until the node that runs it lets go, or the reaper does after the stall timeout.
+     */
     boolean cancel(ModelJob job) {
         if (!job.live()) {
             return false;
         }
-        finish(job, JobStatus.CANCELLED);
+        if (job.status == JobStatus.RUNNING) {
+            job.status = JobStatus.CANCELLED;
+        } else {
+            finish(job, JobStatus.CANCELLED);
+        }
         return true;
+    }
+
+    /** Whether {@code job} was cancelled while it ran under {@code lease}, which is not let go of yet. */
+    boolean cancelledUnder(ModelJob job, UUID lease) {
+        return job.cancelledUnderLease() && lease.equals(job.lease);
+    }
+
+    /** The node that held {@code lease} is done with the cancelled job: its lease, and unique key, are let go of. */
+    void letGo(ModelJob job) {
+        job.lease = null;
+    }
+
+    /** Cancelled while it ran, and no node let go of it within the stall timeout: the reaper does. */
+    boolean leaseStalled(ModelJob job) {
+        return job.cancelledUnderLease() && now - job.beatAt > STALL;
     }
 
     /** The janitor: finished jobs leave the live table. */

@@ -165,6 +165,11 @@ final class QueueUnderTest implements AutoCloseable {
         return writer.staleWrites() - staleBefore;
     }
 
+    /** What the job runner writes once it has cancelled the handler of a job whose lease was lost. */
+    void letGo(ClaimedRow job) {
+        completer.write(job, Transition.LET_GO).block(TIMEOUT);
+    }
+
     ReaperResult reap() {
         return reaper.runOnce().block(TIMEOUT);
     }
@@ -233,6 +238,13 @@ final class QueueUnderTest implements AutoCloseable {
     /** One live row, every column, as text: to prove that a fenced write changed nothing. */
     String liveRow(UUID id) {
         List<Map<String, Object>> rows = schema.query("SELECT j::text AS row FROM {schema}.jobs j WHERE id = $1", id);
+        return rows.isEmpty() ? "(none)" : (String) rows.get(0).get("row");
+    }
+
+    /** {@link #liveRow} without the lease and heartbeat: to prove that letting go of a lease changed nothing else. */
+    String liveRowWithoutLease(UUID id) {
+        List<Map<String, Object>> rows = schema.query(
+                "SELECT (to_jsonb(j) - 'lease' - 'heartbeat_at')::text AS row FROM {schema}.jobs j WHERE id = $1", id);
         return rows.isEmpty() ? "(none)" : (String) rows.get(0).get("row");
     }
 

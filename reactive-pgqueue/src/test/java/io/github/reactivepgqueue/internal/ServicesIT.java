@@ -78,13 +78,24 @@ class ServicesIT {
         UUID lastAttempt = running("q", 3, 3, 0, 10);
         UUID poison = running("q", 1, 3, REPROCESS_LIMIT - 1, 10);
         UUID fresh = running("q", 1, 3, 0, 0);
+        // cancelled while they ran, as a cancel leaves them: lease and heartbeat kept
+        UUID cancelledLongAgo = running("q", 1, 3, 0, 10);
+        UUID cancelledJustNow = running("q", 1, 3, 0, 0);
+        schema.execute("UPDATE {schema}.jobs SET status = 'cancelled', completed_at = now() WHERE id = ANY($1)",
+                (Object) new UUID[] {cancelledLongAgo, cancelledJustNow});
+        Object freshLease = schema.row("jobs", cancelledJustNow).get("lease");
         Reaper reaper = new Reaper(store, signals,
                 new ReaperConfig(Duration.ofHours(1), Duration.ofMinutes(1), REPROCESS_LIMIT, 2), timer,
                 QueueMetrics.NONE);
 
         StepVerifier.create(reaper.runOnce())
-                .expectNext(new ReaperResult(1, 1, 1))
+                .expectNext(new ReaperResult(1, 1, 1, 1))
                 .verifyComplete();
+
+        assertThat(schema.row("jobs", cancelledLongAgo)).containsEntry("status", "cancelled")
+                .containsEntry("lease", null).containsEntry("heartbeat_at", null).containsEntry("reprocess_count", 0);
+        assertThat(schema.row("jobs", cancelledJustNow)).containsEntry("status", "cancelled")
+                .containsEntry("lease", freshLease);
 
         assertThat(schema.row("jobs", back)).containsEntry("status", "pending").containsEntry("attempt", 0)
                 .containsEntry("reprocess_count", 1).containsEntry("lease", null);
@@ -92,7 +103,7 @@ class ServicesIT {
         assertThat(schema.row("jobs", poison)).containsEntry("status", "bad_job")
                 .containsEntry("reprocess_count", REPROCESS_LIMIT);
         assertThat(schema.row("jobs", fresh)).containsEntry("status", "running").containsEntry("reprocess_count", 0);
-        StepVerifier.create(reaper.runOnce()).expectNext(new ReaperResult(0, 0, 0)).verifyComplete();
+        StepVerifier.create(reaper.runOnce()).expectNext(new ReaperResult(0, 0, 0, 0)).verifyComplete();
     }
 
     @Test

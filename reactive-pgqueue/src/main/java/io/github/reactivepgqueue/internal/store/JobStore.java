@@ -150,6 +150,13 @@ public interface JobStore {
      */
     Mono<List<JobStatus>> cancel(@Nullable UUID id, @Nullable String uniqueKey, @Nullable String fingerprint);
 
+    /**
+     * {@link SqlName#JobLetGoMany}: lets go of the leases of cancelled jobs whose handlers this node
+     * has stopped, which frees their unique keys. A job that is not cancelled under the given lease
+     * (rescued, deleted, claimed again) is not touched: its status is null.
+     */
+    Mono<WrittenStatuses> letGoMany(List<JobLease> jobs);
+
     /** {@link SqlName#JobFindMany}: the jobs with these ids wherever they are, with payloads only when asked. */
     Mono<List<JobInfo>> findMany(Collection<UUID> ids, boolean withPayload);
 
@@ -192,6 +199,13 @@ public interface JobStore {
      * heartbeat is older than {@code stallTimeout}.
      */
     Mono<List<RescuedJob>> rescueStalled(Duration stallTimeout, int reprocessLimit, int limit);
+
+    /**
+     * {@link SqlName#MaintenanceLetGoStalled}: lets go of the leases of up to {@code limit} cancelled
+     * jobs whose heartbeat is older than {@code stallTimeout} (no node let go of them), which frees
+     * their unique keys; emits how many.
+     */
+    Mono<Long> letGoStalled(Duration stallTimeout, int limit);
 
     /** How many finished jobs one move sent to the archive and to the dead-letter table. */
     record MovedJobs(long archived, long dead) {

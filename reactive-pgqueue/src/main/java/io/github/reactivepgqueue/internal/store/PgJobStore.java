@@ -243,6 +243,11 @@ public final class PgJobStore implements JobStore {
     }
 
     @Override
+    public Mono<WrittenStatuses> letGoMany(List<JobLease> jobs) {
+        return written(SqlName.JobLetGoMany, s -> bindLeases(s, jobs, JobLease::id, JobLease::lease));
+    }
+
+    @Override
     public Mono<List<JobInfo>> findMany(Collection<UUID> ids, boolean withPayload) {
         UUID[] array = ids.toArray(UUID[]::new);
         return rows(SqlName.JobFindMany, s -> s.bind("$1", array).bind("$2", withPayload),
@@ -317,6 +322,12 @@ public final class PgJobStore implements JobStore {
                 s -> s.bind("$1", stallMicros).bind("$2", reprocessLimit).bind("$3", limit),
                 row -> new RescuedJob(row.get("id", UUID.class), row.get("queue", String.class),
                         status(row.get("status", String.class))));
+    }
+
+    @Override
+    public Mono<Long> letGoStalled(Duration stallTimeout, int limit) {
+        long stallMicros = micros(stallTimeout);
+        return update(SqlName.MaintenanceLetGoStalled, s -> s.bind("$1", stallMicros).bind("$2", limit));
     }
 
     @Override

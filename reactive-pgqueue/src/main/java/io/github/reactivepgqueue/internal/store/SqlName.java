@@ -24,9 +24,11 @@ public enum SqlName {
     JobReleaseMany("job.sql"),
     JobHeartbeat("job.sql"),
     JobCancel("job.sql"),
+    JobLetGoMany("job.sql"),
     JobFindMany("job.sql"),
 
     MaintenanceRescueStalled("maintenance.sql"),
+    MaintenanceLetGoStalled("maintenance.sql"),
     MaintenanceMoveFinished("maintenance.sql"),
     MaintenanceDeleteArchived("maintenance.sql"),
     MaintenanceDeleteDead("maintenance.sql"),

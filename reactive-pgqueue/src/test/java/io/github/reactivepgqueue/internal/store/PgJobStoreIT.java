@@ -101,6 +101,16 @@ class PgJobStoreIT {
                 List.of(encode(NewJob.of(q, Map.of()).uniqueKey(q + "-k"))), Signals.channelOf(store.schema())))
                 .block(TIMEOUT);
         assertThat(rows).containsExactly(new InsertedRow(0, false, first.id()));
+
+        // a job cancelled while it runs holds its key until its lease is let go of
+        ClaimedRow running = store.claim(Map.of(q, 1), 1, false).block(TIMEOUT).get(0);
+        store.cancel(running.id(), null, null).block(TIMEOUT);
+        EncodedJob again = encode(NewJob.of(q, Map.of()).uniqueKey(q + "-k"));
+        assertThat(store.inserting(inserts -> inserts.insertMany(List.of(again), null)).block(TIMEOUT))
+                .containsExactly(new InsertedRow(0, false, running.id()));
+        store.letGoMany(List.of(lease(running))).block(TIMEOUT);
+        assertThat(store.inserting(inserts -> inserts.insertMany(List.of(again), null)).block(TIMEOUT))
+                .containsExactly(new InsertedRow(0, true, again.id()));
     }
 
     @Test
@@ -228,6 +238,35 @@ class PgJobStoreIT {
         assertThat(store.cancel(null, null, q + "-f").block(TIMEOUT)).containsExactly(JobStatus.PENDING);
         assertThat(store.cancel(null, "no such key", null).block(TIMEOUT)).isEmpty();
         assertThat(status(pending.id())).isEqualTo(JobStatus.CANCELLED);
+        // the running job keeps its lease (its handler may still run); the heartbeat finds it gone
+        assertThat(status(running.id())).isEqualTo(JobStatus.CANCELLED);
+        assertThat(db.row("jobs", running.id(), "lease, heartbeat_at IS NOT NULL AS beaten"))
+                .containsEntry("lease", running.lease()).containsEntry("beaten", true);
+        assertThat(db.row("jobs", pending.id(), "lease")).containsEntry("lease", null);
+        assertThat(store.heartbeat(List.of(lease(running))).block(TIMEOUT)).containsExactly(running.id());
+    }
+
+    @Test
+    void letGoMany() {
+        String q = queue();
+        ClaimedRow cancelled = claimed(q);
+        ClaimedRow stillRunning = claimed(q);
+        store.cancel(cancelled.id(), null, null).block(TIMEOUT);
+        JobLease wrongLease = new JobLease(cancelled.id(), UUID.randomUUID());
+
+        // fenced: a wrong lease and a job that is not cancelled are not touched
+        WrittenStatuses statuses = store.letGoMany(List.of(wrongLease, lease(stillRunning))).block(TIMEOUT);
+        assertThat(statuses.of(cancelled.id())).isNull();
+        assertThat(statuses.of(stillRunning.id())).isNull();
+        assertThat(db.row("jobs", cancelled.id(), "lease")).containsEntry("lease", cancelled.lease());
+        assertThat(db.row("jobs", stillRunning.id(), "status, lease")).containsEntry("status", "running")
+                .containsEntry("lease", stillRunning.lease());
+
+        assertThat(store.letGoMany(List.of(lease(cancelled))).block(TIMEOUT).of(cancelled.id()))
+                .isEqualTo(JobStatus.CANCELLED);
+        assertThat(db.row("jobs", cancelled.id(), "status, lease, heartbeat_at")).containsEntry("status", "cancelled")
+                .containsEntry("lease", null).containsEntry("heartbeat_at", null);
+        assertThat(store.letGoMany(List.of(lease(cancelled))).block(TIMEOUT).of(cancelled.id())).isNull();
     }
 
     @Test
@@ -275,6 +314,19 @@ class PgJobStoreIT {
         assertThat(store.requeueDead(null, q, 10).block(TIMEOUT)).containsExactly(new RequeuedJob(job.id(), q));
         assertThat(status(job.id())).isEqualTo(JobStatus.PENDING);
         assertThat(store.requeueDead(job.id(), null, 1).block(TIMEOUT)).isEmpty();
+
+        // a dead job whose key a job cancelled while running still holds stays dead until it is let go of
+        String k = queue();
+        insert(List.of(encode(NewJob.of(k, 1).uniqueKey(k))));
+        ClaimedRow dead = store.claim(Map.of(k, 1), 1, false).block(TIMEOUT).get(0);
+        store.finishMany(List.of(new FinishRow(dead.id(), dead.lease(), JobStatus.CRITICAL, null))).block(TIMEOUT);
+        store.moveFinished(1000).block(TIMEOUT);
+        insert(List.of(encode(NewJob.of(k, 2).uniqueKey(k))));
+        ClaimedRow holder = store.claim(Map.of(k, 1), 1, false).block(TIMEOUT).get(0);
+        store.cancel(holder.id(), null, null).block(TIMEOUT);
+        assertThat(store.requeueDead(dead.id(), null, 1).block(TIMEOUT)).isEmpty();
+        store.letGoMany(List.of(lease(holder))).block(TIMEOUT);
+        assertThat(store.requeueDead(dead.id(), null, 1).block(TIMEOUT)).containsExactly(new RequeuedJob(dead.id(), k));
     }
 
     @Test
@@ -288,9 +340,15 @@ class PgJobStoreIT {
     void purge() {
         String q = queue();
         ClaimedRow running = claimed(q);
+        ClaimedRow cancelledRunning = claimed(q);
+        store.cancel(cancelledRunning.id(), null, null).block(TIMEOUT);
         insert(List.of(encode(NewJob.of(q, 1)), encode(NewJob.of(q, 2))));
         assertThat(store.purge(q).block(TIMEOUT)).isEqualTo(2);
         assertThat(status(running.id())).isEqualTo(JobStatus.RUNNING);
+        // its handler may still run: purged once its lease is let go of
+        assertThat(status(cancelledRunning.id())).isEqualTo(JobStatus.CANCELLED);
+        store.letGoMany(List.of(lease(cancelledRunning))).block(TIMEOUT);
+        assertThat(store.purge(q).block(TIMEOUT)).isEqualTo(1);
     }
 
     @Test
@@ -343,14 +401,40 @@ class PgJobStoreIT {
     void moveFinished() {
         ClaimedRow done = claimed(queue());
         ClaimedRow dead = claimed(queue());
+        ClaimedRow cancelledRunning = claimed(queue());
         store.completeMany(List.of(lease(done)), false, null, "f").block(TIMEOUT);
         store.finishMany(List.of(new FinishRow(dead.id(), dead.lease(), JobStatus.CANCELLED, null))).block(TIMEOUT);
+        store.cancel(cancelledRunning.id(), null, null).block(TIMEOUT);
         MovedJobs moved = store.moveFinished(1000).block(TIMEOUT);
         assertThat(moved.archived()).isGreaterThanOrEqualTo(1);
         assertThat(moved.dead()).isGreaterThanOrEqualTo(1);
         assertThat(moved.total()).isEqualTo(moved.archived() + moved.dead());
         assertThat(find(done.id()).location()).isEqualTo(JobLocation.ARCHIVE);
         assertThat(find(dead.id()).location()).isEqualTo(JobLocation.DEAD);
+        // cancelled while it ran, its lease not let go of: it stays, holding its key
+        assertThat(find(cancelledRunning.id()).location()).isEqualTo(JobLocation.LIVE);
+        store.letGoMany(List.of(lease(cancelledRunning))).block(TIMEOUT);
+        store.moveFinished(1000).block(TIMEOUT);
+        assertThat(find(cancelledRunning.id()).location()).isEqualTo(JobLocation.DEAD);
+    }
+
+    @Test
+    void letGoStalled() {
+        String q = queue();
+        ClaimedRow stalled = claimed(q);
+        ClaimedRow fresh = claimed(q);
+        ClaimedRow running = claimed(q);
+        store.cancel(stalled.id(), null, null).then(store.cancel(fresh.id(), null, null)).block(TIMEOUT);
+        db.backdate("jobs", "heartbeat_at", Duration.ofHours(1), List.of(stalled.id(), running.id()));
+
+        assertThat(store.letGoStalled(Duration.ofMinutes(30), 1000).block(TIMEOUT)).isEqualTo(1);
+        assertThat(db.row("jobs", stalled.id(), "status, lease, heartbeat_at")).containsEntry("status", "cancelled")
+                .containsEntry("lease", null).containsEntry("heartbeat_at", null);
+        assertThat(db.row("jobs", fresh.id(), "lease")).containsEntry("lease", fresh.lease());
+        // a stalled running job is the rescue's, not this statement's
+        assertThat(db.row("jobs", running.id(), "status, lease")).containsEntry("status", "running")
+                .containsEntry("lease", running.lease());
+        assertThat(store.letGoStalled(Duration.ofMinutes(30), 1000).block(TIMEOUT)).isZero();
     }
 
     @Test
