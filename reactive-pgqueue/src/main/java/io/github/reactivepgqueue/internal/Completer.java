@@ -49,7 +49,6 @@ final class Completer {
     /** Retries of letting go of the leases of stale rows (see {@link #letGoStale}) before the reaper is left to do it. */
     private static final int LET_GO_TRIES = 3;
     /** Outcome batches written at once. */
-    /** Outcome statements in flight at once. */
     static final int WRITERS = 4;
     private static final String FINISHED_PAYLOAD = Signal.encode(EnumSet.of(Signal.FINISHED));
 

@@ -20,7 +20,11 @@ final class Leases {
 
     /** Why a held job's handler must stop before its outcome is written. */
     enum Stop {
-        /** The lease is gone (cancelled, deleted, rescued elsewhere): write nothing. */
+        /**
+         * The lease is gone (cancelled, deleted, rescued elsewhere), or its heartbeat went
+         * unconfirmed too long for it to be safe (see {@link Leases#expire}): write no outcome; a
+         * job cancelled under its lease is let go of once its handler is disposed.
+         */
         LOST,
         /** The node stops past its grace period: release the job unrun. */
         ABORTED,
