@@ -53,7 +53,7 @@ class MigrationIT {
 
         MigrationResult first = queue.migrate().block(TIMEOUT);
         assertThat(first).isEqualTo(new MigrationResult(0, queue.latestSchemaVersion(), List.of("V1__init.sql", "V2__maintenance.sql",
-                "V3__cancelled_key_held.sql")));
+                "V3__cancelled_key_held.sql", "V4__hot_heartbeats.sql")));
         assertThat(tablesIn(queue.schema())).isEqualTo(5);
 
         MigrationResult second = queue.migrate().block(TIMEOUT);
@@ -134,7 +134,7 @@ class MigrationIT {
 
         MigrationResult result = queue.migrate().block(TIMEOUT);
 
-        assertThat(result).isEqualTo(new MigrationResult(2, 3, List.of("V3__cancelled_key_held.sql")));
+        assertThat(result).isEqualTo(new MigrationResult(2, 4, List.of("V3__cancelled_key_held.sql", "V4__hot_heartbeats.sql")));
         assertThat(db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
                 queue.schema(), "jobs_unique_key_live_idx")).isZero();
         assertThat(db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
