@@ -12,11 +12,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Schedulers;
 
 @ExtendWith(PostgresExtension.class)
@@ -52,6 +54,41 @@ class WorkerIT {
         assertThat(seen).hasSize(2000);
         assertThat(db.count("SELECT count(*) FROM {schema}.jobs WHERE attempt <> 1 OR lease IS NOT NULL")).isZero();
         assertThat(queue.staleWrites()).isZero();
+    }
+
+    /**
+     * A queue flooded with jobs of priority 0 does not starve another queue when global permits
+     * are short: both get claims (in proportion to their free permits). Before, the claim ordered
+     * every queue's jobs by priority, and the flooded queue took every global permit.
+     */
+    @Test
+    void aFloodedQueueOfHighPriorityDoesNotStarveAnother() {
+        Sinks.Empty<Void> release = Sinks.empty();
+        Map<String, AtomicInteger> running = Map.of("flooded", new AtomicInteger(), "trickle", new AtomicInteger());
+        PgQueue queue = db.queueBuilder().globalConcurrency(10)
+                .handler(held("flooded", running, release), QueueOptions.defaults().concurrency(10))
+                .handler(held("trickle", running, release), QueueOptions.defaults().concurrency(10))
+                .build();
+        try {
+            queue.enqueueAll(IntStream.range(0, 500).mapToObj(i -> NewJob.of("flooded", i).priority(0)).toList())
+                    .block(TIMEOUT);
+            queue.enqueueAll(IntStream.range(0, 20).mapToObj(i -> NewJob.of("trickle", i).priority(5)).toList())
+                    .block(TIMEOUT);
+            queue.start().block(TIMEOUT);
+            await().atMost(TIMEOUT).until(() -> running.get("flooded").get() + running.get("trickle").get() == 10);
+            assertThat(running.get("trickle").get()).as("trickle jobs running").isPositive();
+            assertThat(running.get("flooded").get()).as("flooded jobs running").isPositive();
+        } finally {
+            release.tryEmitEmpty();
+            queue.close().block(TIMEOUT);
+        }
+    }
+
+    private static ReactiveHandler held(String name, Map<String, AtomicInteger> running, Sinks.Empty<Void> release) {
+        return ReactiveHandler.of(name, job -> {
+            running.get(name).incrementAndGet();
+            return release.asMono().thenReturn(Outcome.success());
+        });
     }
 
     @Test

@@ -84,8 +84,12 @@ notified AS (
 SELECT count(*) AS inserted FROM inserted CROSS JOIN notified;
 
 -- name: JobClaim
--- Claims due pending jobs in one statement: at most $2[i] of queue $1[i], and at most $3 in all,
--- in (priority, run_at, id) order. Each claimed row gets a fresh lease token (every later write
+-- Claims due pending jobs in one statement: at most $2[i] of queue $1[i], and at most $3 in all.
+-- Each queue's jobs are taken in (priority, run_at, id) order. When $3 is less than the queues'
+-- limits together, each queue gets a share of it in proportion to its limit (its free permits):
+-- rows are taken in the order of their rank within their queue divided by the queue's limit, so
+-- a flooded queue whose jobs have lower priority numbers cannot starve the others (priority
+-- orders the jobs of one queue). Each claimed row gets a fresh lease token (every later write
 -- about this attempt is fenced by it), attempt + 1 and a heartbeat. Rows locked by other
 -- claimers are skipped, never waited for. Paused queues are skipped.
 -- ClaimedRow reads the columns by position. The numbers travel together as one text column:
@@ -101,15 +105,17 @@ WHERE j.id = ANY (ARRAY(
     SELECT c.id
     FROM unnest($1::text[], $2::integer[]) AS q(name, n)
     CROSS JOIN LATERAL (
-        SELECT p.id, p.priority, p.run_at
-        FROM /*schema*/.jobs p
-        WHERE p.queue = q.name AND p.status = 'pending' AND p.run_at <= now()
-        ORDER BY p.priority, p.run_at, p.id
-        LIMIT q.n
-        FOR UPDATE SKIP LOCKED
+        -- the rank needs a level of its own: a window function cannot share a level with FOR UPDATE
+        SELECT l.id, l.priority, l.run_at, row_number() OVER (ORDER BY l.priority, l.run_at, l.id) AS rank
+        FROM (SELECT p.id, p.priority, p.run_at
+              FROM /*schema*/.jobs p
+              WHERE p.queue = q.name AND p.status = 'pending' AND p.run_at <= now()
+              ORDER BY p.priority, p.run_at, p.id
+              LIMIT q.n
+              FOR UPDATE SKIP LOCKED) l
     ) c
     WHERE NOT EXISTS (SELECT 1 FROM /*schema*/.paused_queues pq WHERE pq.queue = q.name)
-    ORDER BY c.priority, c.run_at, c.id
+    ORDER BY c.rank::float8 / q.n, c.priority, c.run_at, c.id
     LIMIT $3))
 RETURNING j.id, j.lease, j.queue, j.payload::text AS payload, j.fingerprint, j.unique_key,
           concat_ws(',', j.attempt, j.max_attempts, j.priority, j.reprocess_count,

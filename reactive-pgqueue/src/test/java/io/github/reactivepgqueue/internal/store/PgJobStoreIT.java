@@ -30,7 +30,9 @@ import io.r2dbc.spi.Connection;
 import java.lang.reflect.Method;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -155,6 +157,36 @@ class PgJobStoreIT {
             assertThat(row.lease()).isNotNull();
             assertThat(row.claimedAt()).isNotNull().isAfterOrEqualTo(row.runAt());
         });
+    }
+
+    /**
+     * When the global limit is short, each queue gets a share of it in proportion to its own
+     * limit: a flooded queue whose jobs have lower priority numbers does not take it all (before,
+     * the claim ordered every queue's rows by priority and the flooded queue got all ten).
+     */
+    @Test
+    void claimSharesAShortGlobalLimitAmongQueuesByTheirLimits() {
+        String flooded = queue();
+        String other = queue();
+        String third = queue();
+        List<EncodedJob> jobs = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            jobs.add(encode(NewJob.of(flooded, i).priority(0)));
+            jobs.add(encode(NewJob.of(other, i).priority(5)));
+            jobs.add(encode(NewJob.of(third, i).priority(9)));
+        }
+        insert(jobs);
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        limits.put(flooded, 20);
+        limits.put(other, 20);
+        limits.put(third, 10);
+
+        Map<String, Long> perQueue = store.claim(limits, 10, false).block(TIMEOUT).stream()
+                .collect(Collectors.groupingBy(ClaimedRow::queue, Collectors.counting()));
+
+        assertThat(perQueue).containsEntry(flooded, 4L).containsEntry(other, 4L).containsEntry(third, 2L);
+        // within a queue, priority order holds; and limits that fit are met in full
+        assertThat(store.claim(Map.of(other, 100), 100, false).block(TIMEOUT)).hasSize(46);
     }
 
     @Test
