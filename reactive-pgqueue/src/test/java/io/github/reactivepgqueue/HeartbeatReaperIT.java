@@ -112,6 +112,11 @@ class HeartbeatReaperIT {
         return queue;
     }
 
+    /** A queue, never started, whose reaper finds a job stalled after 10 s x 2.5 = 25 s without a beat. */
+    private PgQueue stallingAfter25Seconds() {
+        return queue(db.queueBuilder().heartbeatInterval(Duration.ofSeconds(10)).rescueAfterMissedHeartbeats(2.5));
+    }
+
     /** A sink that handlers wait on; completed after the test at the latest. */
     private Sinks.Empty<Void> release() {
         Sinks.Empty<Void> release = Sinks.empty();
@@ -328,10 +333,8 @@ class HeartbeatReaperIT {
 
     @Test
     void staleRunningJobsAreRescuedAndFreshOnesAreNot() {
-        // Not started: nothing beats for these rows. Stalled after 10 s x 2.5 = 25 s without a beat.
-        PgQueue queue = queue(db.queueBuilder()
-                .heartbeatInterval(Duration.ofSeconds(10))
-                .rescueAfterMissedHeartbeats(2.5));
+        // Not started: nothing beats for these rows.
+        PgQueue queue = stallingAfter25Seconds();
         UUID stale = insertRunning(2, 5, 0, "now() - interval '1 hour'");
         UUID lastAttempt = insertRunning(3, 3, 0, "now() - interval '1 hour'");
         UUID fresh = insertRunning(1, 5, 0, "now()");
@@ -373,10 +376,8 @@ class HeartbeatReaperIT {
 
     @Test
     void theReaperLetsGoOfTheKeyOfACancelledJobWhoseNodeDidNot() {
-        // Not started: no node lets go of these. Stalled after 10 s x 2.5 = 25 s without a beat.
-        PgQueue queue = queue(db.queueBuilder()
-                .heartbeatInterval(Duration.ofSeconds(10))
-                .rescueAfterMissedHeartbeats(2.5));
+        // Not started: no node lets go of these.
+        PgQueue queue = stallingAfter25Seconds();
         // cancelled while they ran (as a cancel leaves them: lease and last beat kept), by nodes that
         // then died: one long ago, one just now
         UUID stale = insertRunning(1, 5, 0, "now() - interval '30 seconds'");
