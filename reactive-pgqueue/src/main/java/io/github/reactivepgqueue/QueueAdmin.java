@@ -13,7 +13,8 @@ import reactor.core.publisher.Mono;
  * Operating a queue's jobs: find, list and count them, cancel, requeue dead ones, delete and
  * purge, pause and resume queues on every node, and run the reaper and the janitor on demand.
  * Get it from {@link PgQueue#admin()}; it works whether or not the queue was started. Every
- * method is one statement (the maintenance passes one per batch) and returns a cold publisher.
+ * method is one statement (the maintenance passes and {@link #purge} one per batch) and returns a
+ * cold publisher.
  *
  * <p>Argument checks throw at once: a null argument {@link NullPointerException}, a queue name
  * that is blank or could not be stored (see {@link PgQueueBuilder#handler}) {@link
@@ -117,7 +118,9 @@ public final class QueueAdmin {
      * Deletes the pending jobs of {@code queue} and its finished jobs still in the live table;
      * running jobs finish, and jobs cancelled while they ran stay until their node has let go of
      * them (they hold their unique keys until then). The archive and the dead-letter table are left
-     * alone.
+     * alone. Deletes in batches of {@link PgQueueBuilder#maintenanceBatchSize(int)} jobs, one
+     * statement each, in id order, so no statement holds many row locks or runs long; jobs
+     * enqueued meanwhile with a higher id may be deleted too.
      *
      * @return how many jobs were deleted
      */

@@ -22,12 +22,15 @@ public final class Admin {
     private final Signals signals;
     private final Reaper reaper;
     private final Janitor janitor;
+    /** Rows one purge statement deletes at most: the maintenance batch size. */
+    private final int batchSize;
 
-    Admin(JobStore store, Signals signals, Reaper reaper, Janitor janitor) {
+    Admin(JobStore store, Signals signals, Reaper reaper, Janitor janitor, int batchSize) {
         this.store = store;
         this.signals = signals;
         this.reaper = reaper;
         this.janitor = janitor;
+        this.batchSize = batchSize;
     }
 
     /** The job with this id, with its payload, wherever it is; empty if no table holds it. */
@@ -134,12 +137,16 @@ public final class Admin {
 
     /**
      * Deletes the pending jobs of {@code queue} and its finished jobs still in the live table;
-     * running jobs finish. The archive and the dead-letter table are left alone.
+     * running jobs finish. The archive and the dead-letter table are left alone. In batches, each
+     * going on after the last id the one before deleted, until one deletes nothing.
      *
      * @return how many jobs were deleted
      */
     public Mono<Long> purge(String queue) {
-        return store.purge(queue);
+        return store.purge(queue, null, batchSize)
+                .expand(batch -> batch.deleted() == 0 ? Mono.empty() : store.purge(queue, batch.last(), batchSize))
+                .map(JobStore.PurgedBatch::deleted)
+                .reduce(0L, Long::sum);
     }
 
     /** Pauses {@code queue} on every node: none claims its jobs until it is resumed; running jobs finish. */

@@ -134,7 +134,7 @@ public final class Node {
         this.depthSampler = metrics == QueueMetrics.NONE ? null
                 : new DepthSampler(store, metrics, config.depthSampler(), timer);
         this.awaiter = new Awaiter(store, received, config.awaiter(), timer);
-        this.admin = new Admin(store, signals, reaper, janitor);
+        this.admin = new Admin(store, signals, reaper, janitor, config.janitor().batchSize());
         metrics.gauges(worker::inFlight, listener != null ? listener::connected : null);
     }
 

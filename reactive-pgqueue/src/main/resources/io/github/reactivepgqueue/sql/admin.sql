@@ -80,11 +80,26 @@ UNION ALL SELECT status FROM archived
 UNION ALL SELECT status FROM dead;
 
 -- name: AdminPurge
--- Deletes the pending and finished jobs of queue $1 from the live table; running jobs finish, and
--- so do cancelled ones whose handler may still run (their lease is not let go yet): deleting them
--- would free their unique key early.
-DELETE FROM /*schema*/.jobs
-WHERE queue = $1 AND status <> 'running' AND NOT (status = 'cancelled' AND lease IS NOT NULL);
+-- Deletes up to $3 pending and finished jobs of queue $1 from the live table, in id order, those
+-- with an id above $2 (null: from the first): one batch of a purge, which goes on from the last id
+-- it deleted until a batch deletes nothing, so no statement holds many row locks or runs long.
+-- Running jobs finish, and so do cancelled ones whose handler may still run (their lease is not
+-- let go yet): deleting them would free their unique key early. The outer condition repeats the
+-- test on the locked row. Returns how many it deleted and the last id.
+WITH gone AS (
+    DELETE FROM /*schema*/.jobs j
+    WHERE j.id = ANY (ARRAY(
+            SELECT p.id
+            FROM /*schema*/.jobs p
+            WHERE p.queue = $1 AND ($2::uuid IS NULL OR p.id > $2)
+              AND p.status <> 'running' AND NOT (p.status = 'cancelled' AND p.lease IS NOT NULL)
+            ORDER BY p.id
+            LIMIT $3
+            FOR UPDATE))
+      AND j.status <> 'running' AND NOT (j.status = 'cancelled' AND j.lease IS NOT NULL)
+    RETURNING j.id
+)
+SELECT count(*) AS deleted, (SELECT g.id FROM gone g ORDER BY g.id DESC LIMIT 1) AS last FROM gone;
 
 -- name: AdminPause
 -- Pauses queue $1 on every node: no node claims its jobs until it is resumed.

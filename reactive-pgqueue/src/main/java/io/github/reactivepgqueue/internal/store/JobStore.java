@@ -176,8 +176,15 @@ public interface JobStore {
     /** {@link SqlName#AdminDelete}: deletes the job from whichever table holds it; emits the status it had, if any. */
     Mono<Optional<JobStatus>> delete(UUID id);
 
-    /** {@link SqlName#AdminPurge}: deletes the queue's pending and finished live jobs; emits how many. */
-    Mono<Long> purge(String queue);
+    /** One batch of a purge: how many jobs it deleted, and the last id it deleted (null if none). */
+    record PurgedBatch(long deleted, @Nullable UUID last) {
+    }
+
+    /**
+     * {@link SqlName#AdminPurge}: deletes up to {@code limit} of the queue's pending and finished
+     * live jobs with an id above {@code after} (null: from the first), in id order.
+     */
+    Mono<PurgedBatch> purge(String queue, @Nullable UUID after, int limit);
 
     /** {@link SqlName#AdminPause}. */
     Mono<Void> pause(String queue);

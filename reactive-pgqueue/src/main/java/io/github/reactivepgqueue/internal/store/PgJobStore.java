@@ -294,8 +294,10 @@ public final class PgJobStore implements JobStore {
     }
 
     @Override
-    public Mono<Long> purge(String queue) {
-        return update(SqlName.AdminPurge, s -> s.bind("$1", queue));
+    public Mono<PurgedBatch> purge(String queue, @Nullable UUID after, int limit) {
+        return rows(SqlName.AdminPurge, s -> bindNullable(s.bind("$1", queue), "$2", after, UUID.class).bind("$3", limit),
+                row -> new PurgedBatch(row.get("deleted", Long.class), row.get("last", UUID.class)))
+                .map(batches -> batches.get(0));
     }
 
     @Override

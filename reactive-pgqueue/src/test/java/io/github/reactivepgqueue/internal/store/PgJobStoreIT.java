@@ -19,6 +19,7 @@ import io.github.reactivepgqueue.internal.store.JobStore.FinishRow;
 import io.github.reactivepgqueue.internal.store.JobStore.InsertedRow;
 import io.github.reactivepgqueue.internal.store.JobStore.JobLease;
 import io.github.reactivepgqueue.internal.store.JobStore.MovedJobs;
+import io.github.reactivepgqueue.internal.store.JobStore.PurgedBatch;
 import io.github.reactivepgqueue.internal.store.JobStore.RequeuedJob;
 import io.github.reactivepgqueue.internal.store.JobStore.RescheduleRow;
 import io.github.reactivepgqueue.internal.store.JobStore.RescuedJob;
@@ -374,13 +375,18 @@ class PgJobStoreIT {
         ClaimedRow running = claimed(q);
         ClaimedRow cancelledRunning = claimed(q);
         store.cancel(cancelledRunning.id(), null, null).block(TIMEOUT);
-        insert(List.of(encode(NewJob.of(q, 1)), encode(NewJob.of(q, 2))));
-        assertThat(store.purge(q).block(TIMEOUT)).isEqualTo(2);
+        EncodedJob first = encode(NewJob.of(q, 1));
+        EncodedJob second = encode(NewJob.of(q, 2));
+        insert(List.of(first, second));
+        // a batch of one, then the next after it, then none
+        assertThat(store.purge(q, null, 1).block(TIMEOUT)).isEqualTo(new PurgedBatch(1, first.id()));
+        assertThat(store.purge(q, first.id(), 5).block(TIMEOUT)).isEqualTo(new PurgedBatch(1, second.id()));
+        assertThat(store.purge(q, second.id(), 5).block(TIMEOUT)).isEqualTo(new PurgedBatch(0, null));
         assertThat(status(running.id())).isEqualTo(JobStatus.RUNNING);
         // its handler may still run: purged once its lease is let go of
         assertThat(status(cancelledRunning.id())).isEqualTo(JobStatus.CANCELLED);
         store.letGoMany(List.of(lease(cancelledRunning))).block(TIMEOUT);
-        assertThat(store.purge(q).block(TIMEOUT)).isEqualTo(1);
+        assertThat(store.purge(q, null, 5).block(TIMEOUT)).isEqualTo(new PurgedBatch(1, cancelledRunning.id()));
     }
 
     @Test
