@@ -366,9 +366,9 @@ public final class PgQueueBuilder {
     /**
      * How many connections the node opens for its own liveness work: claims, outcome writes, the
      * heartbeat and the reaper (default: {@link #claimsInFlight(int) claimsInFlight} + 6, which is
-     * 8; at least 2, or 0). They come from the given connection factory, or from the factory
-     * behind it when it is an r2dbc-pool {@code ConnectionPool}, into a small pool of the node's
-     * own, opened as needed and closed by {@link PgQueue#close()}. So handlers and the rest of the
+     * 8; at least 2, or 0). They come from the factory beneath every wrapper of the given one
+     * (behind an r2dbc-pool {@code ConnectionPool}, or a proxy around one; a plain factory as it
+     * is), the same the listening connection comes from, into a small pool of the node's own, opened as needed and closed by {@link PgQueue#close()}. So handlers and the rest of the
      * application may use every connection of their pool without ever starving the heartbeat:
      * a node whose beats wait behind busy handlers has its jobs rescued and run a second time
      * elsewhere. Enqueues, admin calls, awaits, the janitor and the depth sampler use the given

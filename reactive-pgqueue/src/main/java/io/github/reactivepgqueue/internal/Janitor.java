@@ -63,9 +63,7 @@ final class Janitor {
                         Long::sum);
     }
 
-    /** Runs one batch statement, again while batches come back full; emits the rows in all. */
     private Mono<Long> repeatWhileFull(Supplier<Mono<Long>> batch) {
-        return Mono.defer(batch).expand(n -> n >= config.batchSize() ? Mono.defer(batch) : Mono.empty())
-                .reduce(0L, Long::sum);
+        return Batches.repeatWhileFull(batch, config.batchSize());
     }
 }

@@ -47,12 +47,14 @@ final class JobRunner {
     Mono<Void> run(QueueRuntime queue, Leases.Held held) {
         ClaimedRow job = held.job();
         // Stopped before its outcome: released unrun when the node aborts; when the lease is gone,
-        // no outcome, only the lease let go of once the handler is cancelled (the handler is
-        // cancelled either way: Mono.or cancels it before it passes the transition on, see write).
-        // A timeout is the handler's own failure, handled in invoke.
+        // no outcome, only the lease let go of once the handler is cancelled; when it expired,
+        // nothing at all (the empty signal wins Mono.or as well). The handler is cancelled either
+        // way: Mono.or cancels it before it passes the transition on, see write. A timeout is the
+        // handler's own failure, handled in invoke.
         Mono<Transition> stopped = held.stopped().flatMap(stop -> switch (stop) {
             case ABORTED -> Mono.just(Transition.RELEASE);
             case LOST -> Mono.just(Transition.LET_GO);
+            case EXPIRED -> Mono.empty();
             case TIMED_OUT -> Mono.never();
         });
         if (timedWithBatch(queue)) {
@@ -95,9 +97,7 @@ final class JobRunner {
         if (transition instanceof Transition.LetGo) {
             // The lease was lost and the handler's subscription is disposed by now. Letting go is
             // queued, not waited for: the job leaves this node at once, as it did before there was
-            // anything to let go of, also when the database does not answer (the lease may have been
-            // given up because the heartbeat could not get through); the reaper lets go of a lease
-            // whose write never arrives.
+            // anything to let go of; the reaper lets go of a lease whose write never arrives.
             log.debug("{} lost its lease; its handler is cancelled", held.job());
             completer.letGo(held.job());
             return Mono.empty();

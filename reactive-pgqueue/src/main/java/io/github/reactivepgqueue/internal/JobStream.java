@@ -235,7 +235,8 @@ final class JobStream {
             return Mono.defer(() -> {
                 Leases.Held held = holds.get(row.id());
                 return held == null || held.job() != row ? Mono.<Void>never()
-                        : held.stopped().flatMap(why -> why == Leases.Stop.LOST ? Mono.just(why) : Mono.never())
+                        : held.stopped().flatMap(why -> why == Leases.Stop.LOST || why == Leases.Stop.EXPIRED
+                                ? Mono.just(why) : Mono.never())
                                 .then();
             }).transform(JobStream.this::delivered);
         }

@@ -21,11 +21,16 @@ final class Leases {
     /** Why a held job's handler must stop before its outcome is written. */
     enum Stop {
         /**
-         * The lease is gone (cancelled, deleted, rescued elsewhere), or its heartbeat went
-         * unconfirmed too long for it to be safe (see {@link Leases#expire}): write no outcome; a
-         * job cancelled under its lease is let go of once its handler is disposed.
+         * The lease is gone (cancelled, deleted, rescued elsewhere): write no outcome; a job
+         * cancelled under its lease is let go of once its handler is disposed.
          */
         LOST,
+        /**
+         * The heartbeat went unconfirmed too long for the lease to be safe (see
+         * {@link Leases#expire}): other nodes may rescue the job any moment. Write nothing: the
+         * database did not answer the beats, and the reaper frees what the row holds.
+         */
+        EXPIRED,
         /** The node stops past its grace period: release the job unrun. */
         ABORTED,
         /** The handler ran out of time: a failed attempt, as any handler timeout. */
@@ -145,7 +150,7 @@ final class Leases {
         List<ClaimedRow> expired = new ArrayList<>();
         for (Held h : held.values()) {
             if (!h.finishing && nowNanos - h.confirmedNanos >= windowNanos && held.remove(h.job.id(), h)) {
-                h.stop.tryEmitValue(Stop.LOST);
+                h.stop.tryEmitValue(Stop.EXPIRED);
                 expired.add(h.job);
             }
         }

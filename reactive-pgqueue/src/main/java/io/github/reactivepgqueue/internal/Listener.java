@@ -2,6 +2,7 @@ package io.github.reactivepgqueue.internal;
 
 import io.github.reactivepgqueue.internal.Config.ListenerConfig;
 import io.github.reactivepgqueue.internal.store.JobStore;
+import io.github.reactivepgqueue.internal.store.OwnPool;
 import io.r2dbc.postgresql.api.PostgresqlConnection;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -56,7 +57,7 @@ final class Listener {
 
     public Listener(ConnectionFactory factory, JobStore store, String channel, ListenerConfig config,
                     Scheduler scheduler) {
-        this.factory = unpooled(factory);
+        this.factory = OwnPool.unwrapped(factory);
         this.store = store;
         this.channel = channel;
         this.checkInterval = config.checkInterval();
@@ -75,16 +76,6 @@ final class Listener {
                 .takeUntilOther(closed.asMono())
                 .publish()
                 .refCount(1, LINGER, timer);
-    }
-
-    /** The factory itself, or the factory behind it when it is a pool. */
-    static ConnectionFactory unpooled(ConnectionFactory factory) {
-        ConnectionFactory current = factory;
-        while (current instanceof Wrapped<?> wrapped && wrapped.unwrap() instanceof ConnectionFactory inner
-                && inner != current) {
-            current = inner;
-        }
-        return current;
     }
 
     /** Signals as they arrive; hot and shared. Subscribers must not block. */

@@ -96,9 +96,8 @@ final class Reaper {
      * database), and their unique keys would stay held.
      */
     private Mono<Integer> letGo() {
-        Mono<Long> batch = Mono.defer(() -> store.letGoStalled(config.stallTimeout(), config.batchSize()));
-        return batch.expand(n -> n >= config.batchSize() ? batch : Mono.empty())
-                .reduce(0L, Long::sum)
+        return Batches.repeatWhileFull(() -> store.letGoStalled(config.stallTimeout(), config.batchSize()),
+                        config.batchSize())
                 .map(n -> {
                     if (n > 0) {
                         log.info("Let go of the leases of {} cancelled jobs whose node did not within the stall timeout "

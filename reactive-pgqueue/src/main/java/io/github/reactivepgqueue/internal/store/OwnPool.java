@@ -4,14 +4,14 @@ import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ValidationDepth;
+import io.r2dbc.spi.Wrapped;
 import java.time.Duration;
 
 /**
  * The node's own small pool for its liveness work (claims, outcome writes, the heartbeat, the
  * reaper), so that nothing the application does with its own pool can make that work wait. Its
- * connections come from the given factory, or from the factory behind it when that is an
- * r2dbc-pool {@link ConnectionPool} (borrowing from the application's pool is what must not
- * happen). Connections are opened as needed; one idle for a minute is closed when the pool is
+ * connections come from the factory beneath every wrapper of the given one ({@link #unwrapped}):
+ * borrowing from the application's pool, also through a proxy around it, is what must not happen. Connections are opened as needed; one idle for a minute is closed when the pool is
  * next used.
  */
 public final class OwnPool {
@@ -28,7 +28,7 @@ public final class OwnPool {
      * connection that died silently fails in the loop that sent it, which retries.
      */
     public static ConnectionPool create(ConnectionFactory given, int size, Duration acquireTimeout, String name) {
-        return new ConnectionPool(ConnectionPoolConfiguration.builder(unpooled(given))
+        return new ConnectionPool(ConnectionPoolConfiguration.builder(unwrapped(given))
                 .name(name)
                 .initialSize(0)
                 .maxSize(size)
@@ -44,11 +44,16 @@ public final class OwnPool {
                 .build());
     }
 
-    /** {@code factory}, or the factory behind it when it is an r2dbc-pool pool. */
-    static ConnectionFactory unpooled(ConnectionFactory factory) {
+    /**
+     * The factory beneath every {@link Wrapped} layer of {@code factory} (an r2dbc-pool pool, a
+     * proxy), or {@code factory} itself: where the node opens the connections a pool of the
+     * application must not lend, its own pool's and its listening one.
+     */
+    public static ConnectionFactory unwrapped(ConnectionFactory factory) {
         ConnectionFactory current = factory;
-        while (current instanceof ConnectionPool pool) {
-            current = pool.unwrap();
+        while (current instanceof Wrapped<?> wrapped && wrapped.unwrap() instanceof ConnectionFactory inner
+                && inner != current) {
+            current = inner;
         }
         return current;
     }
