@@ -62,7 +62,7 @@ class LoadIT {
 
         String claim = Sql.load(SchemaName.of(db.name())).get(SqlName.JobClaim);
         List<Map<String, Object>> rows = db.query("EXPLAIN (FORMAT JSON) " + claim,
-                new String[] {QUEUE}, new Integer[] {1000}, 1000);
+                new String[] {QUEUE}, new Integer[] {1000});
         JsonNode plan = new ObjectMapper().readTree(((Json) rows.get(0).values().iterator().next()).asString());
 
         List<JsonNode> scansOfJobs = new ArrayList<>();

@@ -181,7 +181,7 @@ class SecurityIT {
         assertThat(producerQueue.schemaVersion().block(TIMEOUT)).isEqualTo(producerQueue.latestSchemaVersion());
 
         String claim = Sql.load(SchemaName.of(schema)).get(SqlName.JobClaim);
-        assertDenied(producerPool, claim, new String[] {"q"}, new Integer[] {10}, 10);
+        assertDenied(producerPool, claim, new String[] {"q"}, new Integer[] {10});
         assertDenied(producerPool, "SELECT payload FROM " + schema + ".jobs");
         assertDenied(producerPool, "UPDATE " + schema + ".jobs SET status = 'cancelled'");
         assertDenied(producerPool, "DELETE FROM " + schema + ".jobs");

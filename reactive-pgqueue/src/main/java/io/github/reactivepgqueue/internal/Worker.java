@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.internal;
 
 import io.github.reactivepgqueue.internal.Config.ClaimConfig;
+import io.github.reactivepgqueue.internal.store.ClaimShares;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -291,8 +292,9 @@ final class Worker {
 
     /**
      * Takes the permits for the next claim. Every queue with free permits takes up to what is free
-     * globally, so no queue waits behind another; the claim's overall limit keeps the total within
-     * the global permits, and what a queue did not use is given back after the claim.
+     * globally, so no queue waits behind another; when they want more than is free globally, each
+     * keeps a share in proportion to what it took. What a queue did not use is given back after
+     * the claim.
      */
     private synchronized @Nullable Reservation reservePermits() {
         int globalFree = globalConcurrency - inFlight.get();
@@ -312,6 +314,15 @@ final class Worker {
             return null;
         }
         int total = Math.min(sum, globalFree);
+        if (sum > total) {
+            // Short of global permits: each queue keeps its share, and gives back the rest now, so
+            // that a queue which fills its share claims again at once (see returnUnused).
+            Map<String, Integer> shares = ClaimShares.split(perQueue, total);
+            for (Map.Entry<String, Integer> e : perQueue.entrySet()) {
+                served(limiters, e.getKey()).returnUnused(e.getValue() - shares.getOrDefault(e.getKey(), 0));
+            }
+            perQueue = shares;
+        }
         inFlight.addAndGet(total);
         return new Reservation(perQueue, total);
     }

@@ -79,7 +79,8 @@ public interface JobStore {
 
     /**
      * {@link SqlName#JobClaim}: at most {@code limits.get(queue)} due jobs of each queue and at most
-     * {@code total} in all, each with a fresh lease.
+     * {@code total} in all, each with a fresh lease. When {@code total} is less than the limits
+     * together, each queue may take its {@link ClaimShares share} of it.
      *
      * @param stampClaims whether the rows carry their claim time (for the pickup metric)
      */

@@ -144,11 +144,12 @@ public final class PgJobStore implements JobStore {
 
     @Override
     public Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total, boolean stampClaims) {
-        String[] queues = limits.keySet().toArray(String[]::new);
-        Integer[] counts = limits.values().toArray(Integer[]::new);
+        Map<String, Integer> shares = ClaimShares.split(limits, total);
+        String[] queues = shares.keySet().toArray(String[]::new);
+        Integer[] counts = shares.values().toArray(Integer[]::new);
         return Mono.defer(() -> {
             long sent = System.nanoTime();
-            return rows(SqlName.JobClaim, s -> s.bind("$1", queues).bind("$2", counts).bind("$3", total),
+            return rows(SqlName.JobClaim, s -> s.bind("$1", queues).bind("$2", counts),
                     row -> ClaimRows.from(row, mapper, stampClaims, sent));
         });
     }
