@@ -7,6 +7,8 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -85,6 +87,19 @@ public final class BenchDatabase implements AutoCloseable {
                 conn -> Mono.from(conn.createStatement(sql).execute())
                         .flatMap(result -> Mono.from(result.map((row, meta) -> ((Number) row.get(0)).longValue()))),
                 conn -> conn.close());
+    }
+
+    /** The text a one-column query selects in its first row, or null when it selects no row or a null. */
+    public @Nullable String text(String sql) {
+        return Flux.usingWhen(raw.create(),
+                        conn -> Flux.from(conn.createStatement(sql).execute())
+                                .concatMap(result -> result.map((row, meta) -> Optional.ofNullable(row.get(0, String.class)))),
+                        conn -> conn.close())
+                .next()
+                .defaultIfEmpty(Optional.empty())
+                .blockOptional(TIMEOUT)
+                .flatMap(Function.identity())
+                .orElse(null);
     }
 
     /** Drops {@code schema} with everything in it, if it exists. */

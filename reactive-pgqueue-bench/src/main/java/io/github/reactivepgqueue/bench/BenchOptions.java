@@ -13,12 +13,13 @@ import org.jspecify.annotations.Nullable;
  * The benchmark's command line: an optional database URL, then options.
  *
  * <pre>
- * [database URL] [--workloads floor,drain,backlog,latency,steady,inflight] [--n 100000] [--runs 1]
+ * [database URL] [--workloads floor,drain,backlog,latency,steady,inflight,scale] [--n 100000] [--runs 1]
  *                [--big] [--smoke] [--schema-prefix bench_] [--out results.jsonl]
  * </pre>
  *
  * @param url the database URL, or null for {@code PGQUEUE_DATABASE_URL} or an embedded server
- * @param workloads the workloads to run, in the order they run within one round
+ * @param workloads the workloads to run, in the order they run within one round (by default
+ *     {@link #DEFAULT_WORKLOADS})
  * @param n jobs of the drain workload and of each floor variant
  * @param runs how many rounds of all chosen workloads
  * @param big whether the backlog workload also drains a backlog of 1,000,000 jobs
@@ -30,13 +31,22 @@ public record BenchOptions(@Nullable String url, List<String> workloads, int n, 
                            String schemaPrefix, @Nullable String out) {
 
     /** Every workload, in the order a round runs them (the floor first, so the drain can compare). */
-    public static final List<String> ALL_WORKLOADS = List.of("floor", "drain", "backlog", "latency", "steady", "inflight");
+    public static final List<String> ALL_WORKLOADS = List.of("floor", "drain", "backlog", "latency", "steady", "inflight",
+            "scale");
+
+    /**
+     * The workloads that run without {@code --workloads} (or with {@code --workloads all}): every
+     * one but {@code scale}, which seeds two million rows first; name it to run it.
+     */
+    public static final List<String> DEFAULT_WORKLOADS = ALL_WORKLOADS.stream().filter(w -> !w.equals("scale"))
+            .toList();
 
     static final String USAGE = """
             usage: Benchmark [database URL] [options]
               database URL     postgresql://user:password@host:5432/db; else PGQUEUE_DATABASE_URL; else an
                                embedded PostgreSQL is started
-              --workloads LIST comma-separated, any of %s (default: all)
+              --workloads LIST comma-separated, any of %s
+                               (default, or 'all': every one but 'scale', which seeds 2,000,000 rows)
               --n N            jobs drained by 'drain' and by each 'floor' variant (default 100000)
               --runs R         rounds of all chosen workloads; one JSON line per workload and round (default 1)
               --big            'backlog' also drains a backlog of 1,000,000 jobs (else 10,000 and 100,000)
@@ -93,7 +103,7 @@ public record BenchOptions(@Nullable String url, List<String> workloads, int n, 
 
     private static List<String> workloads(@Nullable String list) {
         if (list == null || list.isBlank() || list.strip().equals("all")) {
-            return ALL_WORKLOADS;
+            return DEFAULT_WORKLOADS;
         }
         Set<String> chosen = new LinkedHashSet<>();
         for (String name : list.split(",")) {

@@ -21,8 +21,10 @@ import reactor.core.Exceptions;
  * </pre>
  *
  * <p>Workloads: {@code floor} (the queue's SQL in tight R2DBC loops without the library),
- * {@code drain}, {@code backlog}, {@code latency}, {@code steady}, {@code inflight}; within a
- * round they run in that order, so the drain can report its ratio to the floor of the same round.
+ * {@code drain}, {@code backlog}, {@code latency}, {@code steady}, {@code inflight}, {@code scale};
+ * within a round they run in that order, so the drain can report its ratio to the floor of the
+ * same round. Without {@code --workloads}, every workload but {@code scale} runs (it seeds two
+ * million rows).
  * The database comes from the first argument, else {@code PGQUEUE_DATABASE_URL}, else an embedded
  * PostgreSQL is started. Exit status 0 when every workload ran, 1 when one failed (its line then
  * carries an {@code error}), 2 for a bad command line.
@@ -126,6 +128,7 @@ public final class Benchmark {
             case "latency" -> new LatencyWorkload();
             case "steady" -> new SteadyWorkload();
             case "inflight" -> new InflightWorkload();
+            case "scale" -> new ScaleWorkload();
             default -> throw new IllegalArgumentException("Unknown workload " + name);
         };
     }

@@ -35,6 +35,14 @@ class BenchOptionsTest {
     }
 
     @Test
+    void scaleRunsOnlyWhenNamedAndLastInTheRound() {
+        assertThat(BenchOptions.parse("--workloads", "all").workloads()).doesNotContain("scale");
+        assertThat(BenchOptions.parse("--workloads", "scale").workloads()).containsExactly("scale");
+        assertThat(BenchOptions.parse("--workloads", "scale,inflight,floor").workloads())
+                .containsExactly("floor", "inflight", "scale");
+    }
+
+    @Test
     void smokeShrinksTheDrain() {
         assertThat(BenchOptions.parse("--smoke").n()).isEqualTo(300);
     }

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Every benchmark workload runs with {@code --smoke} (tiny sizes) against the test database and
+ * Every benchmark workload (named, so {@code scale} runs too) runs with {@code --smoke} (tiny sizes) against the test database and
  * prints one parseable JSON line with the fields the documentation promises, so the runner cannot
  * rot. No timing is asserted: benchmarks are not tests.
  */
@@ -39,7 +39,8 @@ class BenchmarkSmokeIT {
         String prefix = db.name() + "_";
         int status;
         try (PrintStream out = new PrintStream(stdout, true, StandardCharsets.UTF_8)) {
-            status = Benchmark.run(new String[] {url(db.coordinates()), "--smoke", "--schema-prefix", prefix}, out);
+            status = Benchmark.run(new String[] {url(db.coordinates()), "--smoke", "--schema-prefix", prefix,
+                    "--workloads", String.join(",", BenchOptions.ALL_WORKLOADS)}, out);
         }
 
         List<JsonNode> lines = new ArrayList<>();
@@ -49,7 +50,7 @@ class BenchmarkSmokeIT {
             }
         }
         assertThat(lines).extracting(l -> l.path("workload").asText())
-                .containsExactly("floor", "drain", "backlog", "latency", "steady", "inflight");
+                .containsExactly("floor", "drain", "backlog", "latency", "steady", "inflight", "scale");
         for (JsonNode line : lines) {
             assertThat(line.has("error")).as("error of %s: %s", line.path("workload").asText(), line.path("error"))
                     .isFalse();
@@ -97,6 +98,38 @@ class BenchmarkSmokeIT {
             assertThat(level.path("heap_bytes_per_job").isNumber()).isTrue();
             assertThat(level.path("process_cpu_percent_of_one_core").isNumber()).isTrue();
         }
+
+        // smoke sizes: 10 queues of 200 jobs, 20 of each due; an idle queue; 500 jobs to purge
+        JsonNode scale = results(lines, "scale");
+        assertThat(scale.path("seeded").path("jobs").asLong()).isEqualTo(2_000 + 180 + 500);
+        assertThat(scale.path("seeded").path("jobs_due").asLong()).isEqualTo(200);
+        assertThat(scale.path("seeded").path("archived_jobs").asLong()).isEqualTo(1_000);
+        assertThat(lines.get(lines.size() - 1).path("config").path("analyzed").asBoolean()).isTrue();
+        for (String timed : List.of("idle_claim_ms", "ten_queue_claim_ms", "full_claim_ms", "queue_depth_ms",
+                "counts_ms")) {
+            for (String field : List.of("p50", "p95", "max")) {
+                assertThat(scale.path(timed).path(field).isNumber()).as(timed + "." + field).isTrue();
+            }
+        }
+        assertThat(scale.path("idle_claim_rows").asInt()).isZero();
+        assertThat(scale.path("ten_queue_claim_rows").asInt()).isEqualTo(20);
+        assertThat(scale.path("full_claim_rows").asInt()).isEqualTo(20);
+        assertThat(scale.path("queue_depth_rows").asInt()).isEqualTo(12);
+        assertThat(scale.path("counts_rows").asInt()).isPositive();
+        JsonNode locks = scale.path("claim_locks");
+        assertThat(locks.path("rows_claimed").asInt()).isEqualTo(10);
+        assertThat(locks.path("rows_locked").asLong()).isGreaterThanOrEqualTo(10);
+        assertThat(locks.path("rows_locked_per_claimed").isNumber()).isTrue();
+        assertThat(locks.path("due_rows_locked_skip_locked_probe").asLong()).isGreaterThanOrEqualTo(10);
+        JsonNode pages = scale.path("list_pages");
+        for (String page : List.of("first_page_ms", "deep_page_ms", "first_page_queue_ms", "deep_page_queue_ms",
+                "first_page_queue_pending_ms", "deep_page_queue_pending_ms")) {
+            assertThat(pages.path(page).path("p50").isNumber()).as(page).isTrue();
+            assertThat(pages.path(page).path("rows").asInt()).as(page).isPositive();
+        }
+        assertThat(scale.path("purge").path("deleted").asLong()).isEqualTo(500);
+        assertThat(scale.path("purge").path("rows_left").asLong()).isZero();
+        assertThat(scale.path("purge").path("ms").isNumber()).isTrue();
 
         // every workload dropped the schemas it made
         assertThat(db.count("SELECT count(*) FROM pg_namespace WHERE nspname LIKE $1", prefix.replace("_", "\\_") + "%"))
