@@ -83,6 +83,33 @@ public final class Db {
     }
 
     /**
+     * {@link #transaction} for work that runs exactly one statement: the {@code BEGIN}, the
+     * statement and the {@code COMMIT} travel together, so the transaction costs one round trip
+     * (a claim, an outcome write, a heartbeat). A {@code COMMIT} that PostgreSQL receives in a
+     * failed transaction rolls it back and answers {@code ROLLBACK}; the work's error is what the
+     * subscriber sees, and the rows are emitted only once the {@code COMMIT} has been answered.
+     */
+    public <T> Flux<T> oneStatement(Function<Connection, Publisher<T>> work) {
+        return shielded(unshielded(conn -> Flux.usingWhen(Mono.just(conn),
+                c -> pipelined(c, List.of(ignored(c, beginWithTimeouts), Flux.defer(() -> work.apply(c)),
+                        ignored(c, "COMMIT"))),
+                Connection::commitTransaction, (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
+    }
+
+    /** A statement whose reply only says it ran. */
+    private static <T> Flux<T> ignored(Connection conn, String sql) {
+        return Flux.from(conn.createStatement(sql).execute()).concatMap(Result::getRowsUpdated).thenMany(Flux.empty());
+    }
+
+    /**
+     * Sends {@code requests} one after another without waiting for replies, and emits their rows in
+     * order; an error is held until every request has been answered.
+     */
+    private static <T> Flux<T> pipelined(Connection conn, List<Flux<T>> requests) {
+        return Flux.mergeSequentialDelayError(requests, requests.size(), 32);
+    }
+
+    /**
      * Opens the transaction and runs {@code work} in it, without waiting for the reply to the
      * {@code BEGIN}: the driver sends each request as it is subscribed and matches the replies in
      * order, so the {@code BEGIN} and the work's first statement travel together and a
@@ -92,10 +119,7 @@ public final class Db {
      * closed connection), so nothing runs outside the transaction.
      */
     private <T> Flux<T> beginThen(Connection conn, Function<Connection, Publisher<T>> work) {
-        Flux<T> begin = Flux.from(conn.createStatement(beginWithTimeouts).execute())
-                .concatMap(Result::getRowsUpdated)
-                .thenMany(Flux.empty());
-        return Flux.mergeSequentialDelayError(List.of(begin, Flux.defer(() -> work.apply(conn))), 2, 32);
+        return pipelined(conn, List.of(ignored(conn, beginWithTimeouts), Flux.defer(() -> work.apply(conn))));
     }
 
     /**

@@ -81,13 +81,13 @@ public final class PgJobStore implements JobStore {
 
     /** One statement in a transaction of its own, its rows mapped and collected. */
     private <T> Mono<List<T>> rows(SqlName name, Function<Statement, Statement> binder, Function<Row, T> mapper) {
-        return explained(db.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper))
+        return explained(db.oneStatement(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper))
                 .collectList());
     }
 
     /** One statement in a transaction of its own; emits how many rows it changed. */
     private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return explained(db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single());
+        return explained(db.oneStatement(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single());
     }
 
     /** {@code call}, with a missing table or schema said as the schema not being migrated. */
