@@ -107,6 +107,11 @@ public final class PgJobStore implements JobStore {
     }
 
     @Override
+    public <T> Mono<T> insertingOnce(Function<Inserts, Mono<T>> work) {
+        return db.oneStatement(conn -> work.apply(insertsOn(conn))).single();
+    }
+
+    @Override
     public Inserts insertsOn(Connection connection) {
         return new Inserts() {
             @Override
