@@ -18,7 +18,7 @@ final class BacklogWorkload implements Workload {
 
     @Override
     public Report run(BenchContext context, int run) {
-        int warmUp = DrainWorkload.warmUp(context);
+        int warmUp = DrainWorkload.warmUp(context).jobs();
         List<Integer> sizes = sizes(context.options());
         List<Map<String, Object>> drains = new ArrayList<>();
         for (int size : sizes) {
