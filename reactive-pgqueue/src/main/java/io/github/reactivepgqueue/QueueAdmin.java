@@ -27,6 +27,12 @@ public final class QueueAdmin {
     /** Largest page {@link #list} returns. */
     public static final int MAX_PAGE = 10_000;
 
+    /**
+     * How many jobs {@link #counts()} counts exactly in each group (queue, status and table); a
+     * group with more is estimated.
+     */
+    public static final long EXACT_COUNT_BOUND = 1_000;
+
     private final Node node;
 
     QueueAdmin(Node node) {
@@ -48,14 +54,50 @@ public final class QueueAdmin {
      * {@code queue} (null: every queue) with {@code status} (null: every status), after the job
      * with id {@code after} (null: from the first), at most {@code limit}. Pass the last id of a
      * page as {@code after} to get the next.
+     *
+     * <p>Cost: a page reads, in each table, at most {@code limit} entries of an index that gives
+     * the matching jobs in id order, then the jobs of the page by id; it does not grow with the
+     * tables, however few jobs match. Two kinds of jobs in the live table are read whole instead,
+     * as they are few while the janitor runs: the finished jobs it has not moved yet (for a page by
+     * queue or by a final status) and, for a page of pending jobs of every queue, the other jobs
+     * between them in id order (running ones and those finished jobs). With the janitor off they
+     * can be many; see {@code docs/operations.md}.
      */
     public Flux<JobInfo> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after, int limit) {
         return node.admin().list(queue == null ? null : Config.requireQueueName(queue), status, after, limit);
     }
 
-    /** How many jobs each queue has, per status and table. Counts whole tables: not for hot paths. */
+    /**
+     * How many jobs each queue has, per status and table, each group counted exactly up to
+     * {@link #EXACT_COUNT_BOUND} jobs and estimated above: {@code counts(EXACT_COUNT_BOUND)}.
+     */
     public Mono<List<JobCount>> counts() {
-        return node.admin().counts();
+        return counts(EXACT_COUNT_BOUND);
+    }
+
+    /**
+     * How many jobs each queue has, per status and table: one {@link JobCount} for each (queue,
+     * status, table) that has jobs, ordered by queue, status and table.
+     *
+     * <p><b>Exact or estimated.</b> A group of at most {@code exactUpTo} jobs is counted exactly
+     * ({@link JobCount#exact()} true). A larger one is estimated from PostgreSQL's statistics of
+     * its table: the queue's share of the table's rows (the table's most common queues and their
+     * frequencies, and its rows per page at the last ANALYZE times its pages now), less the groups
+     * of that queue counted exactly, shared among its larger groups by how common each status is in
+     * the table. An estimate is never below the {@code exactUpTo} + 1 jobs counted before the count
+     * stopped, and is as fresh as the table's last (auto)ANALYZE. Running jobs and finished jobs
+     * the janitor has not moved yet (both few by design) are each read in one pass of at most ten
+     * times {@code exactUpTo} rows; when there are more, their groups are estimated too.
+     *
+     * <p><b>Cost.</b> One index probe finds each group and at most {@code exactUpTo} + 1 index
+     * entries count it, so the call costs about (number of groups) &times; min(group size,
+     * {@code exactUpTo}) index entries whatever the size of the tables. {@code exactUpTo} of
+     * {@link Long#MAX_VALUE} counts every group exactly, reading every row: not for large tables.
+     *
+     * @param exactUpTo the largest group counted exactly, at least 0 (0: every group is estimated)
+     */
+    public Mono<List<JobCount>> counts(long exactUpTo) {
+        return node.admin().counts(exactUpTo);
     }
 
     /**

@@ -51,9 +51,15 @@ public final class Admin {
         return store.list(queue, status, after, limit).flatMapIterable(jobs -> jobs);
     }
 
-    /** How many jobs each queue has, per status and table. Counts whole tables: not for hot paths. */
-    public Mono<List<JobCount>> counts() {
-        return store.counts();
+    /**
+     * How many jobs each queue has, per status and table: exact up to {@code exactUpTo} jobs per
+     * group, estimated above (see {@link QueueAdmin#counts(long)}).
+     */
+    public Mono<List<JobCount>> counts(long exactUpTo) {
+        if (exactUpTo < 0) {
+            return Mono.error(new IllegalArgumentException("exactUpTo must be at least 0 but was " + exactUpTo));
+        }
+        return store.counts(exactUpTo);
     }
 
     /**

@@ -1,40 +1,263 @@
 -- Statements of the admin API. /*schema*/ is replaced by the validated, quoted schema name;
 -- everything else is bound. None of them reads payloads except where a caller asks for one job.
 
+-- The pages of admin().list, one statement per filter (so no plan has to serve a filter that may
+-- be null), all in id order (ids are time-ordered) after an id (null: from the start), without
+-- payloads. Pending and running jobs are only in the live table; finished ones are in the live
+-- table until the janitor moves them to the archive or the dead-letter table.
+--
+-- A filtered page first takes at most a page of ids from each place the jobs may be, each through
+-- an index that gives that place's rows in id order (the indexes of V6; for running jobs and for
+-- finished ones in the live table, the small partial indexes on those rows), keeps the first page
+-- of ids of them all, and only then reads those rows by id: an index-only read of the ids is
+-- cheaper than any walk through the table in id order, whatever the planner believes about how
+-- many rows match, so no page walks a table past the rows it returns. A clause without a column,
+-- such as $2 = 'pending', is decided once per execution and skips its branch.
+
 -- name: AdminList
--- One page of jobs of queue $1 (null: every queue) with status $2 (null: every status), in id
--- order (ids are time-ordered) after id $3 (null: from the start), at most $4; without payloads.
--- Pending and running jobs are only in the live table; finished ones are in the live table until
--- the janitor moves them to the archive or the dead-letter table.
+-- One page of all jobs after id $1, at most $2: the first ids of each table's primary key, merged.
 SELECT location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
        max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
 FROM (
-    SELECT 'live' AS location, id, queue, status, priority, unique_key, fingerprint, attempt, max_attempts,
-           reprocess_count, created_at, run_at, updated_at, completed_at, last_error
-    FROM /*schema*/.jobs
-    WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3)
+    (SELECT 'live' AS location, id, queue, status, priority, unique_key, fingerprint, attempt, max_attempts,
+            reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+     FROM /*schema*/.jobs
+     WHERE id > coalesce($1, '00000000-0000-0000-0000-000000000000'::uuid)
+     ORDER BY id LIMIT $2)
     UNION ALL
-    SELECT 'archive', id, queue, status, priority, unique_key, fingerprint, attempt, max_attempts,
-           reprocess_count, created_at, run_at, updated_at, completed_at, last_error
-    FROM /*schema*/.jobs_archive
-    WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3)
+    (SELECT 'archive', id, queue, status, priority, unique_key, fingerprint, attempt, max_attempts,
+            reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+     FROM /*schema*/.jobs_archive
+     WHERE id > coalesce($1, '00000000-0000-0000-0000-000000000000'::uuid)
+     ORDER BY id LIMIT $2)
     UNION ALL
-    SELECT 'dead', id, queue, status, priority, unique_key, fingerprint, attempt, max_attempts,
-           reprocess_count, created_at, run_at, updated_at, completed_at, last_error
-    FROM /*schema*/.jobs_dead
-    WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR id > $3)
+    (SELECT 'dead', id, queue, status, priority, unique_key, fingerprint, attempt, max_attempts,
+            reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+     FROM /*schema*/.jobs_dead
+     WHERE id > coalesce($1, '00000000-0000-0000-0000-000000000000'::uuid)
+     ORDER BY id LIMIT $2)
 ) page
 ORDER BY id
-LIMIT $4;
+LIMIT $2;
+
+-- name: AdminListQueue
+-- One page of the jobs of queue $1 after id $2, at most $3.
+WITH page AS (
+    SELECT location, id FROM (
+        (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
+         WHERE p.queue = $1 AND p.status = 'pending'
+           AND p.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY p.id LIMIT $3)
+        UNION ALL
+        (SELECT 'live', r.id FROM /*schema*/.jobs r
+         WHERE r.queue = $1 AND r.status = 'running'
+           AND r.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY r.id LIMIT $3)
+        UNION ALL
+        (SELECT 'live', f.id FROM /*schema*/.jobs f
+         WHERE f.queue = $1 AND f.status NOT IN ('pending', 'running')
+           AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY f.id LIMIT $3)
+        UNION ALL
+        (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
+         WHERE a.queue = $1 AND a.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY a.id LIMIT $3)
+        UNION ALL
+        (SELECT 'dead', d.id FROM /*schema*/.jobs_dead d
+         WHERE d.queue = $1 AND d.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY d.id LIMIT $3)
+    ) ids
+    ORDER BY id
+    LIMIT $3
+)
+SELECT 'live' AS location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
+       max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'live'))
+UNION ALL
+SELECT 'archive', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_archive WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'archive'))
+UNION ALL
+SELECT 'dead', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_dead WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'dead'))
+ORDER BY id;
+
+-- name: AdminListStatus
+-- One page of the jobs with status $1 after id $2, at most $3. Pending jobs are read along the
+-- live table's primary key: nearly every row there is pending while the janitor runs.
+WITH page AS (
+    SELECT location, id FROM (
+        (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
+         WHERE $1 = 'pending' AND p.status = 'pending'
+           AND p.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY p.id LIMIT $3)
+        UNION ALL
+        (SELECT 'live', r.id FROM /*schema*/.jobs r
+         WHERE $1 = 'running' AND r.status = 'running'
+           AND r.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY r.id LIMIT $3)
+        UNION ALL
+        (SELECT 'live', f.id FROM /*schema*/.jobs f
+         WHERE $1 NOT IN ('pending', 'running') AND f.status = $1 AND f.status NOT IN ('pending', 'running')
+           AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY f.id LIMIT $3)
+        UNION ALL
+        (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
+         WHERE $1 = 'completed' AND a.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY a.id LIMIT $3)
+        UNION ALL
+        (SELECT 'dead', d.id FROM /*schema*/.jobs_dead d
+         WHERE d.status = $1 AND d.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY d.id LIMIT $3)
+    ) ids
+    ORDER BY id
+    LIMIT $3
+)
+SELECT 'live' AS location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
+       max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'live'))
+UNION ALL
+SELECT 'archive', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_archive WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'archive'))
+UNION ALL
+SELECT 'dead', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_dead WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'dead'))
+ORDER BY id;
+
+-- name: AdminListQueueStatus
+-- One page of the jobs of queue $1 with status $2 after id $3, at most $4.
+WITH page AS (
+    SELECT location, id FROM (
+        (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
+         WHERE $2 = 'pending' AND p.queue = $1 AND p.status = 'pending'
+           AND p.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY p.id LIMIT $4)
+        UNION ALL
+        (SELECT 'live', r.id FROM /*schema*/.jobs r
+         WHERE $2 = 'running' AND r.queue = $1 AND r.status = 'running'
+           AND r.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY r.id LIMIT $4)
+        UNION ALL
+        (SELECT 'live', f.id FROM /*schema*/.jobs f
+         WHERE $2 NOT IN ('pending', 'running') AND f.queue = $1 AND f.status = $2
+           AND f.status NOT IN ('pending', 'running')
+             AND f.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY f.id LIMIT $4)
+        UNION ALL
+        (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
+         WHERE $2 = 'completed' AND a.queue = $1 AND a.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY a.id LIMIT $4)
+        UNION ALL
+        (SELECT 'dead', d.id FROM /*schema*/.jobs_dead d
+         WHERE d.queue = $1 AND d.status = $2 AND d.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY d.id LIMIT $4)
+    ) ids
+    ORDER BY id
+    LIMIT $4
+)
+SELECT 'live' AS location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
+       max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'live'))
+UNION ALL
+SELECT 'archive', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_archive WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'archive'))
+UNION ALL
+SELECT 'dead', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_dead WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'dead'))
+ORDER BY id;
 
 -- name: AdminCount
--- How many jobs each queue has in each status, and where they are.
-SELECT 'live' AS location, queue, status, count(*) AS jobs FROM /*schema*/.jobs GROUP BY queue, status
+-- How many jobs each queue has in each status, and where: one 'count' row per (location, queue,
+-- status) group that has jobs, whose count stops at $1 + 1 (cut: it got there), plus what the store
+-- needs to estimate the cut ones: each table's most common values of queue and of status with their
+-- frequencies ('freq', from pg_stats, which every role that may read the table sees) and its
+-- estimated number of rows ('rows': rows per page at the last ANALYZE or VACUUM times the pages it
+-- has now, as the planner estimates it; null before the first). No group costs more than $1 + 1
+-- index entries:
+-- - pending, archived and dead jobs: the groups are found by a loose index scan (one probe of
+--   jobs_pending_queue_idx, jobs_archive_queue_idx or jobs_dead_queue_status_idx per group) and
+--   each is counted on the same index, up to $1 + 1.
+-- - running jobs, and finished jobs still in the live table (few by design, and with no index by
+--   queue): read in one pass each of at most $2 + 1 rows ($2 >= $1); when a pass is cut, each of
+--   its groups is counted only as far as the pass got.
+WITH RECURSIVE
+pending_queues AS (
+    (SELECT queue FROM /*schema*/.jobs WHERE status = 'pending' ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.queue FROM /*schema*/.jobs j
+            WHERE j.status = 'pending' AND j.queue > q.queue ORDER BY j.queue LIMIT 1)
+    FROM pending_queues q WHERE q.queue IS NOT NULL
+),
+archive_queues AS (
+    (SELECT queue FROM /*schema*/.jobs_archive ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT a.queue FROM /*schema*/.jobs_archive a WHERE a.queue > q.queue ORDER BY a.queue LIMIT 1)
+    FROM archive_queues q WHERE q.queue IS NOT NULL
+),
+dead_groups AS (
+    (SELECT queue, status FROM /*schema*/.jobs_dead ORDER BY queue, status LIMIT 1)
+    UNION ALL
+    SELECT n.queue, n.status
+    FROM dead_groups g
+    CROSS JOIN LATERAL (SELECT d.queue, d.status FROM /*schema*/.jobs_dead d
+                        WHERE (d.queue, d.status) > (g.queue, g.status)
+                        ORDER BY d.queue, d.status LIMIT 1) n
+),
+running AS (
+    SELECT queue, status FROM /*schema*/.jobs WHERE status = 'running' LIMIT $2 + 1
+),
+finished AS (
+    SELECT queue, status FROM /*schema*/.jobs WHERE status NOT IN ('pending', 'running') LIMIT $2 + 1
+),
+counted AS (
+    SELECT 'live' AS location, q.queue, 'pending' AS status, c.n AS jobs, c.n > $1 AS cut
+    FROM pending_queues q
+    CROSS JOIN LATERAL (SELECT count(*) AS n
+                        FROM (SELECT 1 FROM /*schema*/.jobs j
+                              WHERE j.queue = q.queue AND j.status = 'pending' LIMIT $1 + 1) s) c
+    WHERE q.queue IS NOT NULL
+    UNION ALL
+    SELECT 'live', queue, status, count(*), (SELECT count(*) FROM running) > $2
+    FROM running GROUP BY queue, status
+    UNION ALL
+    SELECT 'live', queue, status, count(*), (SELECT count(*) FROM finished) > $2
+    FROM finished GROUP BY queue, status
+    UNION ALL
+    SELECT 'archive', q.queue, 'completed', c.n, c.n > $1
+    FROM archive_queues q
+    CROSS JOIN LATERAL (SELECT count(*) AS n
+                        FROM (SELECT 1 FROM /*schema*/.jobs_archive a WHERE a.queue = q.queue LIMIT $1 + 1) s) c
+    WHERE q.queue IS NOT NULL
+    UNION ALL
+    SELECT 'dead', g.queue, g.status, c.n, c.n > $1
+    FROM dead_groups g
+    CROSS JOIN LATERAL (SELECT count(*) AS n
+                        FROM (SELECT 1 FROM /*schema*/.jobs_dead d
+                              WHERE d.queue = g.queue AND d.status = g.status LIMIT $1 + 1) s) c
+)
+SELECT 'count' AS kind, location, queue, status, jobs, cut, NULL::float8 AS estimate
+FROM counted
 UNION ALL
-SELECT 'archive', queue, status, count(*) FROM /*schema*/.jobs_archive GROUP BY queue, status
+SELECT 'freq', CASE s.tablename WHEN 'jobs' THEN 'live' WHEN 'jobs_archive' THEN 'archive' ELSE 'dead' END,
+       CASE s.attname WHEN 'queue' THEN v.value END, CASE s.attname WHEN 'status' THEN v.value END,
+       NULL, NULL, v.freq
+FROM pg_stats s
+CROSS JOIN LATERAL unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS v(value, freq)
+WHERE s.schemaname = (SELECT nspname FROM pg_namespace WHERE oid = '/*schema*/'::regnamespace)
+  AND s.tablename IN ('jobs', 'jobs_archive', 'jobs_dead') AND s.attname IN ('queue', 'status')
 UNION ALL
-SELECT 'dead', queue, status, count(*) FROM /*schema*/.jobs_dead GROUP BY queue, status
-ORDER BY 2, 3, 1;
+SELECT 'rows', CASE c.relname WHEN 'jobs' THEN 'live' WHEN 'jobs_archive' THEN 'archive' ELSE 'dead' END,
+       NULL, NULL, NULL, NULL,
+       CASE WHEN c.reltuples >= 0 AND c.relpages > 0
+            THEN c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::float8) END
+FROM pg_class c
+WHERE c.oid IN ('/*schema*/.jobs'::regclass, '/*schema*/.jobs_archive'::regclass, '/*schema*/.jobs_dead'::regclass)
+ORDER BY kind, queue, status, location;
 
 -- name: AdminRequeueDead
 -- Moves dead-lettered jobs back to the live table as a fresh attempt series (pending now,

@@ -167,11 +167,18 @@ public interface JobStore {
     /** {@link SqlName#JobFindMany}: the jobs with these ids wherever they are, with payloads only when asked. */
     Mono<List<JobInfo>> findMany(Collection<UUID> ids, boolean withPayload);
 
-    /** {@link SqlName#AdminList}: one page of jobs without payloads; null filters match everything. */
+    /**
+     * One page of jobs without payloads; null filters match everything. By the filters given:
+     * {@link SqlName#AdminList}, {@link SqlName#AdminListQueue}, {@link SqlName#AdminListStatus} or
+     * {@link SqlName#AdminListQueueStatus}.
+     */
     Mono<List<JobInfo>> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after, int limit);
 
-    /** {@link SqlName#AdminCount}: how many jobs each queue has, per status and table. */
-    Mono<List<JobCount>> counts();
+    /**
+     * {@link SqlName#AdminCount}: how many jobs each queue has, per status and table; exact up to
+     * {@code exactUpTo} jobs per group, estimated from the table's statistics above.
+     */
+    Mono<List<JobCount>> counts(long exactUpTo);
 
     /** A job moved back from the dead-letter table. */
     record RequeuedJob(UUID id, String queue) {
@@ -242,8 +249,12 @@ public interface JobStore {
 
     // ---- metrics and signals
 
-    /** {@link SqlName#MetricsQueueDepth}: the pending jobs of every queue that has some. */
-    Mono<List<QueueMetrics.QueueDepth>> queueDepth();
+    /**
+     * {@link SqlName#MetricsQueueDepth}: the pending jobs of every queue that has some; due jobs
+     * counted exactly up to {@code dueExactUpTo} and scheduled ones up to {@code scheduledExactUpTo}
+     * per queue and priority, estimated from the live table's statistics above.
+     */
+    Mono<List<QueueMetrics.QueueDepth>> queueDepth(long dueExactUpTo, long scheduledExactUpTo);
 
     /** {@link SqlName#SignalSend}: sends each payload on {@code channel}. */
     Mono<Void> sendSignals(String channel, List<String> payloads);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.DatabaseUnavailableException;
 import io.github.reactivepgqueue.JobCount;
 import io.github.reactivepgqueue.JobInfo;
-import io.github.reactivepgqueue.JobLocation;
 import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.internal.ClaimedRow;
@@ -21,7 +20,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -263,20 +261,33 @@ public final class PgJobStore implements JobStore {
     @Override
     public Mono<List<JobInfo>> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after,
                                     int limit) {
-        return rows(SqlName.AdminList, s -> {
-            bindNullable(s, "$1", queue, String.class);
-            bindNullable(s, "$2", status == null ? null : status.databaseValue(), String.class);
-            bindNullable(s, "$3", after, UUID.class);
-            return s.bind("$4", limit);
-        }, row -> JobInfoRows.from(row, mapper));
+        String statusValue = status == null ? null : status.databaseValue();
+        // one statement per filter: none of them has a condition that may be null
+        if (queue == null && statusValue == null) {
+            return rows(SqlName.AdminList, s -> bindNullable(s, "$1", after, UUID.class).bind("$2", limit), this::jobInfo);
+        }
+        if (statusValue == null) {
+            return rows(SqlName.AdminListQueue, s -> bindNullable(s.bind("$1", queue), "$2", after, UUID.class)
+                    .bind("$3", limit), this::jobInfo);
+        }
+        if (queue == null) {
+            return rows(SqlName.AdminListStatus, s -> bindNullable(s.bind("$1", statusValue), "$2", after, UUID.class)
+                    .bind("$3", limit), this::jobInfo);
+        }
+        return rows(SqlName.AdminListQueueStatus, s -> bindNullable(s.bind("$1", queue).bind("$2", statusValue), "$3",
+                after, UUID.class).bind("$4", limit), this::jobInfo);
+    }
+
+    private JobInfo jobInfo(Row row) {
+        return JobInfoRows.from(row, mapper);
     }
 
     @Override
-    public Mono<List<JobCount>> counts() {
-        return rows(SqlName.AdminCount, Function.identity(), row -> new JobCount(row.get("queue", String.class),
-                status(row.get("status", String.class)),
-                JobLocation.valueOf(row.get("location", String.class).toUpperCase(Locale.ROOT)),
-                row.get("jobs", Long.class)));
+    public Mono<List<JobCount>> counts(long exactUpTo) {
+        return rows(SqlName.AdminCount,
+                s -> s.bind("$1", CountRows.bound(exactUpTo)).bind("$2", CountRows.passBound(exactUpTo)),
+                CountRows::countRow)
+                .map(CountRows::counts);
     }
 
     @Override
@@ -368,10 +379,11 @@ public final class PgJobStore implements JobStore {
     // ---- metrics and signals
 
     @Override
-    public Mono<List<QueueMetrics.QueueDepth>> queueDepth() {
-        return rows(SqlName.MetricsQueueDepth, Function.identity(),
-                row -> new QueueMetrics.QueueDepth(row.get("queue", String.class), row.get("due", Long.class),
-                        row.get("scheduled", Long.class), row.get("oldest_due_seconds", Double.class)));
+    public Mono<List<QueueMetrics.QueueDepth>> queueDepth(long dueExactUpTo, long scheduledExactUpTo) {
+        long due = CountRows.bound(dueExactUpTo);
+        long scheduled = CountRows.bound(scheduledExactUpTo);
+        return rows(SqlName.MetricsQueueDepth, s -> s.bind("$1", due).bind("$2", scheduled), CountRows::depthRow)
+                .map(rows -> CountRows.depths(rows, due, scheduled));
     }
 
     @Override

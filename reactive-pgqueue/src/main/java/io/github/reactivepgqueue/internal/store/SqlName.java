@@ -35,6 +35,9 @@ public enum SqlName {
     MaintenanceProbe("maintenance.sql"),
 
     AdminList("admin.sql"),
+    AdminListQueue("admin.sql"),
+    AdminListStatus("admin.sql"),
+    AdminListQueueStatus("admin.sql"),
     AdminCount("admin.sql"),
     AdminRequeueDead("admin.sql"),
     AdminDelete("admin.sql"),

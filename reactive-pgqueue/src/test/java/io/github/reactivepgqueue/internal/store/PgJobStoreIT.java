@@ -344,14 +344,27 @@ class PgJobStoreIT {
         assertThat(store.list(q, null, jobs.get(1).id(), 10).block(TIMEOUT)).extracting(JobInfo::id)
                 .containsExactly(jobs.get(2).id());
         assertThat(store.list(q, JobStatus.RUNNING, null, 10).block(TIMEOUT)).isEmpty();
+        // the other filters: status only, none (the schema holds other cases' jobs too)
+        assertThat(store.list(null, JobStatus.PENDING, jobs.get(0).id(), 10_000).block(TIMEOUT))
+                .filteredOn(job -> job.queue().equals(q)).extracting(JobInfo::id)
+                .containsExactly(jobs.get(1).id(), jobs.get(2).id());
+        assertThat(store.list(null, null, jobs.get(1).id(), 10_000).block(TIMEOUT))
+                .filteredOn(job -> job.queue().equals(q)).extracting(JobInfo::id)
+                .containsExactly(jobs.get(2).id());
     }
 
     @Test
     void counts() {
         String q = queue();
         insert(List.of(encode(NewJob.of(q, 1)), encode(NewJob.of(q, 2))));
-        assertThat(store.counts().block(TIMEOUT)).filteredOn(c -> c.queue().equals(q))
-                .containsExactly(new JobCount(q, JobStatus.PENDING, JobLocation.LIVE, 2));
+        assertThat(store.counts(2).block(TIMEOUT)).filteredOn(c -> c.queue().equals(q))
+                .containsExactly(new JobCount(q, JobStatus.PENDING, JobLocation.LIVE, 2, true));
+        // above the bound: an estimate, never below what was counted
+        assertThat(store.counts(1).block(TIMEOUT)).filteredOn(c -> c.queue().equals(q)).singleElement()
+                .satisfies(c -> {
+                    assertThat(c.exact()).isFalse();
+                    assertThat(c.jobs()).isGreaterThanOrEqualTo(2);
+                });
     }
 
     @Test
@@ -523,11 +536,17 @@ class PgJobStoreIT {
     void queueDepth() {
         String q = queue();
         insert(List.of(encode(NewJob.of(q, 1)), encode(NewJob.of(q, 2).delay(Duration.ofHours(1)))));
-        assertThat(store.queueDepth().block(TIMEOUT)).filteredOn(d -> d.queue().equals(q)).singleElement()
+        assertThat(store.queueDepth(1, 1).block(TIMEOUT)).filteredOn(d -> d.queue().equals(q)).singleElement()
                 .satisfies(d -> {
                     assertThat(d.due()).isEqualTo(1);
                     assertThat(d.scheduled()).isEqualTo(1);
                     assertThat(d.oldestDueSeconds()).isGreaterThanOrEqualTo(0);
+                });
+        // above the bounds: estimates, never below what was counted
+        assertThat(store.queueDepth(0, 0).block(TIMEOUT)).filteredOn(d -> d.queue().equals(q)).singleElement()
+                .satisfies(d -> {
+                    assertThat(d.due()).isGreaterThanOrEqualTo(1);
+                    assertThat(d.scheduled()).isGreaterThanOrEqualTo(1);
                 });
     }
 
