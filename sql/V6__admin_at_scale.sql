@@ -29,11 +29,11 @@ CREATE INDEX IF NOT EXISTS jobs_pending_queue_idx ON jobs (queue, id) WHERE stat
 -- once by the success write (janitor on) or the janitor's move.
 CREATE INDEX IF NOT EXISTS jobs_archive_queue_id_idx ON jobs_archive (queue, id);
 
--- Dead jobs of a queue, of a queue and status, and of a status, each in id order: pages by each
--- filter, and the bounded count of each (queue, status) group (found one index probe apart). Cost:
+-- Dead jobs of a queue, of a status, and of a status and queue, each in id order: pages by each
+-- filter, and the bounded count of each (status, queue) group (found one index probe apart). Cost:
 -- three entries per dead-lettered job, written once by the janitor's move.
 CREATE INDEX IF NOT EXISTS jobs_dead_queue_id_idx ON jobs_dead (queue, id);
-CREATE INDEX IF NOT EXISTS jobs_dead_queue_status_idx ON jobs_dead (queue, status, id);
-CREATE INDEX IF NOT EXISTS jobs_dead_status_idx ON jobs_dead (status, id);
+CREATE INDEX IF NOT EXISTS jobs_dead_status_id_idx ON jobs_dead (status, id);
+CREATE INDEX IF NOT EXISTS jobs_dead_status_queue_idx ON jobs_dead (status, queue, id);
 
 INSERT INTO schema_version (version, description) VALUES (6, 'admin_at_scale');

@@ -1,18 +1,27 @@
 -- Statements of the admin API. /*schema*/ is replaced by the validated, quoted schema name;
 -- everything else is bound. None of them reads payloads except where a caller asks for one job.
 
--- The pages of admin().list, one statement per filter (so no plan has to serve a filter that may
--- be null), all in id order (ids are time-ordered) after an id (null: from the start), without
--- payloads. Pending and running jobs are only in the live table; finished ones are in the live
--- table until the janitor moves them to the archive or the dead-letter table.
+-- The pages of admin().list: one statement per filter, so no plan has to serve a filter that may
+-- be null. All give jobs in id order (ids are time-ordered) after the id $after (null: from the
+-- start), at most $limit, without payloads. Pending and running jobs are only in the live table;
+-- finished ones are in the live table until the janitor moves them to the archive or the
+-- dead-letter table.
 --
--- A filtered page first takes at most a page of ids from each place the jobs may be, each through
--- an index that gives that place's rows in id order (the indexes of V6; for running jobs and for
--- finished ones in the live table, the small partial indexes on those rows), keeps the first page
--- of ids of them all, and only then reads those rows by id: an index-only read of the ids is
--- cheaper than any walk through the table in id order, whatever the planner believes about how
--- many rows match, so no page walks a table past the rows it returns. A clause without a column,
--- such as $2 = 'pending', is decided once per execution and skips its branch.
+-- A filtered page first takes at most a page of ids from each place its jobs may be, through an
+-- index that gives them in order (index-only where vacuum has marked the pages), keeps the first
+-- page of those ids, and only then reads those jobs by id. A branch with a condition that names no
+-- column (such as $2 = 'pending') is decided once per execution and skipped when it is false.
+--
+-- A filter on the leading column of such an index is written as a range of one value ordered by
+-- that column (queue >= $1 AND queue <= $1 ... ORDER BY queue, id), which means queue = $1 in the
+-- database's (deterministic) collation. With an equality the planner takes the queue as fixed and
+-- the primary key as giving the order too, and may walk the table along it, filtering, when it
+-- believes the queue common: a generic plan always does, a custom one may from stale statistics or
+-- before vacuum has marked the pages; for a queue with no jobs left after $after that walk reads
+-- the rest of the table. Ordered by the queue, only the index that leads with it gives the order,
+-- and any other plan must read and sort all the queue's rows. The same for status on jobs_dead.
+-- Running jobs and finished ones in the live table are few by design: their branches read their
+-- small partial indexes (jobs_running_idx, jobs_finished_idx) and filter.
 
 -- name: AdminList
 -- One page of all jobs after id $1, at most $2: the first ids of each table's primary key, merged.
@@ -45,27 +54,29 @@ LIMIT $2;
 WITH page AS (
     SELECT location, id FROM (
         (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
-         WHERE p.queue = $1 AND p.status = 'pending'
+         WHERE p.status = 'pending' AND p.queue >= $1 AND p.queue <= $1
            AND p.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY p.id LIMIT $3)
+         ORDER BY p.queue, p.id LIMIT $3)
         UNION ALL
         (SELECT 'live', r.id FROM /*schema*/.jobs r
-         WHERE r.queue = $1 AND r.status = 'running'
+         WHERE r.status = 'running' AND r.queue = $1
            AND r.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY r.id LIMIT $3)
         UNION ALL
         (SELECT 'live', f.id FROM /*schema*/.jobs f
-         WHERE f.queue = $1 AND f.status NOT IN ('pending', 'running')
+         WHERE f.status NOT IN ('pending', 'running') AND f.queue = $1
            AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY f.id LIMIT $3)
         UNION ALL
         (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
-         WHERE a.queue = $1 AND a.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY a.id LIMIT $3)
+         WHERE a.queue >= $1 AND a.queue <= $1
+           AND a.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY a.queue, a.id LIMIT $3)
         UNION ALL
         (SELECT 'dead', d.id FROM /*schema*/.jobs_dead d
-         WHERE d.queue = $1 AND d.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY d.id LIMIT $3)
+         WHERE d.queue >= $1 AND d.queue <= $1
+           AND d.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY d.queue, d.id LIMIT $3)
     ) ids
     ORDER BY id
     LIMIT $3
@@ -85,7 +96,8 @@ ORDER BY id;
 
 -- name: AdminListStatus
 -- One page of the jobs with status $1 after id $2, at most $3. Pending jobs are read along the
--- live table's primary key: nearly every row there is pending while the janitor runs.
+-- live table's primary key, skipping the others: nearly every row there is pending while the
+-- janitor runs (the others are the running jobs and about a second of finished ones).
 WITH page AS (
     SELECT location, id FROM (
         (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
@@ -99,17 +111,19 @@ WITH page AS (
          ORDER BY r.id LIMIT $3)
         UNION ALL
         (SELECT 'live', f.id FROM /*schema*/.jobs f
-         WHERE $1 NOT IN ('pending', 'running') AND f.status = $1 AND f.status NOT IN ('pending', 'running')
+         WHERE $1 NOT IN ('pending', 'running') AND f.status NOT IN ('pending', 'running') AND f.status = $1
            AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY f.id LIMIT $3)
         UNION ALL
         (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
-         WHERE $1 = 'completed' AND a.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         WHERE $1 = 'completed'
+           AND a.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY a.id LIMIT $3)
         UNION ALL
         (SELECT 'dead', d.id FROM /*schema*/.jobs_dead d
-         WHERE d.status = $1 AND d.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY d.id LIMIT $3)
+         WHERE d.status >= $1 AND d.status <= $1
+           AND d.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY d.status, d.id LIMIT $3)
     ) ids
     ORDER BY id
     LIMIT $3
@@ -132,28 +146,29 @@ ORDER BY id;
 WITH page AS (
     SELECT location, id FROM (
         (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
-         WHERE $2 = 'pending' AND p.queue = $1 AND p.status = 'pending'
+         WHERE $2 = 'pending' AND p.status = 'pending' AND p.queue >= $1 AND p.queue <= $1
            AND p.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY p.id LIMIT $4)
+         ORDER BY p.queue, p.id LIMIT $4)
         UNION ALL
         (SELECT 'live', r.id FROM /*schema*/.jobs r
-         WHERE $2 = 'running' AND r.queue = $1 AND r.status = 'running'
+         WHERE $2 = 'running' AND r.status = 'running' AND r.queue = $1
            AND r.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY r.id LIMIT $4)
         UNION ALL
         (SELECT 'live', f.id FROM /*schema*/.jobs f
-         WHERE $2 NOT IN ('pending', 'running') AND f.queue = $1 AND f.status = $2
-           AND f.status NOT IN ('pending', 'running')
-             AND f.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         WHERE $2 NOT IN ('pending', 'running') AND f.status NOT IN ('pending', 'running') AND f.status = $2
+           AND f.queue = $1 AND f.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY f.id LIMIT $4)
         UNION ALL
         (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
-         WHERE $2 = 'completed' AND a.queue = $1 AND a.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY a.id LIMIT $4)
+         WHERE $2 = 'completed' AND a.queue >= $1 AND a.queue <= $1
+           AND a.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY a.queue, a.id LIMIT $4)
         UNION ALL
         (SELECT 'dead', d.id FROM /*schema*/.jobs_dead d
-         WHERE d.queue = $1 AND d.status = $2 AND d.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY d.id LIMIT $4)
+         WHERE d.status = $2 AND d.queue >= $1 AND d.queue <= $1
+           AND d.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+         ORDER BY d.queue, d.id LIMIT $4)
     ) ids
     ORDER BY id
     LIMIT $4
@@ -180,8 +195,9 @@ ORDER BY id;
 -- has now, as the planner estimates it; null before the first). No group costs more than $1 + 1
 -- index entries:
 -- - pending, archived and dead jobs: the groups are found by a loose index scan (one probe of
---   jobs_pending_queue_idx, jobs_archive_queue_idx or jobs_dead_queue_status_idx per group) and
---   each is counted on the same index, up to $1 + 1.
+--   jobs_pending_queue_idx, jobs_archive_queue_idx or jobs_dead_status_queue_idx per group) and
+--   each is counted on such an index, up to $1 + 1 (its filter written as a range of one value
+--   and ordered, as in the pages above, so that no plan counts by walking the table).
 -- - running jobs, and finished jobs still in the live table (few by design, and with no index by
 --   queue): read in one pass each of at most $2 + 1 rows ($2 >= $1); when a pass is cut, each of
 --   its groups is counted only as far as the pass got.
@@ -200,13 +216,13 @@ archive_queues AS (
     FROM archive_queues q WHERE q.queue IS NOT NULL
 ),
 dead_groups AS (
-    (SELECT queue, status FROM /*schema*/.jobs_dead ORDER BY queue, status LIMIT 1)
+    (SELECT status, queue FROM /*schema*/.jobs_dead ORDER BY status, queue LIMIT 1)
     UNION ALL
-    SELECT n.queue, n.status
+    SELECT n.status, n.queue
     FROM dead_groups g
-    CROSS JOIN LATERAL (SELECT d.queue, d.status FROM /*schema*/.jobs_dead d
-                        WHERE (d.queue, d.status) > (g.queue, g.status)
-                        ORDER BY d.queue, d.status LIMIT 1) n
+    CROSS JOIN LATERAL (SELECT d.status, d.queue FROM /*schema*/.jobs_dead d
+                        WHERE (d.status, d.queue) > (g.status, g.queue)
+                        ORDER BY d.status, d.queue LIMIT 1) n
 ),
 running AS (
     SELECT queue, status FROM /*schema*/.jobs WHERE status = 'running' LIMIT $2 + 1
@@ -219,7 +235,8 @@ counted AS (
     FROM pending_queues q
     CROSS JOIN LATERAL (SELECT count(*) AS n
                         FROM (SELECT 1 FROM /*schema*/.jobs j
-                              WHERE j.queue = q.queue AND j.status = 'pending' LIMIT $1 + 1) s) c
+                              WHERE j.status = 'pending' AND j.queue >= q.queue AND j.queue <= q.queue
+                              ORDER BY j.queue LIMIT $1 + 1) s) c
     WHERE q.queue IS NOT NULL
     UNION ALL
     SELECT 'live', queue, status, count(*), (SELECT count(*) FROM running) > $2
@@ -231,14 +248,17 @@ counted AS (
     SELECT 'archive', q.queue, 'completed', c.n, c.n > $1
     FROM archive_queues q
     CROSS JOIN LATERAL (SELECT count(*) AS n
-                        FROM (SELECT 1 FROM /*schema*/.jobs_archive a WHERE a.queue = q.queue LIMIT $1 + 1) s) c
+                        FROM (SELECT 1 FROM /*schema*/.jobs_archive a
+                              WHERE a.queue >= q.queue AND a.queue <= q.queue
+                              ORDER BY a.queue LIMIT $1 + 1) s) c
     WHERE q.queue IS NOT NULL
     UNION ALL
     SELECT 'dead', g.queue, g.status, c.n, c.n > $1
     FROM dead_groups g
     CROSS JOIN LATERAL (SELECT count(*) AS n
                         FROM (SELECT 1 FROM /*schema*/.jobs_dead d
-                              WHERE d.queue = g.queue AND d.status = g.status LIMIT $1 + 1) s) c
+                              WHERE d.status = g.status AND d.queue >= g.queue AND d.queue <= g.queue
+                              ORDER BY d.queue LIMIT $1 + 1) s) c
 )
 SELECT 'count' AS kind, location, queue, status, jobs, cut, NULL::float8 AS estimate
 FROM counted

@@ -9,7 +9,8 @@
 -- common queues of the live table with their frequencies ('freq', from pg_stats) and its estimated
 -- number of rows ('rows', as in AdminCount). All on the claim index (queue, priority, run_at, id),
 -- partial on status = 'pending': the (queue, priority) pairs are found by a loose index scan (one
--- probe each), each count reads at most its bound + 1 entries of one pair's run_at range, and the
+-- probe each), each count reads at most its bound + 1 entries of one pair's run_at range (ordered
+-- by run_at, so that only this index serves it and no plan counts by walking the table), and the
 -- oldest due job is the first entry of each pair.
 WITH RECURSIVE pairs AS (
     (SELECT queue, priority FROM /*schema*/.jobs WHERE status = 'pending' ORDER BY queue, priority LIMIT 1)
@@ -24,11 +25,11 @@ SELECT 'depth' AS kind, p.queue,
        (SELECT count(*) FROM (SELECT 1 FROM /*schema*/.jobs j
                               WHERE j.queue = p.queue AND j.priority = p.priority AND j.status = 'pending'
                                 AND j.run_at <= now()
-                              LIMIT $1 + 1) s) AS due,
+                              ORDER BY j.run_at LIMIT $1 + 1) s) AS due,
        (SELECT count(*) FROM (SELECT 1 FROM /*schema*/.jobs j
                               WHERE j.queue = p.queue AND j.priority = p.priority AND j.status = 'pending'
                                 AND j.run_at > now()
-                              LIMIT $2 + 1) s) AS scheduled,
+                              ORDER BY j.run_at LIMIT $2 + 1) s) AS scheduled,
        coalesce(extract(epoch FROM now() - (SELECT min(j.run_at) FROM /*schema*/.jobs j
                                             WHERE j.queue = p.queue AND j.priority = p.priority
                                               AND j.status = 'pending' AND j.run_at <= now())), 0)::float8

@@ -51,6 +51,24 @@ public final class Db {
     }
 
     /**
+     * The same, for statements written to walk index ranges a few entries long (the admin pages
+     * and counts, the depth sample): their transactions also switch off sequential and bitmap
+     * scans and JIT compilation. Each of them reads at most a bound of entries through an index in
+     * its order; a planner misled by statistics older than the table (a queue grown since the
+     * last ANALYZE) or by a table whose pages vacuum has not yet marked all-visible may otherwise
+     * take a bitmap scan of all the matching rows, or a sequential one, to find those few. And
+     * their estimated costs (a limit taken as a fraction of a large index) pass JIT's threshold:
+     * compiling the plan (about 50 ms) would cost more than running it.
+     */
+    Db walkingIndexes() {
+        return new Db(factory, acquireTimeout, beginWithTimeouts + INDEX_WALKS, timer);
+    }
+
+    /** What {@link #walkingIndexes()} adds to the transaction's first statement. */
+    static final String INDEX_WALKS = "; SET LOCAL jit = off; SET LOCAL enable_seqscan = off"
+            + "; SET LOCAL enable_bitmapscan = off";
+
+    /**
      * The one statement that opens the library's transactions: its timeouts, and custom plans.
      * The driver caches prepared statements per connection, and from the sixth execution
      * PostgreSQL may run a generic plan chosen without seeing the arrays; for the fenced batch

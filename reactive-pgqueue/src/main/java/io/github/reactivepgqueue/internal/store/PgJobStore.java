@@ -42,6 +42,8 @@ public final class PgJobStore implements JobStore {
     public static final long MAX_MICROS = 100L * 365 * 24 * 3600 * 1_000_000L;
 
     private final Db db;
+    /** {@link #db} for the statements that walk short index ranges (see {@link Db#walkingIndexes()}). */
+    private final Db walks;
     private final Sql sql;
     private final ObjectMapper mapper;
     private final Migrator migrator;
@@ -55,6 +57,7 @@ public final class PgJobStore implements JobStore {
 
     PgJobStore(Db db, Sql sql, ObjectMapper mapper, List<Migration> migrations) {
         this.db = db;
+        this.walks = db.walkingIndexes();
         this.sql = sql;
         this.mapper = mapper;
         this.migrator = new Migrator(db, sql, migrations);
@@ -79,7 +82,17 @@ public final class PgJobStore implements JobStore {
 
     /** One statement in a transaction of its own, its rows mapped and collected. */
     private <T> Mono<List<T>> rows(SqlName name, Function<Statement, Statement> binder, Function<Row, T> mapper) {
-        return explained(db.oneStatement(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper))
+        return rows(db, name, binder, mapper);
+    }
+
+    /** {@link #rows}, in a transaction that walks indexes (see {@link Db#walkingIndexes()}). */
+    private <T> Mono<List<T>> walkRows(SqlName name, Function<Statement, Statement> binder, Function<Row, T> mapper) {
+        return rows(walks, name, binder, mapper);
+    }
+
+    private <T> Mono<List<T>> rows(Db on, SqlName name, Function<Statement, Statement> binder,
+                                   Function<Row, T> mapper) {
+        return explained(on.oneStatement(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper))
                 .collectList());
     }
 
@@ -264,18 +277,22 @@ public final class PgJobStore implements JobStore {
         String statusValue = status == null ? null : status.databaseValue();
         // one statement per filter: none of them has a condition that may be null
         if (queue == null && statusValue == null) {
-            return rows(SqlName.AdminList, s -> bindNullable(s, "$1", after, UUID.class).bind("$2", limit), this::jobInfo);
+            return walkRows(SqlName.AdminList, s -> bindNullable(s, "$1", after, UUID.class).bind("$2", limit),
+                    this::jobInfo);
         }
         if (statusValue == null) {
-            return rows(SqlName.AdminListQueue, s -> bindNullable(s.bind("$1", queue), "$2", after, UUID.class)
-                    .bind("$3", limit), this::jobInfo);
+            return walkRows(SqlName.AdminListQueue,
+                    s -> bindNullable(s.bind("$1", queue), "$2", after, UUID.class).bind("$3", limit), this::jobInfo);
         }
         if (queue == null) {
-            return rows(SqlName.AdminListStatus, s -> bindNullable(s.bind("$1", statusValue), "$2", after, UUID.class)
-                    .bind("$3", limit), this::jobInfo);
+            return walkRows(SqlName.AdminListStatus,
+                    s -> bindNullable(s.bind("$1", statusValue), "$2", after, UUID.class).bind("$3", limit),
+                    this::jobInfo);
         }
-        return rows(SqlName.AdminListQueueStatus, s -> bindNullable(s.bind("$1", queue).bind("$2", statusValue), "$3",
-                after, UUID.class).bind("$4", limit), this::jobInfo);
+        return walkRows(SqlName.AdminListQueueStatus,
+                s -> bindNullable(s.bind("$1", queue).bind("$2", statusValue), "$3", after, UUID.class)
+                        .bind("$4", limit),
+                this::jobInfo);
     }
 
     private JobInfo jobInfo(Row row) {
@@ -284,7 +301,7 @@ public final class PgJobStore implements JobStore {
 
     @Override
     public Mono<List<JobCount>> counts(long exactUpTo) {
-        return rows(SqlName.AdminCount,
+        return walkRows(SqlName.AdminCount,
                 s -> s.bind("$1", CountRows.bound(exactUpTo)).bind("$2", CountRows.passBound(exactUpTo)),
                 CountRows::countRow)
                 .map(CountRows::counts);
@@ -382,7 +399,7 @@ public final class PgJobStore implements JobStore {
     public Mono<List<QueueMetrics.QueueDepth>> queueDepth(long dueExactUpTo, long scheduledExactUpTo) {
         long due = CountRows.bound(dueExactUpTo);
         long scheduled = CountRows.bound(scheduledExactUpTo);
-        return rows(SqlName.MetricsQueueDepth, s -> s.bind("$1", due).bind("$2", scheduled), CountRows::depthRow)
+        return walkRows(SqlName.MetricsQueueDepth, s -> s.bind("$1", due).bind("$2", scheduled), CountRows::depthRow)
                 .map(rows -> CountRows.depths(rows, due, scheduled));
     }
 
