@@ -12,16 +12,19 @@
 -- page of those ids, and only then reads those jobs by id. A branch with a condition that names no
 -- column (such as $2 = 'pending') is decided once per execution and skipped when it is false.
 --
--- A filter on the leading column of such an index is written as a range of one value ordered by
+-- A filter on the leading column of such an index is written as a range of one value, ordered by
 -- that column (queue >= $1 AND queue <= $1 ... ORDER BY queue, id), which means queue = $1 in the
--- database's (deterministic) collation. With an equality the planner takes the queue as fixed and
--- the primary key as giving the order too, and may walk the table along it, filtering, when it
--- believes the queue common: a generic plan always does, a custom one may from stale statistics or
--- before vacuum has marked the pages; for a queue with no jobs left after $after that walk reads
--- the rest of the table. Ordered by the queue, only the index that leads with it gives the order,
--- and any other plan must read and sort all the queue's rows. The same for status on jobs_dead.
+-- database's (deterministic) collation: with an equality the planner would take the queue as
+-- fixed and the primary key as giving the order too. Ordered so, only the index that leads with
+-- the queue and goes on with the id gives the order without a sort; the same for status on
+-- jobs_dead. The store runs these statements with sequential scans, bitmap scans and sorts
+-- switched off (see Db.walkingIndexes), so the planner takes that index walk even when its
+-- statistics wrongly say the queue has next to no jobs (a queue grown since the last ANALYZE),
+-- which makes every plan look equally cheap: a plan that reads all the queue's rows and sorts
+-- them, or walks the primary key filtering, would read a whole queue or table for one page. The
+-- only sort left is the final one over at most a few pages of ids.
 -- Running jobs and finished ones in the live table are few by design: their branches read their
--- small partial indexes (jobs_running_idx, jobs_finished_idx) and filter.
+-- small partial indexes (jobs_running_idx; jobs_finished_idx, all its matching rows, unordered).
 
 -- name: AdminList
 -- One page of all jobs after id $1, at most $2: the first ids of each table's primary key, merged.
@@ -63,10 +66,9 @@ WITH page AS (
            AND r.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY r.id LIMIT $3)
         UNION ALL
-        (SELECT 'live', f.id FROM /*schema*/.jobs f
-         WHERE f.status NOT IN ('pending', 'running') AND f.queue = $1
-           AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY f.id LIMIT $3)
+        SELECT 'live', f.id FROM /*schema*/.jobs f
+        WHERE f.status NOT IN ('pending', 'running') AND f.queue = $1
+          AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
         UNION ALL
         (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
          WHERE a.queue >= $1 AND a.queue <= $1
@@ -110,10 +112,9 @@ WITH page AS (
            AND r.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY r.id LIMIT $3)
         UNION ALL
-        (SELECT 'live', f.id FROM /*schema*/.jobs f
-         WHERE $1 NOT IN ('pending', 'running') AND f.status NOT IN ('pending', 'running') AND f.status = $1
-           AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY f.id LIMIT $3)
+        SELECT 'live', f.id FROM /*schema*/.jobs f
+        WHERE $1 NOT IN ('pending', 'running') AND f.status NOT IN ('pending', 'running') AND f.status = $1
+          AND f.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
         UNION ALL
         (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
          WHERE $1 = 'completed'
@@ -155,10 +156,9 @@ WITH page AS (
            AND r.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
          ORDER BY r.id LIMIT $4)
         UNION ALL
-        (SELECT 'live', f.id FROM /*schema*/.jobs f
-         WHERE $2 NOT IN ('pending', 'running') AND f.status NOT IN ('pending', 'running') AND f.status = $2
-           AND f.queue = $1 AND f.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY f.id LIMIT $4)
+        SELECT 'live', f.id FROM /*schema*/.jobs f
+        WHERE $2 NOT IN ('pending', 'running') AND f.status NOT IN ('pending', 'running') AND f.status = $2
+          AND f.queue = $1 AND f.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
         UNION ALL
         (SELECT 'archive', a.id FROM /*schema*/.jobs_archive a
          WHERE $2 = 'completed' AND a.queue >= $1 AND a.queue <= $1

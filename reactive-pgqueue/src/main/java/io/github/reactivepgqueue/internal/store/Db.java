@@ -52,13 +52,17 @@ public final class Db {
 
     /**
      * The same, for statements written to walk index ranges a few entries long (the admin pages
-     * and counts, the depth sample): their transactions also switch off sequential and bitmap
-     * scans and JIT compilation. Each of them reads at most a bound of entries through an index in
-     * its order; a planner misled by statistics older than the table (a queue grown since the
-     * last ANALYZE) or by a table whose pages vacuum has not yet marked all-visible may otherwise
-     * take a bitmap scan of all the matching rows, or a sequential one, to find those few. And
-     * their estimated costs (a limit taken as a fraction of a large index) pass JIT's threshold:
-     * compiling the plan (about 50 ms) would cost more than running it.
+     * and counts, the depth sample): their transactions also switch off sequential scans, bitmap
+     * scans, sorts and JIT compilation. Each of them reads at most a bound of entries through an
+     * index, in its order. The planner would otherwise be free to read all the matching rows
+     * another way and sort them, and takes that when its statistics are older than the table (a
+     * queue grown since the last ANALYZE looks empty, so every plan looks cheap) or when vacuum
+     * has not yet marked the pages all-visible (an index-only walk then looks dear): that reads a
+     * whole queue, or a whole table, to return a page or count to a bound. A switched-off kind of
+     * scan or sort is still used where there is no other way (the final sort of a page), at a
+     * penalty every plan pays alike. And the estimated costs of these statements (a limit taken as
+     * a fraction of a large index) pass JIT's threshold: compiling the plan, about 50 ms, would
+     * cost more than running it.
      */
     Db walkingIndexes() {
         return new Db(factory, acquireTimeout, beginWithTimeouts + INDEX_WALKS, timer);
@@ -66,7 +70,8 @@ public final class Db {
 
     /** What {@link #walkingIndexes()} adds to the transaction's first statement. */
     static final String INDEX_WALKS = "; SET LOCAL jit = off; SET LOCAL enable_seqscan = off"
-            + "; SET LOCAL enable_bitmapscan = off";
+            + "; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
+            + "; SET LOCAL enable_incremental_sort = off";
 
     /**
      * The one statement that opens the library's transactions: its timeouts, and custom plans.
