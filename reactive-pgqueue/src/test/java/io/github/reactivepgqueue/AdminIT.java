@@ -257,6 +257,49 @@ class AdminIT {
     }
 
     @Test
+    void listPagesByStatusAndByQueueAndStatusAcrossTheTables() {
+        List<UUID> a = enqueueMany("by-status-a", 12);
+        List<UUID> b = enqueueMany("by-status-b", 6); // enqueued after a: higher ids
+        finish("completed", a.get(0), a.get(2), a.get(4), a.get(6), b.get(0));
+        finish("failed", a.get(1), a.get(3), b.get(1));
+        assertThat(moveFinished()).isEqualTo(8);
+        finish("completed", a.get(8), b.get(2)); // finished, still in the live table
+        finish("failed", a.get(9));
+        markRunning(a.get(10));
+
+        List<JobInfo> completed = walk(null, JobStatus.COMPLETED, 2);
+        assertThat(ids(completed)).containsExactly(a.get(0), a.get(2), a.get(4), a.get(6), a.get(8), b.get(0), b.get(2));
+        assertThat(completed).extracting(JobInfo::location).containsExactly(JobLocation.ARCHIVE, JobLocation.ARCHIVE,
+                JobLocation.ARCHIVE, JobLocation.ARCHIVE, JobLocation.LIVE, JobLocation.ARCHIVE, JobLocation.LIVE);
+        assertThat(ids(walk("by-status-a", JobStatus.FAILED, 1))).containsExactly(a.get(1), a.get(3), a.get(9));
+        assertThat(ids(walk("by-status-b", JobStatus.COMPLETED, 1))).containsExactly(b.get(0), b.get(2));
+        assertThat(ids(walk(null, JobStatus.FAILED, 2))).containsExactly(a.get(1), a.get(3), a.get(9), b.get(1));
+        assertThat(ids(walk("by-status-a", JobStatus.PENDING, 2))).containsExactly(a.get(5), a.get(7), a.get(11));
+        assertThat(ids(walk(null, JobStatus.PENDING, 4))).containsExactly(a.get(5), a.get(7), a.get(11), b.get(3),
+                b.get(4), b.get(5));
+        assertThat(ids(walk(null, JobStatus.RUNNING, 1))).containsExactly(a.get(10));
+        assertThat(ids(walk("by-status-b", JobStatus.RUNNING, 1))).isEmpty();
+        assertThat(ids(walk("by-status-a", null, 5))).containsExactlyElementsOf(a);
+        assertThat(ids(walk(null, null, 5))).containsExactlyElementsOf(
+                java.util.stream.Stream.concat(a.stream(), b.stream()).toList());
+    }
+
+    /** Every job {@link QueueAdmin#list} gives for these filters, page by page, each page after the last id of the one before. */
+    private List<JobInfo> walk(String queue, JobStatus status, int pageSize) {
+        List<JobInfo> all = new ArrayList<>();
+        UUID after = null;
+        while (true) {
+            List<JobInfo> page = list(queue, status, after, pageSize);
+            assertThat(page).hasSizeLessThanOrEqualTo(pageSize);
+            if (page.isEmpty()) {
+                return all;
+            }
+            all.addAll(page);
+            after = page.get(page.size() - 1).id();
+        }
+    }
+
+    @Test
     void listRejectsAPageSizeOutOfRange() {
         enqueue("limits", 1);
         StepVerifier.create(admin.list(null, null, null, 0)).expectError(IllegalArgumentException.class).verify(TIMEOUT);
@@ -297,6 +340,69 @@ class AdminIT {
     @Test
     void countsOfEmptyTablesAreEmpty() {
         assertThat(admin.counts().block(TIMEOUT)).isEmpty();
+    }
+
+    /** Inserts {@code n} jobs of {@code queue} with {@code status} straight into {@code table}. */
+    private void bulk(String table, String queue, String status, int n) {
+        String finished = table.equals("jobs") ? "" : ", attempt, reprocess_count, created_at, updated_at";
+        String finishedValues = table.equals("jobs") ? "" : ", 1, 0, now(), now()";
+        db.execute("INSERT INTO {schema}." + table + " (id, queue, status, priority, payload, max_attempts, run_at"
+                + finished + ") SELECT gen_random_uuid(), $1, $2, 0, '{}', 5, now() + interval '1 day'" + finishedValues
+                + " FROM generate_series(1, $3)", queue, status, n);
+    }
+
+    @Test
+    void groupsAboveTheBoundAreEstimatedFromTheTablesStatisticsAndTheOthersCountedExactly() {
+        bulk("jobs", "est-big", "pending", 3_000);
+        bulk("jobs", "est-small", "pending", 40);
+        bulk("jobs_archive", "est-big", "completed", 2_500);
+        bulk("jobs_dead", "est-big", "failed", 300);
+        bulk("jobs_dead", "est-small", "critical", 5);
+        db.execute("ANALYZE {schema}.jobs, {schema}.jobs_archive, {schema}.jobs_dead");
+
+        assertThat(admin.counts(1_000).block(TIMEOUT)).satisfiesExactly(
+                big -> {
+                    assertThat(big).extracting(JobCount::queue, JobCount::status, JobCount::location, JobCount::exact)
+                            .containsExactly("est-big", JobStatus.COMPLETED, JobLocation.ARCHIVE, false);
+                    // the statistics of so small a table are taken from every row: about exact
+                    assertThat(big.jobs()).isBetween(2_250L, 2_750L);
+                },
+                dead -> assertThat(dead).isEqualTo(new JobCount("est-big", JobStatus.FAILED, JobLocation.DEAD, 300, true)),
+                big -> {
+                    assertThat(big).extracting(JobCount::queue, JobCount::status, JobCount::location, JobCount::exact)
+                            .containsExactly("est-big", JobStatus.PENDING, JobLocation.LIVE, false);
+                    assertThat(big.jobs()).isBetween(2_700L, 3_300L);
+                },
+                small -> assertThat(small).isEqualTo(new JobCount("est-small", JobStatus.CRITICAL, JobLocation.DEAD, 5, true)),
+                small -> assertThat(small).isEqualTo(new JobCount("est-small", JobStatus.PENDING, JobLocation.LIVE, 40, true)));
+
+        // no bound: every group counted
+        assertThat(admin.counts(Long.MAX_VALUE).block(TIMEOUT)).containsExactly(
+                new JobCount("est-big", JobStatus.COMPLETED, JobLocation.ARCHIVE, 2_500),
+                new JobCount("est-big", JobStatus.FAILED, JobLocation.DEAD, 300),
+                new JobCount("est-big", JobStatus.PENDING, JobLocation.LIVE, 3_000),
+                new JobCount("est-small", JobStatus.CRITICAL, JobLocation.DEAD, 5),
+                new JobCount("est-small", JobStatus.PENDING, JobLocation.LIVE, 40));
+        // bound 0: every group estimated, never below the one job it counted
+        assertThat(admin.counts(0).block(TIMEOUT)).hasSize(5).allSatisfy(count -> {
+            assertThat(count.exact()).isFalse();
+            assertThat(count.jobs()).isPositive();
+        });
+        StepVerifier.create(admin.counts(-1)).expectError(IllegalArgumentException.class).verify(TIMEOUT);
+    }
+
+    @Test
+    void runningJobsAreCountedExactlyUpToTenTimesTheBoundAndEstimatedAbove() {
+        List<UUID> jobs = enqueueMany("running-many", 12);
+        markRunning(jobs.toArray(UUID[]::new));
+
+        assertThat(admin.counts(2).block(TIMEOUT))
+                .containsExactly(new JobCount("running-many", JobStatus.RUNNING, JobLocation.LIVE, 12, true));
+        // one pass over the running jobs reads 10 + 1 of them: the count is cut, an estimate of at least 11
+        assertThat(admin.counts(1).block(TIMEOUT)).singleElement().satisfies(count -> {
+            assertThat(count.exact()).isFalse();
+            assertThat(count.jobs()).isGreaterThanOrEqualTo(11);
+        });
     }
 
     // ---------------------------------------------------------------------------------------------
