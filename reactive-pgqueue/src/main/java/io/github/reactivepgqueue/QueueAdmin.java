@@ -18,8 +18,11 @@ import reactor.core.publisher.Mono;
  *
  * <p>Argument checks throw at once: a null argument {@link NullPointerException}, a queue name
  * that is blank or could not be stored (see {@link PgQueueBuilder#handler}) {@link
- * IllegalArgumentException}. A {@code limit} out of range, and failures of the work itself, are
- * signalled through {@code onError}.
+ * IllegalArgumentException}. A {@code limit} or {@code exactUpTo} out of range, and failures of the
+ * work itself, are signalled through {@code onError}.
+ *
+ * <p>{@link #list} and {@link #counts} read a bounded number of index entries whatever the size
+ * of the tables (see each); counts above a bound are estimates, marked as such.
  *
  * @since 0.1.0
  */
@@ -56,12 +59,13 @@ public final class QueueAdmin {
      * page as {@code after} to get the next.
      *
      * <p>Cost: a page reads, in each table, at most {@code limit} entries of an index that gives
-     * the matching jobs in id order, then the jobs of the page by id; it does not grow with the
-     * tables, however few jobs match. Two kinds of jobs in the live table are read whole instead,
-     * as they are few while the janitor runs: the finished jobs it has not moved yet (for a page by
-     * queue or by a final status) and, for a page of pending jobs of every queue, the other jobs
-     * between them in id order (running ones and those finished jobs). With the janitor off they
-     * can be many; see {@code docs/operations.md}.
+     * the matching jobs in id order, then the jobs of the page by id, so it does not grow with the
+     * tables, however few jobs match (about a millisecond for a page of 100 beside a million live
+     * and a million archived jobs). The live table's running jobs (as many as the nodes' permits)
+     * and the finished jobs the janitor has not moved yet (about a second's worth while it runs)
+     * have no such index: a page by queue reads all of them, a page by a final status all the
+     * finished ones, and a page of the pending jobs of every queue steps over them. With the
+     * janitor off the finished jobs stay in the live table and those pages grow with them.
      */
     public Flux<JobInfo> list(@Nullable String queue, @Nullable JobStatus status, @Nullable UUID after, int limit) {
         return node.admin().list(queue == null ? null : Config.requireQueueName(queue), status, after, limit);
@@ -91,8 +95,11 @@ public final class QueueAdmin {
      *
      * <p><b>Cost.</b> One index probe finds each group and at most {@code exactUpTo} + 1 index
      * entries count it, so the call costs about (number of groups) &times; min(group size,
-     * {@code exactUpTo}) index entries whatever the size of the tables. {@code exactUpTo} of
-     * {@link Long#MAX_VALUE} counts every group exactly, reading every row: not for large tables.
+     * {@code exactUpTo}) index entries whatever the size of the tables (16&ndash;20 ms for the
+     * default bound beside a million live and a million archived jobs, in 70 groups; see
+     * {@code docs/operations.md}). {@code exactUpTo} of
+     * {@link Long#MAX_VALUE} counts every group exactly, reading all their index entries: its
+     * time grows with the tables.
      *
      * @param exactUpTo the largest group counted exactly, at least 0 (0: every group is estimated)
      */
