@@ -96,7 +96,7 @@ public final class QueueAdmin {
      * <p><b>Cost.</b> One index probe finds each group and at most {@code exactUpTo} + 1 index
      * entries count it, so the call costs about (number of groups) &times; min(group size,
      * {@code exactUpTo}) index entries whatever the size of the tables (16&ndash;20 ms for the
-     * default bound beside a million live and a million archived jobs, in 70 groups; see
+     * default bound beside a million live and a million archived jobs, in 100 groups; see
      * {@code docs/operations.md}). {@code exactUpTo} of
      * {@link Long#MAX_VALUE} counts every group exactly, reading all their index entries: its
      * time grows with the tables.
