@@ -13,18 +13,11 @@ import reactor.core.scheduler.Scheduler;
  * Samples the pending jobs of every queue for the depth gauges: one statement per interval (never
  * one per scrape), only while metrics are on and the queue is started; a failed sample is logged
  * once per incident and the gauges keep their last values. The statement counts through the claim
- * index up to a bound per queue and priority and estimates above it, so its cost does not grow with
- * the backlog.
+ * index up to a bound per queue and priority ({@link JobStore#DEPTH_DUE_EXACT_UP_TO}, {@link
+ * JobStore#DEPTH_SCHEDULED_EXACT_UP_TO}) and estimates above it, so its cost does not grow with the
+ * backlog.
  */
 final class DepthSampler {
-    /**
-     * Due jobs counted exactly per queue and priority; above, the gauge is estimated from the live
-     * table's statistics. The due count is the backlog, so it gets the larger bound.
-     */
-    static final long DUE_EXACT_UP_TO = 10_000;
-    /** Scheduled jobs counted exactly per queue and priority; above, estimated. */
-    static final long SCHEDULED_EXACT_UP_TO = 1_000;
-
     private static final Logger log = LoggerFactory.getLogger(DepthSampler.class);
 
     private final JobStore store;
@@ -53,7 +46,7 @@ final class DepthSampler {
 
     /** Takes one sample and hands it to the metrics. */
     public Mono<DepthSamplerResult> runOnce() {
-        return store.queueDepth(DUE_EXACT_UP_TO, SCHEDULED_EXACT_UP_TO)
+        return store.queueDepth()
                 .doOnNext(metrics::queueDepths)
                 .map(depths -> new DepthSamplerResult(depths.size()));
     }

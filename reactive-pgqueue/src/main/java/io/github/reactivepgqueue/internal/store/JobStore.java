@@ -250,11 +250,25 @@ public interface JobStore {
     // ---- metrics and signals
 
     /**
+     * Due jobs the depth sample counts exactly per queue and priority; above, it estimates. The due
+     * count is the backlog, so it gets the larger bound.
+     */
+    long DEPTH_DUE_EXACT_UP_TO = 10_000;
+
+    /** Scheduled jobs the depth sample counts exactly per queue and priority; above, it estimates. */
+    long DEPTH_SCHEDULED_EXACT_UP_TO = 1_000;
+
+    /**
      * {@link SqlName#MetricsQueueDepth}: the pending jobs of every queue that has some; due jobs
      * counted exactly up to {@code dueExactUpTo} and scheduled ones up to {@code scheduledExactUpTo}
      * per queue and priority, estimated from the live table's statistics above.
      */
     Mono<List<QueueMetrics.QueueDepth>> queueDepth(long dueExactUpTo, long scheduledExactUpTo);
+
+    /** {@link #queueDepth(long, long)} with the depth sample's bounds. */
+    default Mono<List<QueueMetrics.QueueDepth>> queueDepth() {
+        return queueDepth(DEPTH_DUE_EXACT_UP_TO, DEPTH_SCHEDULED_EXACT_UP_TO);
+    }
 
     /** {@link SqlName#SignalSend}: sends each payload on {@code channel}. */
     Mono<Void> sendSignals(String channel, List<String> payloads);
