@@ -12,6 +12,7 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Statement;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
@@ -25,7 +26,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
-import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
@@ -383,90 +383,51 @@ final class ScaleWorkload implements Workload {
 
     /**
      * The rows one claim's transaction locks against the rows it claims: the store's claim of up
-     * to {@code total} jobs over {@code limits}, on a connection whose commit is replaced by
-     * counting the locked rows from other connections and then rolling back (nothing changes).
-     * Counted with {@code pgrowlocks} over the whole table when that extension is installed or can
-     * be created in the workload's schema; always also by trying to lock every due job of the
-     * queues with {@code FOR UPDATE SKIP LOCKED}: the due jobs minus those it can lock.
+     * to {@code total} jobs over {@code limits}, on a connection on which the {@code COMMIT}
+     * (which the store sends along with the claim) is replaced by a count in the same transaction
+     * of the rows it changed or locked (their version's {@code xmin} or {@code xmax} is the
+     * transaction's id), followed by a rollback: nothing changes.
      */
     private static Map<String, Object> locks(BenchDatabase db, String schema, Sizes sizes, Map<String, Integer> limits,
                                              int total) {
         String jobs = table(schema, "jobs");
-        String inQueues = limits.keySet().stream().map(q -> "'" + q + "'").collect(Collectors.joining(", "));
-        String dueOfQueues = " FROM " + jobs + " WHERE queue IN (" + inQueues + ") AND status = 'pending'"
-                + " AND run_at <= now()";
-        String probe = "SELECT (SELECT count(*)" + dueOfQueues + ") - (SELECT count(*) FROM (SELECT 1" + dueOfQueues
-                + " FOR UPDATE SKIP LOCKED) lockable)";
-        @Nullable String rowLocks = pgrowlocks(db, schema);
-        @Nullable String rowLocksCount = rowLocks == null ? null
-                : "SELECT count(*) FROM " + BenchDatabase.quote(rowLocks) + ".pgrowlocks('" + jobs.replace("'", "''") + "')";
-
+        String count = "SELECT count(*) FILTER (WHERE xmin::text = pg_current_xact_id()::text) AS changed,"
+                // a row the claim locked and then changed keeps the lock on its new version: counted once
+                + " count(*) FILTER (WHERE xmax::text = pg_current_xact_id()::text"
+                + " AND xmin::text <> pg_current_xact_id()::text) AS locked_only FROM " + jobs;
         AtomicReference<long[]> seen = new AtomicReference<>();
-        // pgrowlocks first: the probe's own locks must not be counted
-        Mono<Long> pgrowlocksCount = rowLocksCount == null ? Mono.just(-1L) : db.countLater(rowLocksCount)
-                .onErrorResume(e -> {
-                    Log.say("scale: pgrowlocks failed (%s); locked rows counted by a FOR UPDATE SKIP LOCKED probe",
-                            e.getMessage());
-                    return Mono.just(-1L);
-                });
-        Mono<Void> count = Mono.defer(() -> pgrowlocksCount
-                .flatMap(byRowLocks -> db.countLater(probe).doOnNext(byProbe -> seen.set(new long[] {byProbe, byRowLocks})))
-                .then());
-        PgJobStore holding = store(new RollingBack(db.raw(), count), schema);
+        PgJobStore holding = store(new RollingBack(db.raw(), count, seen), schema);
         List<ClaimedRow> claimed = holding.claim(limits, total, false).block(TIMEOUT);
         long[] locked = seen.get();
         if (claimed == null || locked == null) {
             throw new IllegalStateException("The claim's locks were not counted");
         }
         checkUnchanged(db, schema, sizes);
-        boolean byPgrowlocks = locked[1] >= 0;
-        long rowsLocked = byPgrowlocks ? locked[1] : locked[0];
+        long rowsLocked = locked[0] + locked[1];
         return Fields.of(
                 "claim_total", total,
                 "claim_limit_per_queue", limits.values().iterator().next(),
                 "queues", limits.size(),
                 "rows_claimed", claimed.size(),
                 "rows_locked", rowsLocked,
+                "rows_locked_not_claimed", locked[1],
                 "rows_locked_per_claimed", Fields.ratio(rowsLocked, claimed.size()),
-                "rows_locked_counted_by", byPgrowlocks ? "pgrowlocks" : "skip_locked_probe",
-                "due_rows", sizes.due(),
-                "due_rows_locked_skip_locked_probe", locked[0]);
+                "due_rows", sizes.due());
     }
 
     /**
-     * The schema of the {@code pgrowlocks} extension: where it is installed, else the workload's
-     * own schema if it can be created there (dropped with it); null when neither.
-     */
-    private static @Nullable String pgrowlocks(BenchDatabase db, String schema) {
-        String installed = db.text("SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
-                + " WHERE e.extname = 'pgrowlocks'");
-        if (installed != null) {
-            return installed;
-        }
-        if (db.count("SELECT count(*) FROM pg_available_extensions WHERE name = 'pgrowlocks'") == 0) {
-            return null;
-        }
-        try {
-            db.execute("CREATE EXTENSION pgrowlocks SCHEMA " + BenchDatabase.quote(schema));
-            return schema;
-        } catch (RuntimeException e) {
-            Log.say("scale: pgrowlocks cannot be created (%s); locked rows counted by a FOR UPDATE SKIP LOCKED probe",
-                    e.getMessage());
-            return null;
-        }
-    }
-
-    /**
-     * Connections of another factory whose {@code commitTransaction} first runs {@code beforeEnd},
-     * with the transaction still open, and then rolls back instead.
+     * Connections of another factory on which a {@code COMMIT} statement runs {@code count} in the
+     * transaction instead, keeps its two numbers, and rolls back.
      */
     private static final class RollingBack implements ConnectionFactory {
         private final ConnectionFactory delegate;
-        private final Mono<Void> beforeEnd;
+        private final String count;
+        private final AtomicReference<long[]> seen;
 
-        RollingBack(ConnectionFactory delegate, Mono<Void> beforeEnd) {
+        RollingBack(ConnectionFactory delegate, String count, AtomicReference<long[]> seen) {
             this.delegate = delegate;
-            this.beforeEnd = beforeEnd;
+            this.count = count;
+            this.seen = seen;
         }
 
         @Override
@@ -484,8 +445,14 @@ final class ScaleWorkload implements Workload {
                     new Class<?>[] {Connection.class},
                     (proxy, method, args) -> {
                         switch (method.getName()) {
+                            case "createStatement" -> {
+                                if ("COMMIT".equals(args[0])) {
+                                    return countThenRollBack(connection);
+                                }
+                                return connection.createStatement((String) args[0]);
+                            }
                             case "commitTransaction" -> {
-                                return beforeEnd.then(Mono.from(connection.rollbackTransaction()));
+                                return Mono.from(connection.rollbackTransaction());
                             }
                             case "equals" -> {
                                 return proxy == args[0];
@@ -504,6 +471,26 @@ final class ScaleWorkload implements Workload {
                                 }
                             }
                         }
+                    });
+        }
+
+        /**
+         * A statement whose execution sends the count at once (so the server runs it right after
+         * the claim, in its transaction), and the rollback when the count has been read.
+         */
+        private Statement countThenRollBack(Connection connection) {
+            Statement countStatement = connection.createStatement(count);
+            return (Statement) Proxy.newProxyInstance(RollingBack.class.getClassLoader(),
+                    new Class<?>[] {Statement.class},
+                    (proxy, method, args) -> {
+                        if (!method.getName().equals("execute")) {
+                            throw new UnsupportedOperationException(method.getName());
+                        }
+                        return Flux.from(countStatement.execute())
+                                .concatMap(result -> result.map((row, meta) -> new long[] {
+                                        ((Number) row.get(0)).longValue(), ((Number) row.get(1)).longValue()}))
+                                .doOnNext(seen::set)
+                                .thenMany(Flux.defer(() -> connection.createStatement("ROLLBACK").execute()));
                     });
         }
     }
