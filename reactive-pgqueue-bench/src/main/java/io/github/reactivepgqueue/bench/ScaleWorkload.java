@@ -1,18 +1,24 @@
 package io.github.reactivepgqueue.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.JobStatus;
 import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.PgQueueBuilder;
 import io.github.reactivepgqueue.internal.ClaimedRow;
+import io.github.reactivepgqueue.internal.store.ClaimShares;
 import io.github.reactivepgqueue.internal.store.PgJobStore;
 import io.github.reactivepgqueue.internal.store.SchemaName;
+import io.github.reactivepgqueue.internal.store.Sql;
+import io.github.reactivepgqueue.internal.store.SqlName;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
@@ -25,6 +31,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 import java.util.function.ToIntFunction;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
@@ -77,7 +84,7 @@ final class ScaleWorkload implements Workload {
         static Sizes of(BenchOptions options) {
             return options.smoke()
                     ? new Sizes(200, 20, 1_000, 180, 500, 1, 3)
-                    : new Sizes(100_000, 1_000, 1_000_000, 99_000, 100_000, 3, 20);
+                    : new Sizes(100_000, 1_000, 1_000_000, 99_000, 100_000, 20, 30);
         }
 
         int jobs() {
@@ -152,6 +159,10 @@ final class ScaleWorkload implements Workload {
             results.put("full_claim_rows", full.rows());
 
             checkUnchanged(db, schema, sizes);
+            results.put("claim_statement_in_server_ms", Fields.of(
+                    "idle", inServer(db, schema, sizes, Map.of(IDLE_QUEUE, limit), limit),
+                    "ten_queue", inServer(db, schema, sizes, all, limit),
+                    "full", inServer(db, schema, sizes, Map.of(queueName(0), limit), limit)));
             results.put("claim_locks", locks(db, schema, sizes, all, limit / 2));
 
             Timed depth = time(sizes, store::queueDepth, List::size, rows -> { });
@@ -327,6 +338,12 @@ final class ScaleWorkload implements Workload {
      */
     private static <T> Timed time(Sizes sizes, Supplier<Mono<T>> call, ToIntFunction<T> rows,
                                   Consumer<T> after) {
+        return time(sizes, call, rows, after, null);
+    }
+
+    /** {@link #time}, with each run's milliseconds read from its value when {@code reported} is given. */
+    private static <T> Timed time(Sizes sizes, Supplier<Mono<T>> call, ToIntFunction<T> rows,
+                                  Consumer<T> after, @Nullable ToDoubleFunction<T> reported) {
         double[] millis = new double[sizes.repetitions];
         int lastRows = 0;
         for (int i = 0; i < sizes.warmUps + sizes.repetitions; i++) {
@@ -339,7 +356,7 @@ final class ScaleWorkload implements Workload {
             lastRows = rows.applyAsInt(value);
             after.accept(value);
             if (i >= sizes.warmUps) {
-                millis[i - sizes.warmUps] = nanos / 1e6;
+                millis[i - sizes.warmUps] = reported == null ? nanos / 1e6 : reported.applyAsDouble(value);
             }
         }
         Arrays.sort(millis);
@@ -377,6 +394,41 @@ final class ScaleWorkload implements Workload {
             throw new IllegalStateException("After the claims " + due + " jobs are due (expected " + sizes.due()
                     + ") and " + running + " running (expected 0)");
         }
+    }
+
+    // ---- the claim statement in the server
+
+    /**
+     * The claim statement's planning plus execution time as PostgreSQL reports it ({@code EXPLAIN
+     * (ANALYZE, TIMING OFF)}, in a transaction rolled back after each run): the statement's own
+     * cost, without the round trip and the client's decoding, which a JVM running only a few
+     * dozen claims has not compiled yet. The claim's parameters are the ones the store sends.
+     */
+    private static Map<String, Object> inServer(BenchDatabase db, String schema, Sizes sizes,
+                                                Map<String, Integer> limits, int total) {
+        Map<String, Integer> shares = ClaimShares.split(limits, total);
+        String explain = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + Sql.load(SchemaName.of(schema)).get(SqlName.JobClaim);
+        ObjectMapper mapper = new ObjectMapper();
+        Timed timed = time(sizes, () -> Mono.usingWhen(db.raw().create(),
+                conn -> Mono.from(conn.beginTransaction())
+                        .then(Mono.from(conn.createStatement(explain)
+                                .bind("$1", shares.keySet().toArray(String[]::new))
+                                .bind("$2", shares.values().toArray(Integer[]::new)).execute()))
+                        .flatMap(result -> Mono.from(result.map((row, meta) -> row.get(0, String.class))))
+                        .map(json -> {
+                            try {
+                                JsonNode plan = mapper.readTree(json).get(0);
+                                return new double[] {plan.path("Planning Time").asDouble() + plan.path("Execution Time")
+                                        .asDouble(), plan.path("Plan").path("Actual Rows").asDouble()};
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        }),
+                conn -> Mono.from(conn.rollbackTransaction()).then(Mono.from(conn.close()))),
+                answer -> (int) answer[1], answer -> { }, answer -> answer[0]);
+        Map<String, Object> entry = new LinkedHashMap<>(timed.millis());
+        entry.put("rows", timed.rows());
+        return entry;
     }
 
     // ---- locks

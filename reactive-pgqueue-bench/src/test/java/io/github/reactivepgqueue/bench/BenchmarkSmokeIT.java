@@ -116,6 +116,10 @@ class BenchmarkSmokeIT {
         assertThat(scale.path("full_claim_rows").asInt()).isEqualTo(20);
         assertThat(scale.path("queue_depth_rows").asInt()).isEqualTo(12);
         assertThat(scale.path("counts_rows").asInt()).isPositive();
+        JsonNode inServer = scale.path("claim_statement_in_server_ms");
+        assertThat(inServer.path("idle").path("rows").asInt()).isZero();
+        assertThat(inServer.path("full").path("rows").asInt()).isEqualTo(20);
+        assertThat(inServer.path("ten_queue").path("p50").isNumber()).isTrue();
         JsonNode locks = scale.path("claim_locks");
         assertThat(locks.path("rows_claimed").asInt()).isEqualTo(10);
         // counted in the claim's own transaction: the claim locks only the rows it claims
