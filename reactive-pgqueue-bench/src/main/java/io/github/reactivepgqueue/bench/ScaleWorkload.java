@@ -409,23 +409,34 @@ final class ScaleWorkload implements Workload {
         Map<String, Integer> shares = ClaimShares.split(limits, total);
         String explain = "EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + Sql.load(SchemaName.of(schema)).get(SqlName.JobClaim);
         ObjectMapper mapper = new ObjectMapper();
-        Timed timed = time(sizes, () -> Mono.usingWhen(db.raw().create(),
-                conn -> Mono.from(conn.beginTransaction())
-                        .then(Mono.from(conn.createStatement(explain)
-                                .bind("$1", shares.keySet().toArray(String[]::new))
-                                .bind("$2", shares.values().toArray(Integer[]::new)).execute()))
-                        .flatMap(result -> Mono.from(result.map((row, meta) -> row.get(0, String.class))))
-                        .map(json -> {
-                            try {
-                                JsonNode plan = mapper.readTree(json).get(0);
-                                return new double[] {plan.path("Planning Time").asDouble() + plan.path("Execution Time")
-                                        .asDouble(), plan.path("Plan").path("Actual Rows").asDouble()};
-                            } catch (IOException e) {
-                                throw new UncheckedIOException(e);
-                            }
-                        }),
-                conn -> Mono.from(conn.rollbackTransaction()).then(Mono.from(conn.close()))),
-                answer -> (int) answer[1], answer -> { }, answer -> answer[0]);
+        // one connection for every run, as a node's pooled connections are: a new session plans
+        // its first statements with cold catalog caches
+        Connection conn = Mono.from(db.raw().create()).block(TIMEOUT);
+        if (conn == null) {
+            throw new IllegalStateException("No connection");
+        }
+        Timed timed;
+        try {
+            timed = time(sizes, () -> Mono.from(conn.beginTransaction())
+                            .then(Mono.from(conn.createStatement(explain)
+                                    .bind("$1", shares.keySet().toArray(String[]::new))
+                                    .bind("$2", shares.values().toArray(Integer[]::new)).execute()))
+                            .flatMap(result -> Mono.from(result.map((row, meta) -> row.get(0, String.class))))
+                            .map(json -> {
+                                try {
+                                    JsonNode plan = mapper.readTree(json).get(0);
+                                    return new double[] {plan.path("Planning Time").asDouble()
+                                            + plan.path("Execution Time").asDouble(),
+                                            plan.path("Plan").path("Actual Rows").asDouble()};
+                                } catch (IOException e) {
+                                    throw new UncheckedIOException(e);
+                                }
+                            })
+                            .flatMap(answer -> Mono.from(conn.rollbackTransaction()).thenReturn(answer)),
+                    answer -> (int) answer[1], answer -> { }, answer -> answer[0]);
+        } finally {
+            Mono.from(conn.close()).block(TIMEOUT);
+        }
         Map<String, Object> entry = new LinkedHashMap<>(timed.millis());
         entry.put("rows", timed.rows());
         return entry;
