@@ -56,10 +56,16 @@ LIMIT $2;
 -- One page of the jobs of queue $1 after id $2, at most $3.
 WITH page AS (
     SELECT location, id FROM (
-        (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
-         WHERE p.status = 'pending' AND p.queue >= $1 AND p.queue <= $1
-           AND p.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY p.queue, p.id LIMIT $3)
+        (SELECT 'live' AS location, x.id FROM (
+             -- the queue's pending jobs as the claim index holds them (its order needs no sort,
+             -- so the planner reads them there), then the page's ids: reads that queue's pending
+             -- jobs, which no index gives in id order (see sql/V6)
+             SELECT p.id FROM /*schema*/.jobs p
+             WHERE p.status = 'pending' AND p.queue = $1
+               AND p.id > coalesce($2, '00000000-0000-0000-0000-000000000000'::uuid)
+             ORDER BY p.priority, p.run_at, p.id
+             OFFSET 0) x
+         ORDER BY x.id LIMIT $3)
         UNION ALL
         (SELECT 'live', r.id FROM /*schema*/.jobs r
          WHERE r.status = 'running' AND r.queue = $1
@@ -146,10 +152,14 @@ ORDER BY id;
 -- One page of the jobs of queue $1 with status $2 after id $3, at most $4.
 WITH page AS (
     SELECT location, id FROM (
-        (SELECT 'live' AS location, p.id FROM /*schema*/.jobs p
-         WHERE $2 = 'pending' AND p.status = 'pending' AND p.queue >= $1 AND p.queue <= $1
-           AND p.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
-         ORDER BY p.queue, p.id LIMIT $4)
+        (SELECT 'live' AS location, x.id FROM (
+             -- as in AdminListQueue
+             SELECT p.id FROM /*schema*/.jobs p
+             WHERE $2 = 'pending' AND p.status = 'pending' AND p.queue = $1
+               AND p.id > coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid)
+             ORDER BY p.priority, p.run_at, p.id
+             OFFSET 0) x
+         ORDER BY x.id LIMIT $4)
         UNION ALL
         (SELECT 'live', r.id FROM /*schema*/.jobs r
          WHERE $2 = 'running' AND r.status = 'running' AND r.queue = $1
@@ -195,7 +205,7 @@ ORDER BY id;
 -- has now, as the planner estimates it; null before the first). No group costs more than $1 + 1
 -- index entries:
 -- - pending, archived and dead jobs: the groups are found by a loose index scan (one probe of
---   jobs_pending_queue_idx, jobs_archive_queue_idx or jobs_dead_status_queue_idx per group) and
+--   jobs_claim_idx, jobs_archive_queue_id_idx or jobs_dead_status_queue_idx per group) and
 --   each is counted on such an index, up to $1 + 1 (its filter written as a range of one value
 --   and ordered, as in the pages above, so that no plan counts by walking the table).
 -- - running jobs, and finished jobs still in the live table (few by design, and with no index by

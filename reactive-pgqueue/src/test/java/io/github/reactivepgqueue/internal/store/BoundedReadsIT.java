@@ -105,16 +105,25 @@ class BoundedReadsIT {
         long few = RUNNING + FINISHED_LIVE;
         for (UUID after : new UUID[] {null, middle}) {
             assertBounded(explain(SqlName.AdminList, after, page), 3L * page);
+            // a page of one queue reads that queue's pending jobs (the claim index does not give
+            // them in id order; an index that does cost every enqueue too much, see sql/V6), and
+            // about a page of everything else, whatever the size of the tables
             for (String queue : List.of("q3", GROWN, "no-such-queue")) {
-                assertBounded(explain(SqlName.AdminListQueue, queue, after, page), 5L * page + few);
+                assertBounded(explain(SqlName.AdminListQueue, queue, after, page), 5L * page + few + pending(queue));
             }
             for (String status : List.of("pending", "running", "completed", "failed", "bad_job")) {
                 assertBounded(explain(SqlName.AdminListStatus, status, after, page), 5L * page + few);
                 for (String queue : List.of("q3", GROWN, "no-such-queue")) {
-                    assertBounded(explain(SqlName.AdminListQueueStatus, queue, status, after, page), 5L * page + few);
+                    long ofQueue = status.equals("pending") ? pending(queue) : 0;
+                    assertBounded(explain(SqlName.AdminListQueueStatus, queue, status, after, page),
+                            5L * page + few + ofQueue);
                 }
             }
         }
+    }
+
+    private long pending(String queue) {
+        return db.count("SELECT count(*) FROM {schema}.jobs WHERE status = 'pending' AND queue = $1", queue);
     }
 
     // ---- counts
