@@ -117,7 +117,7 @@ public final class EnqueueInTransaction {
     }
 
     private static Mono<Long> jobsIn(PgQueue queue) {
-        return queue.admin().counts()
+        return queue.admin().counts(Long.MAX_VALUE)
                 .map(counts -> counts.stream().filter(c -> c.queue().equals(QUEUE)).mapToLong(JobCount::jobs).sum());
     }
 }

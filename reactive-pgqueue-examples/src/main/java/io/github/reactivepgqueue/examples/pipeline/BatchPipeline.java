@@ -133,7 +133,7 @@ public final class BatchPipeline {
     }
 
     private Mono<Void> printCounts() {
-        return queue.admin().counts()
+        return queue.admin().counts(Long.MAX_VALUE)
                 .doOnNext(counts -> counts.stream().filter(c -> c.queue().equals(QUEUE))
                         .forEach(BatchPipeline::printCount))
                 .then();
