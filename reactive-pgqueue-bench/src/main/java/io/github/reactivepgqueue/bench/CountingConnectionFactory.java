@@ -53,9 +53,6 @@ public final class CountingConnectionFactory implements ConnectionFactory {
         if (sql.startsWith("BEGIN")) {
             return "begin_set_local";
         }
-        if (sql.equals("COMMIT")) {
-            return "commit_sent_along"; // with the statement of a transaction of one statement
-        }
         if (sql.contains("lease = gen_random_uuid()")) {
             return "claim";
         }
