@@ -167,14 +167,10 @@ final class FloorLoops {
         if (transactions.begin == null) {
             return Mono.defer(work);
         }
-        // as the library sends a transaction of one statement: BEGIN, the statement and COMMIT together
-        return Flux.mergeSequentialDelayError(List.of(ignored(conn, transactions.begin), Flux.defer(work),
-                        ignored(conn, "COMMIT")), 3, 32)
-                .single();
-    }
-
-    private static <T> Flux<T> ignored(Connection conn, String sql) {
-        return Flux.from(conn.createStatement(sql).execute()).concatMap(Result::getRowsUpdated).thenMany(Flux.empty());
+        return Flux.from(conn.createStatement(transactions.begin).execute())
+                .concatMap(Result::getRowsUpdated)
+                .then(Mono.defer(work))
+                .flatMap(result -> Mono.from(conn.commitTransaction()).thenReturn(result));
     }
 
     /** A claimed job: what the completion needs. */

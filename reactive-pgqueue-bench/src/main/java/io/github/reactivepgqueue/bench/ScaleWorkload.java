@@ -16,7 +16,6 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.Result;
-import io.r2dbc.spi.Statement;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
@@ -446,8 +445,8 @@ final class ScaleWorkload implements Workload {
 
     /**
      * The rows one claim's transaction locks against the rows it claims: the store's claim of up
-     * to {@code total} jobs over {@code limits}, on a connection on which the {@code COMMIT}
-     * (which the store sends along with the claim) is replaced by a count in the same transaction
+     * to {@code total} jobs over {@code limits}, on a connection whose commit is replaced by a
+     * count in the same transaction
      * of the rows it changed or locked (their version's {@code xmin} or {@code xmax} is the
      * transaction's id), followed by a rollback: nothing changes.
      */
@@ -479,7 +478,7 @@ final class ScaleWorkload implements Workload {
     }
 
     /**
-     * Connections of another factory on which a {@code COMMIT} statement runs {@code count} in the
+     * Connections of another factory whose {@code commitTransaction} runs {@code count} in the
      * transaction instead, keeps its two numbers, and rolls back.
      */
     private static final class RollingBack implements ConnectionFactory {
@@ -508,14 +507,8 @@ final class ScaleWorkload implements Workload {
                     new Class<?>[] {Connection.class},
                     (proxy, method, args) -> {
                         switch (method.getName()) {
-                            case "createStatement" -> {
-                                if ("COMMIT".equals(args[0])) {
-                                    return countThenRollBack(connection);
-                                }
-                                return connection.createStatement((String) args[0]);
-                            }
                             case "commitTransaction" -> {
-                                return Mono.from(connection.rollbackTransaction());
+                                return countThenRollBack(connection);
                             }
                             case "equals" -> {
                                 return proxy == args[0];
@@ -537,24 +530,13 @@ final class ScaleWorkload implements Workload {
                     });
         }
 
-        /**
-         * A statement whose execution sends the count at once (so the server runs it right after
-         * the claim, in its transaction), and the rollback when the count has been read.
-         */
-        private Statement countThenRollBack(Connection connection) {
-            Statement countStatement = connection.createStatement(count);
-            return (Statement) Proxy.newProxyInstance(RollingBack.class.getClassLoader(),
-                    new Class<?>[] {Statement.class},
-                    (proxy, method, args) -> {
-                        if (!method.getName().equals("execute")) {
-                            throw new UnsupportedOperationException(method.getName());
-                        }
-                        return Flux.from(countStatement.execute())
-                                .concatMap(result -> result.map((row, meta) -> new long[] {
-                                        ((Number) row.get(0)).longValue(), ((Number) row.get(1)).longValue()}))
-                                .doOnNext(seen::set)
-                                .thenMany(Flux.defer(() -> connection.createStatement("ROLLBACK").execute()));
-                    });
+        /** The count, in the transaction the claim left open, then the rollback. */
+        private Mono<Void> countThenRollBack(Connection connection) {
+            return Flux.from(connection.createStatement(count).execute())
+                    .concatMap(result -> result.map((row, meta) -> new long[] {
+                            ((Number) row.get(0)).longValue(), ((Number) row.get(1)).longValue()}))
+                    .doOnNext(seen::set)
+                    .then(Mono.from(connection.rollbackTransaction()));
         }
     }
 

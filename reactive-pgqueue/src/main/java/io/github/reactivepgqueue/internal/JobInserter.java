@@ -47,17 +47,10 @@ final class JobInserter {
      */
     public Mono<List<EnqueueResult>> enqueueAll(Collection<NewJob> jobs) {
         return encodeAll(jobs).flatMap(encoded -> encoded.isEmpty() ? Mono.just(List.<EnqueueResult>of())
-                : Mono.defer(() -> oneStatement(encoded)
-                        ? store.insertingOnce(inserts -> insertWithoutKeys(inserts, encoded))
-                        : store.inserting(inserts -> insertInKeyOrder(inserts, encoded)))
+                : Mono.defer(() -> store.inserting(inserts -> insertInKeyOrder(inserts, encoded)))
                         // the transaction was rolled back whole; the same jobs (same ids) go again
                         .retryWhen(PgJobStore.retryDeadlocks())
                         .doOnNext(results -> MetricHooks.enqueued(metrics, encoded, results)));
-    }
-
-    /** Jobs that one statement inserts, with nothing to resolve: one batch without unique keys. */
-    private boolean oneStatement(List<EncodedJob> jobs) {
-        return jobs.size() <= batchSize && jobs.stream().allMatch(job -> job.uniqueKey() == null);
     }
 
     /**

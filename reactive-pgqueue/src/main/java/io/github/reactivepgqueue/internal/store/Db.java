@@ -105,20 +105,6 @@ public final class Db {
                 Connection::commitTransaction, (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
     }
 
-    /**
-     * {@link #transaction} for work that runs exactly one statement: the {@code BEGIN}, the
-     * statement and the {@code COMMIT} travel together, so the transaction costs one round trip
-     * (a claim, an outcome write, a heartbeat). A {@code COMMIT} that PostgreSQL receives in a
-     * failed transaction rolls it back and answers {@code ROLLBACK}; the work's error is what the
-     * subscriber sees, and the rows are emitted only once the {@code COMMIT} has been answered.
-     */
-    public <T> Flux<T> oneStatement(Function<Connection, Publisher<T>> work) {
-        return shielded(unshielded(conn -> Flux.usingWhen(Mono.just(conn),
-                c -> pipelined(c, List.of(ignored(c, beginWithTimeouts), Flux.defer(() -> work.apply(c)),
-                        ignored(c, "COMMIT"))),
-                Connection::commitTransaction, (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
-    }
-
     /** A statement whose reply only says it ran. */
     private static <T> Flux<T> ignored(Connection conn, String sql) {
         return Flux.from(conn.createStatement(sql).execute()).concatMap(Result::getRowsUpdated).thenMany(Flux.empty());

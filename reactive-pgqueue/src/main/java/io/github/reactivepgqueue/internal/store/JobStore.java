@@ -50,12 +50,6 @@ public interface JobStore {
      */
     <T> Mono<T> inserting(Function<Inserts, Mono<T>> work);
 
-    /**
-     * {@link #inserting} for work that makes exactly one insert statement: the transaction costs
-     * one round trip instead of two (see {@code Db.oneStatement}).
-     */
-    <T> Mono<T> insertingOnce(Function<Inserts, Mono<T>> work);
-
     /** The inserts on the caller's connection, inside whatever transaction it has open; no transaction of their own. */
     Inserts insertsOn(Connection connection);
 

@@ -92,13 +92,13 @@ public final class PgJobStore implements JobStore {
 
     private <T> Mono<List<T>> rows(Db on, SqlName name, Function<Statement, Statement> binder,
                                    Function<Row, T> mapper) {
-        return explained(on.oneStatement(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper))
+        return explained(on.transaction(conn -> R2dbc.query(binder.apply(statement(conn, name)), mapper))
                 .collectList());
     }
 
     /** One statement in a transaction of its own; emits how many rows it changed. */
     private Mono<Long> update(SqlName name, Function<Statement, Statement> binder) {
-        return explained(db.oneStatement(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single());
+        return explained(db.transaction(conn -> R2dbc.update(binder.apply(statement(conn, name)))).single());
     }
 
     /** {@code call}, with a missing table or schema said as the schema not being migrated. */
@@ -115,11 +115,6 @@ public final class PgJobStore implements JobStore {
     @Override
     public <T> Mono<T> inserting(Function<Inserts, Mono<T>> work) {
         return db.transaction(conn -> work.apply(insertsOn(conn))).single();
-    }
-
-    @Override
-    public <T> Mono<T> insertingOnce(Function<Inserts, Mono<T>> work) {
-        return db.oneStatement(conn -> work.apply(insertsOn(conn))).single();
     }
 
     @Override

@@ -127,23 +127,6 @@ class PgJobStoreIT {
     }
 
     @Test
-    void insertingOnce() {
-        String q = queue();
-        Integer inserted = store.insertingOnce(inserts -> inserts.insertManyNoKeys(
-                List.of(encode(NewJob.of(q, Map.of())), encode(NewJob.of(q, 2))), null)).block(TIMEOUT);
-        assertThat(inserted).isEqualTo(2);
-        assertThat(pending(q)).isEqualTo(2);
-        // a statement that fails leaves nothing behind, and the connection is fit for the next one
-        EncodedJob twice = encode(NewJob.of(q, 3));
-        assertThatThrownBy(() -> store.insertingOnce(inserts -> inserts.insertManyNoKeys(
-                List.of(encode(NewJob.of(q, 4)), twice, twice), null)).block(TIMEOUT))
-                .hasMessageContaining("jobs_pkey");
-        assertThat(pending(q)).isEqualTo(2);
-        assertThat(store.insertingOnce(inserts -> inserts.insertManyNoKeys(List.of(encode(NewJob.of(q, 5))), null))
-                .block(TIMEOUT)).isEqualTo(1);
-    }
-
-    @Test
     void insertsOn() {
         String q = queue();
         // the caller's connection, in the caller's transaction, which it rolls back
