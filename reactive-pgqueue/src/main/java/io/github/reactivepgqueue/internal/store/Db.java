@@ -105,19 +105,6 @@ public final class Db {
                 Connection::commitTransaction, (c, e) -> c.rollbackTransaction(), Connection::rollbackTransaction)));
     }
 
-    /** A statement whose reply only says it ran. */
-    private static <T> Flux<T> ignored(Connection conn, String sql) {
-        return Flux.from(conn.createStatement(sql).execute()).concatMap(Result::getRowsUpdated).thenMany(Flux.empty());
-    }
-
-    /**
-     * Sends {@code requests} one after another without waiting for replies, and emits their rows in
-     * order; an error is held until every request has been answered.
-     */
-    private static <T> Flux<T> pipelined(Connection conn, List<Flux<T>> requests) {
-        return Flux.mergeSequentialDelayError(requests, requests.size(), 32);
-    }
-
     /**
      * Opens the transaction and runs {@code work} in it, without waiting for the reply to the
      * {@code BEGIN}: the driver sends each request as it is subscribed and matches the replies in
@@ -128,7 +115,10 @@ public final class Db {
      * closed connection), so nothing runs outside the transaction.
      */
     private <T> Flux<T> beginThen(Connection conn, Function<Connection, Publisher<T>> work) {
-        return pipelined(conn, List.of(ignored(conn, beginWithTimeouts), Flux.defer(() -> work.apply(conn))));
+        Flux<T> begin = Flux.from(conn.createStatement(beginWithTimeouts).execute())
+                .concatMap(Result::getRowsUpdated)
+                .thenMany(Flux.empty());
+        return Flux.mergeSequentialDelayError(List.of(begin, Flux.defer(() -> work.apply(conn))), 2, 32);
     }
 
     /**
