@@ -44,6 +44,8 @@ public final class PgJobStore implements JobStore {
     private final Db db;
     /** {@link #db} for the statements that walk short index ranges (see {@link Db#walkingIndexes()}). */
     private final Db walks;
+    /** {@link #db} for the claim, which reuses its plan (see {@link Db#reusingPlans()}). */
+    private final Db claims;
     private final Sql sql;
     private final ObjectMapper mapper;
     private final Migrator migrator;
@@ -58,6 +60,7 @@ public final class PgJobStore implements JobStore {
     PgJobStore(Db db, Sql sql, ObjectMapper mapper, List<Migration> migrations) {
         this.db = db;
         this.walks = db.walkingIndexes();
+        this.claims = db.reusingPlans();
         this.sql = sql;
         this.mapper = mapper;
         this.migrator = new Migrator(db, sql, migrations);
@@ -160,7 +163,7 @@ public final class PgJobStore implements JobStore {
         Integer[] counts = shares.values().toArray(Integer[]::new);
         return Mono.defer(() -> {
             long sent = System.nanoTime();
-            return rows(SqlName.JobClaim, s -> s.bind("$1", queues).bind("$2", counts),
+            return rows(claims, SqlName.JobClaim, s -> s.bind("$1", queues).bind("$2", counts),
                     row -> ClaimRows.from(row, mapper, stampClaims, sent));
         });
     }
