@@ -26,21 +26,43 @@ import reactor.core.publisher.Mono;
 final class FloorLoops {
     /**
      * How a drain runs each statement: alone (auto-commit), in a transaction opened as the library
-     * opens its own (one simple query: custom plans, statement and lock timeouts; see the library's
-     * {@code Db}), or opened as the library did before it asked for custom plans.
+     * opens its own (one simple query: custom plans, statement and lock timeouts, and for the claim
+     * its reused generic plan with sequential scans off; see the library's {@code Db}), or opened
+     * as the library did before it asked for custom plans.
      */
     enum Transactions {
-        NONE(null),
-        LIBRARY("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL statement_timeout = 30000;"
-                + " SET LOCAL lock_timeout = 5000"),
-        LIBRARY_AUTO_PLANS("BEGIN; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000");
+        NONE(null, null),
+        LIBRARY(Begin.LIBRARY, Begin.LIBRARY + Begin.REUSED_PLANS),
+        LIBRARY_AUTO_PLANS(Begin.AUTO_PLANS, Begin.AUTO_PLANS);
 
+        /** What opens a write's transaction (a completion, a heartbeat); null: none. */
         final @Nullable String begin;
+        /** What opens a claim's transaction; null: none. */
+        final @Nullable String claimBegin;
 
-        Transactions(@Nullable String begin) {
+        Transactions(@Nullable String begin, @Nullable String claimBegin) {
             this.begin = begin;
+            this.claimBegin = claimBegin;
+        }
+
+        /** What the JSON line says of it. */
+        String describe() {
+            if (begin == null) {
+                return "none (auto-commit)";
+            }
+            return begin.equals(claimBegin) ? begin : begin + " (claims: " + claimBegin + ")";
         }
     }
+
+    /** The first statements of the library's transactions, as its {@code Db} writes them. */
+    private static final class Begin {
+        static final String LIBRARY = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"
+                + "; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000";
+        static final String REUSED_PLANS = "; SET LOCAL plan_cache_mode = force_generic_plan"
+                + "; SET LOCAL enable_seqscan = off";
+        static final String AUTO_PLANS = "BEGIN; SET LOCAL statement_timeout = 30000; SET LOCAL lock_timeout = 5000";
+    }
+
     private static final Duration LIMIT = Duration.ofMinutes(30);
 
     private final ConnectionFactory connections;
@@ -157,17 +179,18 @@ final class FloorLoops {
     /** One claim and its completion; emits how many jobs were claimed. */
     private Mono<Integer> step(Connection conn, ClaimShape claim, CompleteShape complete, Transactions transactions,
                                int claimBatch) {
-        return inTransaction(conn, transactions, () -> claim(conn, claim, claimBatch))
+        return inTransaction(conn, transactions.claimBegin, () -> claim(conn, claim, claimBatch))
                 .flatMap(jobs -> jobs.isEmpty() ? Mono.just(0)
-                        : inTransaction(conn, transactions, () -> complete(conn, complete, jobs)).thenReturn(jobs.size()));
+                        : inTransaction(conn, transactions.begin, () -> complete(conn, complete, jobs))
+                                .thenReturn(jobs.size()));
     }
 
-    /** {@code work} (made when its turn comes) in a transaction of its own, unless NONE. */
-    static <T> Mono<T> inTransaction(Connection conn, Transactions transactions, Supplier<Mono<T>> work) {
-        if (transactions.begin == null) {
+    /** {@code work} (made when its turn comes) in a transaction opened by {@code begin}, unless null. */
+    static <T> Mono<T> inTransaction(Connection conn, @Nullable String begin, Supplier<Mono<T>> work) {
+        if (begin == null) {
             return Mono.defer(work);
         }
-        return Flux.from(conn.createStatement(transactions.begin).execute())
+        return Flux.from(conn.createStatement(begin).execute())
                 .concatMap(Result::getRowsUpdated)
                 .then(Mono.defer(work))
                 .flatMap(result -> Mono.from(conn.commitTransaction()).thenReturn(result));

@@ -20,8 +20,8 @@ import reactor.core.scheduler.Schedulers;
  * {@code UPDATE ... FROM unnest(ids, leases)} fenced by the lease, on 3 connections at once; and
  * the best minimal bulk insert. The other variants change one thing at a time, to show what each
  * costs: deleting instead of updating, one claim in flight instead of three, a transaction per
- * statement as the library opens them (BEGIN; SET LOCAL custom plans and timeouts; statement;
- * COMMIT), the library's own claim, the library's own completion, all of the library's statements
+ * statement as the library opens them (BEGIN; SET LOCAL custom plans and timeouts, and for a claim
+ * its reused generic plan with sequential scans off; statement; COMMIT), the library's own claim, the library's own completion, all of the library's statements
  * together, and those again in transactions without custom plans (as the library ran them before
  * it asked for custom plans).
  */
@@ -115,7 +115,7 @@ final class FloorWorkload implements Workload {
                         case MINIMAL_DELETE -> "minimal fenced DELETE";
                         case LIBRARY -> "the library's JobCompleteArchiveMany (janitor on)";
                     },
-                    "transactions", drain.transactions().begin == null ? "none (auto-commit)" : drain.transactions().begin,
+                    "transactions", drain.transactions().describe(),
                     "claims_in_flight", drain.claimers(),
                     "seconds", Fields.seconds(nanos), "jobs_per_s", rate);
             variant.putAll(cpu);
@@ -139,7 +139,8 @@ final class FloorWorkload implements Workload {
                 "drains", DRAINS.stream().map(Drain::name).toList(),
                 "payload_parse", "Jackson readTree per job",
                 "floor_enqueue", "the best minimal insert", "floor_drain", "drain 'minimal'",
-                "library_begin", FloorLoops.Transactions.LIBRARY.begin);
+                "library_begin", FloorLoops.Transactions.LIBRARY.begin,
+                "library_claim_begin", FloorLoops.Transactions.LIBRARY.claimBegin);
         return new Report(config, results);
     }
 

@@ -61,7 +61,7 @@ final class HeartbeatTiming {
                         conn -> Flux.range(0, RUNS)
                                 .concatMap(run -> Mono.defer(() -> {
                                     long start = System.nanoTime();
-                                    return FloorLoops.inTransaction(conn, transactions, () -> Flux.from(
+                                    return FloorLoops.inTransaction(conn, transactions.begin, () -> Flux.from(
                                                             conn.createStatement(statement).bind("$1", ids).bind("$2", leases)
                                                                     .execute())
                                                     .concatMap(r -> r.map((row, meta) -> 1))
