@@ -104,7 +104,7 @@ class BenchmarkSmokeIT {
         assertThat(scale.path("seeded").path("jobs").asLong()).isEqualTo(2_000 + 180 + 500);
         assertThat(scale.path("seeded").path("jobs_due").asLong()).isEqualTo(200);
         assertThat(scale.path("seeded").path("archived_jobs").asLong()).isEqualTo(1_000);
-        assertThat(lines.get(lines.size() - 1).path("config").path("analyzed").asBoolean()).isTrue();
+        assertThat(lines.get(lines.size() - 1).path("config").path("vacuumed_and_analyzed").asBoolean()).isTrue();
         for (String timed : List.of("idle_claim_ms", "ten_queue_claim_ms", "full_claim_ms", "queue_depth_ms",
                 "counts_ms")) {
             for (String field : List.of("p50", "p95", "max")) {
