@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  * The benchmark's command line: an optional database URL, then options.
  *
  * <pre>
- * [database URL] [--workloads floor,drain,backlog,latency,steady,inflight,scale] [--n 100000] [--runs 1]
+ * [database URL] [--workloads floor,drain,backlog,latency,schedule,steady,inflight,scale] [--n 100000] [--runs 1]
  *                [--big] [--smoke] [--schema-prefix bench_] [--out results.jsonl]
  * </pre>
  *
@@ -31,8 +31,8 @@ public record BenchOptions(@Nullable String url, List<String> workloads, int n, 
                            String schemaPrefix, @Nullable String out) {
 
     /** Every workload, in the order a round runs them (the floor first, so the drain can compare). */
-    public static final List<String> ALL_WORKLOADS = List.of("floor", "drain", "backlog", "latency", "steady", "inflight",
-            "scale");
+    public static final List<String> ALL_WORKLOADS = List.of("floor", "drain", "backlog", "latency", "schedule", "steady",
+            "inflight", "scale");
 
     /**
      * The workloads that run without {@code --workloads} (or with {@code --workloads all}): every

@@ -21,7 +21,8 @@ import reactor.core.Exceptions;
  * </pre>
  *
  * <p>Workloads: {@code floor} (the queue's SQL in tight R2DBC loops without the library),
- * {@code drain}, {@code backlog}, {@code latency}, {@code steady}, {@code inflight}, {@code scale};
+ * {@code drain}, {@code backlog}, {@code latency}, {@code schedule}, {@code steady}, {@code inflight},
+ * {@code scale};
  * within a round they run in that order, so the drain can report its ratio to the floor of the
  * same round. Without {@code --workloads}, every workload but {@code scale} runs (it seeds two
  * million rows).
@@ -126,6 +127,7 @@ public final class Benchmark {
             case "drain" -> new DrainWorkload();
             case "backlog" -> new BacklogWorkload();
             case "latency" -> new LatencyWorkload();
+            case "schedule" -> new ScheduleWorkload();
             case "steady" -> new SteadyWorkload();
             case "inflight" -> new InflightWorkload();
             case "scale" -> new ScaleWorkload();

@@ -85,6 +85,14 @@ final class LatencyWorkload implements Workload {
     private static void enqueueSpaced(PgQueue queue, int count, java.util.function.IntUnaryOperator number,
                                       @Nullable Latencies afterCommit, @Nullable Latencies fromCall,
                                       @Nullable Latencies enqueueCall) {
+        enqueueSpaced(queue, count, number, BenchQueues::job, afterCommit, fromCall, enqueueCall);
+    }
+
+    /** {@link #enqueueSpaced}, each job made by {@code job} from its number. */
+    static void enqueueSpaced(PgQueue queue, int count, java.util.function.IntUnaryOperator number,
+                              java.util.function.IntFunction<io.github.reactivepgqueue.NewJob> job,
+                              @Nullable Latencies afterCommit, @Nullable Latencies fromCall,
+                              @Nullable Latencies enqueueCall) {
         Flux.interval(SPACING, SPACING)
                 .take(count)
                 .onBackpressureBuffer()
@@ -96,7 +104,7 @@ final class LatencyWorkload implements Workload {
                             fromCall.from(n);
                             enqueueCall.from(n);
                         }
-                        return queue.enqueue(BenchQueues.job(n));
+                        return queue.enqueue(job.apply(n));
                     }).doOnSuccess(result -> {
                         if (afterCommit != null) {
                             afterCommit.from(n);

@@ -50,7 +50,7 @@ class BenchmarkSmokeIT {
             }
         }
         assertThat(lines).extracting(l -> l.path("workload").asText())
-                .containsExactly("floor", "drain", "backlog", "latency", "steady", "inflight", "scale");
+                .containsExactly("floor", "drain", "backlog", "latency", "schedule", "steady", "inflight", "scale");
         for (JsonNode line : lines) {
             assertThat(line.has("error")).as("error of %s: %s", line.path("workload").asText(), line.path("error"))
                     .isFalse();
@@ -85,6 +85,11 @@ class BenchmarkSmokeIT {
         for (String field : List.of("p50_ms", "p95_ms", "p99_ms", "max_ms")) {
             assertThat(latency.path(field).isNumber()).as(field).isTrue();
         }
+
+        JsonNode schedule = results(lines, "schedule").path("run_time_to_handler_start");
+        assertThat(schedule.path("count").asInt()).isEqualTo(20);
+        // a job never starts before its run time (both read from this host's clock)
+        assertThat(schedule.path("min_ms").asDouble()).isGreaterThanOrEqualTo(0);
 
         JsonNode steady = results(lines, "steady");
         assertThat(steady.path("achieved_jobs_per_s").asLong()).isPositive();

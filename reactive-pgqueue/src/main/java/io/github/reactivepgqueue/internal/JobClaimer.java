@@ -24,6 +24,11 @@ final class JobClaimer {
         return store.claim(limits, total, metrics != QueueMetrics.NONE).doOnNext(metrics::claimed);
     }
 
+    /** How long until the earliest job of {@code queues} that is not due yet becomes due; empty: none. */
+    Mono<java.time.Duration> nextDue(java.util.Collection<String> queues) {
+        return store.nextDue(queues);
+    }
+
     /**
      * {@link #claim} started at once and run to its end even if the returned Mono is cancelled;
      * {@code settle} receives the rows in every case and returns those the caller still wants

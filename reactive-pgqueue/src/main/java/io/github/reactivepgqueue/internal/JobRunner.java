@@ -27,11 +27,14 @@ final class JobRunner {
     private final Completer completer;
     private final Scheduler handlerScheduler;
     private final QueueMetrics metrics;
+    private final Runnable pushedBack;
 
-    JobRunner(Completer completer, Scheduler handlerScheduler, QueueMetrics metrics) {
+    /** {@code pushedBack} runs when a job is given a later run time (a retry, a reschedule). */
+    JobRunner(Completer completer, Scheduler handlerScheduler, QueueMetrics metrics, Runnable pushedBack) {
         this.completer = completer;
         this.handlerScheduler = handlerScheduler;
         this.metrics = metrics;
+        this.pushedBack = pushedBack;
     }
 
     /**
@@ -101,6 +104,9 @@ final class JobRunner {
             log.debug("{} lost its lease; its handler is cancelled", held.job());
             completer.letGo(held.job());
             return Mono.empty();
+        }
+        if (transition instanceof Transition.Retry || transition instanceof Transition.Reschedule) {
+            pushedBack.run();
         }
         return completer.write(held.job(), transition);
     }

@@ -126,7 +126,9 @@ public final class Node {
         this.handlerScheduler = config.handlerScheduler() != null ? config.handlerScheduler()
                 : Schedulers.newBoundedElastic(claim.globalConcurrency(), Integer.MAX_VALUE, "pgqueue-handler", 60, true);
         this.worker = new Worker(claimer, completer, leases, handlerScheduler, config.queues(), claim,
-                received.filter(n -> n.wakes(queues.keySet())), timer, metrics);
+                received.filter(n -> n.wakes(queues.keySet())),
+                received.filter(n -> n.schedules(queues.keySet())).map(Notice::dueIn),
+                received.filter(n -> n.is(Signal.CONNECTED)), timer, metrics);
         this.heartbeat = new Heartbeat(liveness, leases, config.heartbeat(), config.reaper().stallTimeout(),
                 received.filter(n -> n.is(Signal.CANCELLED) || n.is(Signal.CONNECTED)), timer);
         this.reaper = new Reaper(liveness, signals, config.reaper(), timer, metrics);

@@ -15,6 +15,11 @@ enum Signal {
     FINISHED('f'),
     /** Jobs due now were enqueued (sent by the insert statement itself, with the queue): nodes claim. */
     ENQUEUED('e'),
+    /**
+     * Jobs due later were enqueued (sent by the insert statement itself, with the queue and how
+     * long until the earliest is due): nodes whose timer is later set it to then.
+     */
+    SCHEDULED('t'),
     /** Not sent: the listener (re)connected, so signals may have been missed; everyone looks again. */
     CONNECTED('*');
 
@@ -36,7 +41,7 @@ enum Signal {
         Set<Signal> signals = EnumSet.noneOf(Signal.class);
         if (payload != null) {
             for (Signal s : values()) {
-                if (s != CONNECTED && s != ENQUEUED && payload.indexOf(s.letter) >= 0) {
+                if (s != CONNECTED && s != ENQUEUED && s != SCHEDULED && payload.indexOf(s.letter) >= 0) {
                     signals.add(s);
                 }
             }

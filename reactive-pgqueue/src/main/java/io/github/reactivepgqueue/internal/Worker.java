@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -55,7 +56,12 @@ final class Worker {
     private final int claimsInFlight;
     private final Duration pollInterval;
     private final Flux<?> triggers;
+    private final Flux<Duration> dueLater;
+    private final Flux<?> lookAgain;
     private final Scheduler timer;
+    /** Whether the next claim that comes back short looks up when the next job is due (see {@link DueTimer}). */
+    private final AtomicBoolean lookRequested = new AtomicBoolean(true);
+    private final DueTimer dueTimer = new DueTimer();
     /** Every claim's result, for tests to await; emitted only while someone subscribes. */
     private final Sinks.Many<ClaimResult> claims = Sinks.many().multicast().directBestEffort();
     private final Sinks.Many<String> wakeups = QueueLimiter.releaseSignals();
@@ -79,13 +85,18 @@ final class Worker {
     private final Sinks.Empty<Void> terminated = Sinks.empty();
     private final AtomicReference<@Nullable Disposable> subscription = new AtomicReference<>();
 
-    /** {@code triggers} ask for a claim at once (as the poll interval and freed permits do). */
+    /**
+     * {@code triggers} ask for a claim at once (as the poll interval and freed permits do);
+     * {@code dueLater} tells how long until jobs enqueued with a later run time are due (the
+     * {@link DueTimer} claims then); {@code lookAgain} says that such news may have been missed
+     * (the listener reconnected), so the next short claim looks the next due time up.
+     */
     public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
-                  List<QueueRuntime> queues, ClaimConfig config, Flux<?> triggers, Scheduler timer,
-                  QueueMetrics metrics) {
+                  List<QueueRuntime> queues, ClaimConfig config, Flux<?> triggers, Flux<Duration> dueLater,
+                  Flux<?> lookAgain, Scheduler timer, QueueMetrics metrics) {
         this.claimer = claimer;
         this.leases = leases;
-        this.runner = new JobRunner(completer, handlerScheduler, metrics);
+        this.runner = new JobRunner(completer, handlerScheduler, metrics, () -> lookRequested.set(true));
         this.queues = new LinkedHashMap<>();
         for (QueueRuntime q : queues) {
             this.queues.put(q.queue(), q);
@@ -96,14 +107,21 @@ final class Worker {
         this.claimsInFlight = config.claimsInFlight();
         this.pollInterval = config.pollInterval();
         this.triggers = triggers;
+        this.dueLater = dueLater;
+        this.lookAgain = lookAgain;
         this.timer = timer;
     }
 
     /** Starts claiming; the first claim runs at once. */
     public void start() {
-        Flux<Object> ticks = Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux(), triggers)
+        Flux<Object> ticks = Flux.<Object>merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux(),
+                        triggers,
+                        // news for the due timer, never ticks themselves
+                        dueLater.doOnNext(dueTimer::arm).then(),
+                        lookAgain.doOnNext(x -> lookRequested.set(true)).then())
                 .map(x -> TICK)
-                .takeUntilOther(stopClaiming.asMono());
+                .takeUntilOther(stopClaiming.asMono())
+                .doFinally(signal -> dueTimer.stop());
         Disposable d = ticks.onBackpressureLatest()
                 // several claims may be in flight: one claim's round trips overlap another's
                 .flatMap(tick -> claimOnce(), claimsInFlight, 1)
@@ -162,7 +180,8 @@ final class Worker {
     /**
      * What the worker holds right now, for a diagnosis: jobs claimed, global permits taken, free
      * permits per queue, claims waiting for their answer, claim failures in a row, claim slots
-     * pausing after a failure, and how many wake-ups and claims there were.
+     * pausing after a failure, how many wake-ups and claims there were, and whether the due timer
+     * is set.
      */
     public String describe() {
         Map<String, Integer> free = new LinkedHashMap<>();
@@ -170,7 +189,8 @@ final class Worker {
         return "claimed " + claimed.get() + ", global permits taken " + inFlight.get() + " of " + globalConcurrency
                 + ", free per queue " + free + ", claims running " + claimsRunning.get()
                 + ", claim failures in a row " + claimFailuresInARow.get() + ", slots pausing after a failure "
-                + retryPauses.get() + ", wake-ups taken " + ticks.get() + ", claims started " + claimsStarted.get();
+                + retryPauses.get() + ", wake-ups taken " + ticks.get() + ", claims started " + claimsStarted.get()
+                + ", due timer " + (dueTimer.set() ? "set" : "off");
     }
 
     /** Jobs claimed and not yet finished (outcome written or released). */
@@ -242,8 +262,8 @@ final class Worker {
         running.forEach(Leases.Held::abort);
     }
 
-    private Mono<List<ClaimedRow>> claimOnce() {
-        return Mono.defer(() -> {
+    private Flux<List<ClaimedRow>> claimOnce() {
+        return Flux.defer(() -> {
             ticks.incrementAndGet();
             Reservation reservation = reservePermits();
             if (reservation == null) {
@@ -265,8 +285,23 @@ final class Worker {
                         claimIncidents.failed(e);
                         returnUnused(reservation, List.of());
                     })
-                    .onErrorResume(e -> retryLater());
+                    .onErrorResume(e -> retryLater())
+                    // a claim that came back short took every due job: what is due next is later
+                    .flatMapMany(jobs -> jobs.size() < reservation.total() && lookRequested.compareAndSet(true, false)
+                            ? Flux.concat(Mono.just(jobs), lookUpNextDue()) : Mono.just(jobs));
         });
+    }
+
+    /** Looks up when the next job of these queues is due and sets the due timer; emits nothing. */
+    private Mono<List<ClaimedRow>> lookUpNextDue() {
+        return claimer.nextDue(queues.keySet())
+                .doOnNext(dueTimer::arm)
+                .onErrorResume(e -> {
+                    lookRequested.set(true); // the poll interval still claims; the next short claim looks again
+                    log.debug("Looking up when the next job is due failed: {}", ErrorText.summary(e));
+                    return Mono.empty();
+                })
+                .then(Mono.empty());
     }
 
     /**
@@ -361,6 +396,58 @@ final class Worker {
             throw new IllegalStateException("Not a queue of this worker: " + queue);
         }
         return entry;
+    }
+
+    /**
+     * Wakes the claim loop when the earliest job known to be due later becomes due, so that jobs
+     * enqueued with a later run time, and retries after their backoff, start on time instead of at
+     * the next poll. It keeps only the earliest deadline: a later one is ignored, an earlier one
+     * replaces it. It learns of due times from the notifications of enqueues with a later run time
+     * (any node's) and by looking the next one up (JobNextDue) after a claim that came back short,
+     * when a look was asked for: at start, when the listener reconnected (notifications may have
+     * been missed), when the timer fired (for the one after), and when this node gave jobs a later
+     * run time (retries, reschedules). Other nodes' retries are found by the poll, as before.
+     */
+    private final class DueTimer {
+        /** After the due time, so that the claim's {@code run_at <= now()} holds when it runs. */
+        private static final long LATE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+        private final Disposable.Swap pending = Disposables.swap();
+        private long deadline = Long.MAX_VALUE;
+
+        void arm(Duration dueIn) {
+            long in = nanos(dueIn);
+            if (in <= 0) {
+                wake(); // due by now
+                return;
+            }
+            in = in > Long.MAX_VALUE - LATE_NANOS ? Long.MAX_VALUE : in + LATE_NANOS;
+            long now = timer.now(TimeUnit.NANOSECONDS);
+            long at = in > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + in;
+            synchronized (this) {
+                if (at >= deadline) {
+                    return;
+                }
+                deadline = at;
+                pending.update(timer.schedule(this::fire, in, TimeUnit.NANOSECONDS));
+            }
+        }
+
+        private void fire() {
+            synchronized (this) {
+                deadline = Long.MAX_VALUE;
+            }
+            lookRequested.set(true);
+            wake();
+        }
+
+        synchronized boolean set() {
+            return deadline != Long.MAX_VALUE;
+        }
+
+        void stop() {
+            pending.dispose();
+        }
     }
 
     /** Tells the test signal about a claim (claims in flight may end at once on two threads). */

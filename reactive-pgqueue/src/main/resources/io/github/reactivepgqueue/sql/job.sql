@@ -25,8 +25,11 @@
 -- two concurrent inserts sharing keys take them in the same order and cannot deadlock.
 -- run_at: the absolute time if given, else now() plus the delay in microseconds (database clock).
 -- Unless $10 (the signal channel) is null, sends one notification per queue that got a job due
--- now ('e:' and the queue; 'e' alone when the name is too long for a notification). NOTIFY is
--- delivered at commit, and identical notifications of one transaction are delivered once.
+-- now ('e:' and the queue; 'e' alone when the name is too long for a notification), and one per
+-- queue that got jobs due later, with how long until the earliest of them is due, in microseconds
+-- by the database clock ('t:<micros>:' and the queue, or 't:<micros>'): a node whose timer is
+-- later claims then (Worker's due timer). NOTIFY is delivered at commit, and identical
+-- notifications of one transaction are delivered once.
 WITH input AS (
     SELECT *
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[],
@@ -42,11 +45,18 @@ inserted AS (
     ORDER BY ord
     ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('pending', 'running')
     DO NOTHING
-    RETURNING id, unique_key, queue, run_at <= now() AS due
+    RETURNING id, unique_key, queue, run_at, run_at <= now() AS due
 ),
 notified AS (
-    SELECT count(pg_notify($10, CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END)) AS n
-    FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
+    SELECT count(pg_notify($10, n.payload)) AS n
+    FROM (
+        SELECT CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END AS payload
+        FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
+        UNION ALL
+        SELECT 't:' || ceil(extract(epoch FROM min(f.run_at) - now()) * 1000000)::bigint
+               || CASE WHEN octet_length(f.queue) <= 1000 THEN ':' || f.queue ELSE '' END
+        FROM inserted f WHERE NOT f.due GROUP BY f.queue
+    ) n
     WHERE $10::text IS NOT NULL
 )
 SELECT i.ord,
@@ -74,11 +84,18 @@ WITH inserted AS (
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[],
                 $7::integer[], $8::timestamptz[], $9::bigint[])
          AS t(id, queue, payload, priority, unique_key, fingerprint, max_attempts, run_at, delay_us)
-    RETURNING queue, run_at <= now() AS due
+    RETURNING queue, run_at, run_at <= now() AS due
 ),
 notified AS (
-    SELECT count(pg_notify($10, CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END)) AS n
-    FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
+    SELECT count(pg_notify($10, n.payload)) AS n
+    FROM (
+        SELECT CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END AS payload
+        FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
+        UNION ALL
+        SELECT 't:' || ceil(extract(epoch FROM min(f.run_at) - now()) * 1000000)::bigint
+               || CASE WHEN octet_length(f.queue) <= 1000 THEN ':' || f.queue ELSE '' END
+        FROM inserted f WHERE NOT f.due GROUP BY f.queue
+    ) n
     WHERE $10::text IS NOT NULL
 )
 SELECT count(*) AS inserted FROM inserted CROSS JOIN notified;
@@ -140,6 +157,36 @@ RETURNING j.id, j.lease, j.queue, j.payload::text AS payload, j.fingerprint, j.u
           concat_ws(',', j.attempt, j.max_attempts, j.priority, j.reprocess_count,
                     encode(timestamptz_send(j.created_at), 'hex'), encode(timestamptz_send(j.run_at), 'hex'),
                     encode(timestamptz_send(now()), 'hex')) AS numbers;
+
+-- name: JobNextDue
+-- How long until the earliest pending job of the queues $1 that is not due yet becomes due, in
+-- microseconds by the database clock; NULL when there is none. Found as the claim finds its rows
+-- (see JobClaim): the queue's priorities by a loose index scan, then in each priority the first
+-- entry of the claim index after now(). Paused queues are skipped.
+SELECT ceil(extract(epoch FROM min(n.run_at) - now()) * 1000000)::bigint AS due_in_us
+FROM unnest($1::text[]) AS q(name)
+CROSS JOIN LATERAL (
+    WITH RECURSIVE priorities (priority) AS (
+        (SELECT p.priority FROM /*schema*/.jobs p
+         WHERE p.queue = q.name AND p.status = 'pending'
+         ORDER BY p.priority
+         LIMIT 1)
+        UNION ALL
+        SELECT (SELECT p.priority FROM /*schema*/.jobs p
+                WHERE p.queue = q.name AND p.status = 'pending' AND p.priority > r.priority
+                ORDER BY p.priority
+                LIMIT 1)
+        FROM priorities r
+        WHERE r.priority IS NOT NULL
+    )
+    SELECT (SELECT p.run_at FROM /*schema*/.jobs p
+            WHERE p.queue = q.name AND p.status = 'pending' AND p.priority = r.priority AND p.run_at > now()
+            ORDER BY p.run_at
+            LIMIT 1) AS run_at
+    FROM priorities r
+    WHERE r.priority IS NOT NULL
+) n
+WHERE NOT EXISTS (SELECT 1 FROM /*schema*/.paused_queues pq WHERE pq.queue = q.name);
 
 -- name: JobCompleteMany
 -- Success. Fenced: only rows still running under the given lease change. Unless $3 (the signal

@@ -2,6 +2,7 @@ package io.github.reactivepgqueue.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -39,5 +40,28 @@ class NoticeTest {
         assertThat(notices).noneMatch(n -> n.wakes(Set.of("q")));
         assertThat(Notice.decode(null)).isEmpty();
         assertThat(Notice.decode("zzz")).isEmpty();
+    }
+
+    @Test
+    void jobsDueLaterSayWhenForTheNodesServingTheirQueueAndWakeNoClaim() {
+        List<Notice> notices = Notice.decode("t:1500:emails:eu");
+        assertThat(notices).containsExactly(new Notice(Signal.SCHEDULED, "emails:eu", Duration.ofNanos(1_500_000)));
+        assertThat(notices.get(0).schedules(Set.of("emails:eu"))).isTrue();
+        assertThat(notices.get(0).schedules(Set.of("emails"))).isFalse();
+        assertThat(notices.get(0).wakes(Set.of("emails:eu"))).isFalse();
+        // a queue name too long for a notification: every node looks at its timer
+        assertThat(Notice.decode("t:42")).containsExactly(new Notice(Signal.SCHEDULED, null, Duration.ofNanos(42_000)));
+        assertThat(Notice.decode("t:42").get(0).schedules(Set.of("any"))).isTrue();
+        // already due by the time it is read: zero, never negative
+        assertThat(Notice.decode("t:-7:q")).extracting(Notice::dueIn).containsExactly(Duration.ZERO);
+    }
+
+    @Test
+    void aMalformedDueTimeNamesNothing() {
+        assertThat(Notice.decode("t:")).isEmpty();
+        assertThat(Notice.decode("t:soon:q")).isEmpty();
+        assertThat(Notice.decode("t:99999999999999999999:q")).isEmpty();
+        assertThat(Notice.decode("t:9223372036854775807:q")).isEmpty(); // in nanoseconds, past a long
+        assertThat(Signal.decode("ct")).containsExactly(Signal.CANCELLED);
     }
 }

@@ -57,7 +57,7 @@ class WorkerWakeupsIT {
                 10, Backoff.linear(Duration.ofSeconds(1)), Duration.ofMinutes(1), PermitStrategy.ALWAYS);
         this.worker = new Worker(new JobClaimer(store, QueueMetrics.NONE), completer,
                 new Leases(), Schedulers.immediate(), List.of(empty), new ClaimConfig(10, 1, 2, POLL),
-                triggers.asFlux(), time, QueueMetrics.NONE);
+                triggers.asFlux(), Flux.never(), Flux.never(), time, QueueMetrics.NONE);
     }
 
     @AfterEach

@@ -86,6 +86,12 @@ public interface JobStore {
      */
     Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total, boolean stampClaims);
 
+    /**
+     * {@link SqlName#JobNextDue}: how long until the earliest pending job of {@code queues} that is
+     * not due yet becomes due, by the database clock; empty when there is none.
+     */
+    Mono<Duration> nextDue(Collection<String> queues);
+
     /** The id and lease of a claimed job: what fences every write about its attempt. */
     record JobLease(UUID id, UUID lease) {
     }

@@ -169,6 +169,16 @@ public final class PgJobStore implements JobStore {
     }
 
     @Override
+    public Mono<Duration> nextDue(Collection<String> queues) {
+        String[] names = queues.toArray(String[]::new);
+        // the claim's plan, and so its transaction's settings (see Db#reusingPlans)
+        return rows(claims, SqlName.JobNextDue, s -> s.bind("$1", names),
+                row -> Optional.ofNullable(row.get(0, Long.class)))
+                .flatMap(answer -> Mono.justOrEmpty(answer.isEmpty() ? Optional.empty() : answer.get(0)))
+                .map(micros -> Duration.ofNanos(Math.multiplyExact(Math.max(0, micros), 1_000L)));
+    }
+
+    @Override
     public Mono<WrittenStatuses> completeMany(List<JobLease> jobs, boolean archive, @Nullable String signalChannel,
                                               String finishedPayload) {
         SqlName name = archive ? SqlName.JobCompleteArchiveMany : SqlName.JobCompleteMany;

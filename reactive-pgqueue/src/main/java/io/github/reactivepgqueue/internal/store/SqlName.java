@@ -16,6 +16,7 @@ public enum SqlName {
     JobInsertMany("job.sql"),
     JobInsertManyNoKeys("job.sql"),
     JobClaim("job.sql"),
+    JobNextDue("job.sql"),
     JobCompleteMany("job.sql"),
     JobCompleteArchiveMany("job.sql"),
     JobRetryMany("job.sql"),

@@ -66,6 +66,32 @@ class ClaimShapeIT {
     }
 
     /**
+     * The look-up of the next due time (after a claim that came back short) finds it with a probe
+     * of the claim index per queue and priority, however many jobs wait in the future.
+     */
+    @Test
+    void theNextDueTimeIsFoundInAFewPagesWhateverWaitsInTheFuture() throws Exception {
+        insert("idle", FUTURE, "now() + (1 + i % 1000) * interval '1 minute'");
+        insert("few", FUTURE, "now() + (1 + i % 1000) * interval '1 minute'");
+        insert("few", 5, "now() - interval '1 second'");
+        db.execute("VACUUM ANALYZE {schema}.jobs");
+        String nextDue = Sql.load(SchemaName.of(db.name())).get(SqlName.JobNextDue);
+
+        List<Map<String, Object>> answer = db.query(nextDue, (Object) new String[] {"idle", "few"});
+        List<Map<String, Object>> rows = db.query("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + nextDue,
+                (Object) new String[] {"idle", "few"});
+        JsonNode plan = new ObjectMapper().readTree(((Json) rows.get(0).values().iterator().next()).asString())
+                .get(0).get("Plan");
+
+        long dueInMicros = ((Number) answer.get(0).values().iterator().next()).longValue();
+        assertThat(dueInMicros).as("a minute ahead, by the database clock").isBetween(50_000_000L, 61_000_000L);
+        assertThat(plan.path("Shared Hit Blocks").asLong() + plan.path("Shared Read Blocks").asLong())
+                .as("pages read: %s", plan).isPositive().isLessThan(100);
+        assertThat(scansOfJobs(plan)).as("scans of jobs in %s", plan).isNotEmpty()
+                .noneMatch(scan -> scan.path("Node Type").asText().equals("Seq Scan"));
+    }
+
+    /**
      * A queue with due jobs in three priorities gives 60 of its 150; three queues share a global
      * limit of 10. Another session then finds every other due job free: the claim locked only what
      * it claimed (an earlier statement locked each queue's whole limit before applying the global

@@ -160,6 +160,25 @@ class PgJobStoreIT {
         });
     }
 
+    /** The earliest job not yet due, of the named queues only, by the database clock; none: empty. */
+    @Test
+    void nextDue() {
+        String q = queue();
+        String other = queue();
+        assertThat(store.nextDue(List.of(q)).blockOptional(TIMEOUT)).as("no job at all").isEmpty();
+        insert(List.of(encode(NewJob.of(q, Map.of())), // due now: not "later"
+                encode(NewJob.of(q, Map.of()).delay(Duration.ofMinutes(10)).priority(2)),
+                encode(NewJob.of(q, Map.of()).delay(Duration.ofMinutes(5)).priority(7)),
+                encode(NewJob.of(other, Map.of()).delay(Duration.ofMinutes(1)))));
+
+        assertThat(store.nextDue(List.of(q)).block(TIMEOUT)).as("the earliest over its priorities")
+                .isBetween(Duration.ofMinutes(4), Duration.ofMinutes(5));
+        assertThat(store.nextDue(List.of(q, other)).block(TIMEOUT)).isBetween(Duration.ofSeconds(50),
+                Duration.ofMinutes(1));
+        db.execute("INSERT INTO {schema}.paused_queues (queue) VALUES ($1)", other);
+        assertThat(store.nextDue(List.of(other)).blockOptional(TIMEOUT)).as("a paused queue").isEmpty();
+    }
+
     /**
      * When the global limit is short, each queue gets a share of it in proportion to its own
      * limit: a flooded queue whose jobs have lower priority numbers does not take it all (before,
