@@ -14,14 +14,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
+import reactor.test.StepVerifier;
 
 /**
  * Jobs due later start when they are due, not at the next poll: the nodes here poll once an hour,
  * so only their due timer can start the jobs within the test's time. The timer learns of a job
  * enqueued to run later from the insert's notification, and of a retry from looking the next due
- * time up after the node wrote it. What is checked is that the jobs ran, and never before their
+ * time up after the node wrote it; a {@code jobs()} stream from the notification. What is checked is that the jobs ran, and never before their
  * run time; how soon after it is the benchmark's business (workload {@code latency}, docs).
  */
 @ExtendWith(PostgresExtension.class)
@@ -74,6 +76,23 @@ class ScheduledJobsIT {
             await().atMost(TIMEOUT).until(() -> starts.size() == 2);
             assertThat(starts.get(1).attempt()).isEqualTo(2);
             assertThat(starts.get(1).at()).as("not before the backoff is over").isAfterOrEqualTo(starts.get(1).runAt());
+        } finally {
+            node.close().block(TIMEOUT);
+        }
+    }
+
+    @Test
+    void aJobsStreamGetsAJobEnqueuedToRunLaterWhenItIsDueAlthoughNoPollComes() {
+        PgQueue node = db.queueBuilder().pollInterval(POLL).build();
+        try {
+            Flux<ClaimedJob> stream = node.jobs("streamed");
+            StepVerifier.create(stream.take(1).flatMap(claimed -> claimed.complete(Outcome.success())
+                                    .thenReturn(Duration.between(claimed.job().runAt(), Instant.now()))))
+                    // the stream has claimed once at its start: only the insert's notification tells of this job
+                    .then(() -> node.enqueue(NewJob.of("streamed", Map.of("n", 1)).delay(LATER)).block(TIMEOUT))
+                    .assertNext(late -> assertThat(late.isNegative()).as("started before its run time: %s", late).isFalse())
+                    .expectComplete()
+                    .verify(TIMEOUT);
         } finally {
             node.close().block(TIMEOUT);
         }

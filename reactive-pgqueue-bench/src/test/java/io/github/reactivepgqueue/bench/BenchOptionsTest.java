@@ -12,7 +12,8 @@ class BenchOptionsTest {
         BenchOptions options = BenchOptions.parse();
 
         assertThat(options.url()).isNull();
-        assertThat(options.workloads()).containsExactly("floor", "drain", "backlog", "latency", "steady", "inflight");
+        assertThat(options.workloads()).containsExactly("floor", "drain", "backlog", "latency", "schedule", "steady",
+                "inflight");
         assertThat(options.n()).isEqualTo(100_000);
         assertThat(options.runs()).isEqualTo(1);
         assertThat(options.big()).isFalse();

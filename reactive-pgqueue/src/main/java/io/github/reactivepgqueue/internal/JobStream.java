@@ -81,8 +81,18 @@ final class JobStream {
                 demand.getAndUpdate(d -> d + n < 0 ? Long.MAX_VALUE : d + n);
                 wake();
             });
-            sink.onDispose(Flux.merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux(),
-                            notices.filter(n -> n.wakes(queues)))
+            // Jobs enqueued to run later are claimed when due: their notifications set the timer, and
+            // when the listener (re)connects, notifications may have been missed, so the next due
+            // time is looked up. What neither tells of (other nodes' retries) waits for the poll.
+            DueTimer dueTimer = new DueTimer(timer, this::wake);
+            sink.onDispose(Flux.<Object>merge(Flux.interval(Duration.ZERO, pollInterval, timer), wakeups.asFlux(),
+                            notices.filter(n -> n.wakes(queues)),
+                            notices.filter(n -> n.schedules(queues)).doOnNext(n -> dueTimer.arm(n.dueIn())).then(),
+                            notices.filter(n -> n.is(Signal.CONNECTED))
+                                    .concatMap(n -> store.nextDue(queues).doOnNext(dueTimer::arm)
+                                            .onErrorResume(e -> Mono.empty()), 0)
+                                    .then())
+                    .doFinally(signal -> dueTimer.stop())
                     .onBackpressureLatest()
                     .concatMap(tick -> claimForDemand(sink), 1)
                     .subscribe(null, sink::error));

@@ -59,9 +59,17 @@ final class Worker {
     private final Flux<Duration> dueLater;
     private final Flux<?> lookAgain;
     private final Scheduler timer;
-    /** Whether the next claim that comes back short looks up when the next job is due (see {@link DueTimer}). */
+    /** Whether the next claim that comes back short looks up when the next job is due (see {@link #dueTimer}). */
     private final AtomicBoolean lookRequested = new AtomicBoolean(true);
-    private final DueTimer dueTimer = new DueTimer();
+    /**
+     * Claims when the earliest job known to be due later becomes due. It learns of due times from
+     * the notifications of enqueues with a later run time (any node's) and by looking the next one
+     * up (JobNextDue) after a claim that came back short, when a look was asked for: at start, when
+     * the listener reconnected (notifications may have been missed), when the timer fired (for the
+     * one after), and when this node gave jobs a later run time (retries, reschedules). Other
+     * nodes' retries are found by their own timers, and by the poll, as before.
+     */
+    private final DueTimer dueTimer;
     /** Every claim's result, for tests to await; emitted only while someone subscribes. */
     private final Sinks.Many<ClaimResult> claims = Sinks.many().multicast().directBestEffort();
     private final Sinks.Many<String> wakeups = QueueLimiter.releaseSignals();
@@ -88,7 +96,7 @@ final class Worker {
     /**
      * {@code triggers} ask for a claim at once (as the poll interval and freed permits do);
      * {@code dueLater} tells how long until jobs enqueued with a later run time are due (the
-     * {@link DueTimer} claims then); {@code lookAgain} says that such news may have been missed
+     * due timer claims then); {@code lookAgain} says that such news may have been missed
      * (the listener reconnected), so the next short claim looks the next due time up.
      */
     public Worker(JobClaimer claimer, Completer completer, Leases leases, Scheduler handlerScheduler,
@@ -110,6 +118,10 @@ final class Worker {
         this.dueLater = dueLater;
         this.lookAgain = lookAgain;
         this.timer = timer;
+        this.dueTimer = new DueTimer(timer, () -> {
+            lookRequested.set(true);
+            wake();
+        });
     }
 
     /** Starts claiming; the first claim runs at once. */
@@ -244,16 +256,8 @@ final class Worker {
     private Disposable timeOutLater(Map<QueueRuntime, List<Leases.Held>> jobsByQueue) {
         Disposable.Composite timers = Disposables.composite();
         jobsByQueue.forEach((queue, jobs) -> timers.add(timer.schedule(() -> jobs.forEach(Leases.Held::timeOut),
-                nanos(queue.timeout()), TimeUnit.NANOSECONDS)));
+                DueTimer.nanos(queue.timeout()), TimeUnit.NANOSECONDS)));
         return timers;
-    }
-
-    private static long nanos(Duration duration) {
-        try {
-            return duration.toNanos();
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE; // over 292 years: never, in practice
-        }
     }
 
     /** The grace period is over: every job still running is released unrun. */
@@ -396,58 +400,6 @@ final class Worker {
             throw new IllegalStateException("Not a queue of this worker: " + queue);
         }
         return entry;
-    }
-
-    /**
-     * Wakes the claim loop when the earliest job known to be due later becomes due, so that jobs
-     * enqueued with a later run time, and retries after their backoff, start on time instead of at
-     * the next poll. It keeps only the earliest deadline: a later one is ignored, an earlier one
-     * replaces it. It learns of due times from the notifications of enqueues with a later run time
-     * (any node's) and by looking the next one up (JobNextDue) after a claim that came back short,
-     * when a look was asked for: at start, when the listener reconnected (notifications may have
-     * been missed), when the timer fired (for the one after), and when this node gave jobs a later
-     * run time (retries, reschedules). Other nodes' retries are found by the poll, as before.
-     */
-    private final class DueTimer {
-        /** After the due time, so that the claim's {@code run_at <= now()} holds when it runs. */
-        private static final long LATE_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-
-        private final Disposable.Swap pending = Disposables.swap();
-        private long deadline = Long.MAX_VALUE;
-
-        void arm(Duration dueIn) {
-            long in = nanos(dueIn);
-            if (in <= 0) {
-                wake(); // due by now
-                return;
-            }
-            in = in > Long.MAX_VALUE - LATE_NANOS ? Long.MAX_VALUE : in + LATE_NANOS;
-            long now = timer.now(TimeUnit.NANOSECONDS);
-            long at = in > Long.MAX_VALUE - now ? Long.MAX_VALUE : now + in;
-            synchronized (this) {
-                if (at >= deadline) {
-                    return;
-                }
-                deadline = at;
-                pending.update(timer.schedule(this::fire, in, TimeUnit.NANOSECONDS));
-            }
-        }
-
-        private void fire() {
-            synchronized (this) {
-                deadline = Long.MAX_VALUE;
-            }
-            lookRequested.set(true);
-            wake();
-        }
-
-        synchronized boolean set() {
-            return deadline != Long.MAX_VALUE;
-        }
-
-        void stop() {
-            pending.dispose();
-        }
     }
 
     /** Tells the test signal about a claim (claims in flight may end at once on two threads). */
