@@ -26,6 +26,22 @@
 -- Running jobs and finished ones in the live table are few by design: their branches read their
 -- small partial indexes (jobs_running_idx; jobs_finished_idx, all its matching rows, unordered).
 
+-- fragment: PageRows
+-- The rows of a page whose (location, id) pairs the statement's CTE "page" holds, in id order,
+-- each read by its table's primary key.
+SELECT 'live' AS location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
+       max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'live'))
+UNION ALL
+SELECT 'archive', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_archive WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'archive'))
+UNION ALL
+SELECT 'dead', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
+       created_at, run_at, updated_at, completed_at, last_error
+FROM /*schema*/.jobs_dead WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'dead'))
+ORDER BY id
+
 -- name: AdminList
 -- One page of all jobs after id $1, at most $2: the first ids of each table's primary key, merged.
 SELECT location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
@@ -89,18 +105,7 @@ WITH page AS (
     ORDER BY id
     LIMIT $3
 )
-SELECT 'live' AS location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
-       max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'live'))
-UNION ALL
-SELECT 'archive', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
-       created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs_archive WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'archive'))
-UNION ALL
-SELECT 'dead', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
-       created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs_dead WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'dead'))
-ORDER BY id;
+/*fragment PageRows*/;
 
 -- name: AdminListStatus
 -- One page of the jobs with status $1 after id $2, at most $3. Pending jobs are read along the
@@ -135,18 +140,7 @@ WITH page AS (
     ORDER BY id
     LIMIT $3
 )
-SELECT 'live' AS location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
-       max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'live'))
-UNION ALL
-SELECT 'archive', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
-       created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs_archive WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'archive'))
-UNION ALL
-SELECT 'dead', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
-       created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs_dead WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'dead'))
-ORDER BY id;
+/*fragment PageRows*/;
 
 -- name: AdminListQueueStatus
 -- One page of the jobs of queue $1 with status $2 after id $3, at most $4.
@@ -183,18 +177,7 @@ WITH page AS (
     ORDER BY id
     LIMIT $4
 )
-SELECT 'live' AS location, id, queue, status, priority, NULL::text AS payload, unique_key, fingerprint, attempt,
-       max_attempts, reprocess_count, created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'live'))
-UNION ALL
-SELECT 'archive', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
-       created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs_archive WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'archive'))
-UNION ALL
-SELECT 'dead', id, queue, status, priority, NULL, unique_key, fingerprint, attempt, max_attempts, reprocess_count,
-       created_at, run_at, updated_at, completed_at, last_error
-FROM /*schema*/.jobs_dead WHERE id = ANY (ARRAY(SELECT id FROM page WHERE location = 'dead'))
-ORDER BY id;
+/*fragment PageRows*/;
 
 -- name: AdminCount
 -- How many jobs each queue has in each status, and where: one 'count' row per (location, queue,

@@ -100,6 +100,23 @@ notified AS (
 )
 SELECT count(*) AS inserted FROM inserted CROSS JOIN notified;
 
+-- fragment: QueuePriorities
+-- The priorities of queue q.name's pending jobs, for a statement that then reads one bounded range
+-- of the claim index per priority: one index probe each (a loose index scan; the recursive part).
+WITH RECURSIVE priorities (priority) AS (
+    (SELECT p.priority FROM /*schema*/.jobs p
+     WHERE p.queue = q.name AND p.status = 'pending'
+     ORDER BY p.priority
+     LIMIT 1)
+    UNION ALL
+    SELECT (SELECT p.priority FROM /*schema*/.jobs p
+            WHERE p.queue = q.name AND p.status = 'pending' AND p.priority > r.priority
+            ORDER BY p.priority
+            LIMIT 1)
+    FROM priorities r
+    WHERE r.priority IS NOT NULL
+)
+
 -- name: JobClaim
 -- Claims due pending jobs in one statement: at most $2[i] of queue $1[i] (the caller has already
 -- split what is free globally into these shares, see ClaimShares). Each queue's jobs are taken in
@@ -128,19 +145,7 @@ WHERE j.id = ANY (ARRAY(
     SELECT c.id
     FROM unnest($1::text[], $2::integer[]) AS q(name, n)
     CROSS JOIN LATERAL (
-        WITH RECURSIVE priorities (priority) AS (
-            (SELECT p.priority FROM /*schema*/.jobs p
-             WHERE p.queue = q.name AND p.status = 'pending'
-             ORDER BY p.priority
-             LIMIT 1)
-            UNION ALL
-            SELECT (SELECT p.priority FROM /*schema*/.jobs p
-                    WHERE p.queue = q.name AND p.status = 'pending' AND p.priority > r.priority
-                    ORDER BY p.priority
-                    LIMIT 1)
-            FROM priorities r
-            WHERE r.priority IS NOT NULL
-        )
+        /*fragment QueuePriorities*/
         SELECT d.id
         FROM priorities r
         CROSS JOIN LATERAL (
@@ -166,19 +171,7 @@ RETURNING j.id, j.lease, j.queue, j.payload::text AS payload, j.fingerprint, j.u
 SELECT ceil(extract(epoch FROM min(n.run_at) - now()) * 1000000)::bigint AS due_in_us
 FROM unnest($1::text[]) AS q(name)
 CROSS JOIN LATERAL (
-    WITH RECURSIVE priorities (priority) AS (
-        (SELECT p.priority FROM /*schema*/.jobs p
-         WHERE p.queue = q.name AND p.status = 'pending'
-         ORDER BY p.priority
-         LIMIT 1)
-        UNION ALL
-        SELECT (SELECT p.priority FROM /*schema*/.jobs p
-                WHERE p.queue = q.name AND p.status = 'pending' AND p.priority > r.priority
-                ORDER BY p.priority
-                LIMIT 1)
-        FROM priorities r
-        WHERE r.priority IS NOT NULL
-    )
+    /*fragment QueuePriorities*/
     SELECT (SELECT p.run_at FROM /*schema*/.jobs p
             WHERE p.queue = q.name AND p.status = 'pending' AND p.priority = r.priority AND p.run_at > now()
             ORDER BY p.run_at

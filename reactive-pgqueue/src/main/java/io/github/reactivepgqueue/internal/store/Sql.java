@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Objects;
@@ -15,13 +16,16 @@ import java.util.regex.Pattern;
 /**
  * The library's SQL statements, read once from the packaged {@code .sql} resources with the
  * schema filled in. This is the only place where SQL text is put together: the schema marker
- * {@code /*schema*}{@code /} is replaced by the validated, quoted schema name; every other value
- * is a bind parameter. Loading fails fast if a statement is missing, duplicated or unknown.
+ * {@code /*schema*}{@code /} is replaced by the validated, quoted schema name, and a fragment
+ * marker {@code /*fragment Name*}{@code /} by the text under {@code -- fragment: Name} in the same
+ * file (a part several statements share, written once); every value is a bind parameter. Loading
+ * fails fast if a statement is missing, duplicated or unknown, or uses a fragment its file lacks.
  */
 public final class Sql {
     static final String SCHEMA_MARKER = "/*schema*/";
     private static final String RESOURCE_FOLDER = "/io/github/reactivepgqueue/sql/";
-    private static final Pattern HEADER = Pattern.compile("^-- name: *(\\w+) *$", Pattern.MULTILINE);
+    private static final Pattern HEADER = Pattern.compile("^-- (name|fragment): *(\\w+) *$", Pattern.MULTILINE);
+    private static final Pattern FRAGMENT_MARKER = Pattern.compile("/\\*fragment (\\w+)\\*/");
 
     private final SchemaName schema;
     private final Map<SqlName, String> statements;
@@ -50,23 +54,62 @@ public final class Sql {
     }
 
     static void parse(String file, String text, SchemaName schema, Map<SqlName, String> into) {
+        Map<String, String> fragments = new HashMap<>();
+        Set<SqlName> parsed = new LinkedHashSet<>();
         Matcher matcher = HEADER.matcher(text);
+        String kind = "name";
         String name = null;
         int bodyStart = 0;
         while (true) {
             boolean found = matcher.find();
             if (name != null) {
-                put(file, name, text.substring(bodyStart, found ? matcher.start() : text.length()), schema, into);
+                String body = text.substring(bodyStart, found ? matcher.start() : text.length());
+                if (kind.equals("fragment")) {
+                    fragment(file, name, body, schema, fragments);
+                } else {
+                    parsed.add(put(file, name, body, schema, into));
+                }
             }
             if (!found) {
-                return;
+                break;
             }
-            name = matcher.group(1);
+            kind = matcher.group(1);
+            name = matcher.group(2);
             bodyStart = matcher.end();
+        }
+        for (SqlName statement : parsed) {
+            into.put(statement, withFragments(file, statement, Objects.requireNonNull(into.get(statement)), fragments));
         }
     }
 
-    private static void put(String file, String name, String body, SchemaName schema, Map<SqlName, String> into) {
+    private static void fragment(String file, String name, String body, SchemaName schema,
+                                 Map<String, String> into) {
+        String sql = withoutTrailingComments(body);
+        boolean semicolon = sql.lines().anyMatch(line -> !line.strip().startsWith("--") && line.contains(";"));
+        if (sql.isEmpty() || semicolon) {
+            throw new IllegalStateException("SQL fragment " + name + " in " + file + " is empty or holds a ';'");
+        }
+        if (into.put(name, sql.replace(SCHEMA_MARKER, schema.quoted())) != null) {
+            throw new IllegalStateException("SQL fragment " + name + " is defined twice in " + file);
+        }
+    }
+
+    private static String withFragments(String file, SqlName statement, String sql, Map<String, String> fragments) {
+        Matcher marker = FRAGMENT_MARKER.matcher(sql);
+        StringBuilder expanded = new StringBuilder();
+        while (marker.find()) {
+            String fragment = fragments.get(marker.group(1));
+            if (fragment == null) {
+                throw new IllegalStateException("SQL statement " + statement + " uses fragment " + marker.group(1)
+                        + ", which " + file + " does not define");
+            }
+            marker.appendReplacement(expanded, Matcher.quoteReplacement(fragment));
+        }
+        marker.appendTail(expanded);
+        return expanded.toString();
+    }
+
+    private static SqlName put(String file, String name, String body, SchemaName schema, Map<SqlName, String> into) {
         SqlName key;
         try {
             key = SqlName.valueOf(name);
@@ -90,6 +133,7 @@ public final class Sql {
         if (into.put(key, sql.replace(SCHEMA_MARKER, schema.quoted())) != null) {
             throw new IllegalStateException("SQL statement " + name + " is defined twice");
         }
+        return key;
     }
 
     /** The body without the comment-only lines at its end (they describe what follows). */

@@ -15,7 +15,7 @@ class SqlTest {
         Sql sql = Sql.load(schema);
         for (SqlName name : SqlName.values()) {
             assertThat(sql.get(name)).as(name.name()).isNotBlank().doesNotContain(Sql.SCHEMA_MARKER)
-                    .doesNotContain("-- name:").doesNotEndWith(";");
+                    .doesNotContain("-- name:").doesNotContain("/*fragment").doesNotEndWith(";");
         }
         assertThat(sql.get(SqlName.JobInsertMany)).contains("INSERT INTO \"my_schema\".jobs");
     }
@@ -51,5 +51,27 @@ class SqlTest {
         Map<SqlName, String> into = new EnumMap<>(SqlName.class);
         Sql.parse("job.sql", "-- header\n-- name: JobInsertMany\n-- why\nSELECT * FROM /*schema*/.jobs;\n", schema, into);
         assertThat(into.get(SqlName.JobInsertMany)).isEqualTo("-- why\nSELECT * FROM \"my_schema\".jobs");
+    }
+
+    @Test
+    void fragmentsAreWrittenOnceAndFilledInWhereverAStatementOfTheirFileUsesThem() {
+        Map<SqlName, String> into = new EnumMap<>(SqlName.class);
+        Sql.parse("job.sql", "-- name: JobClaim\nSELECT * FROM (/*fragment Due*/) d;\n\n"
+                + "-- fragment: Due\n-- why\nSELECT id FROM /*schema*/.jobs WHERE run_at <= now()\n\n"
+                + "-- name: JobNextDue\nSELECT count(*) FROM (/*fragment Due*/) d;", schema, into);
+        String due = "-- why\nSELECT id FROM \"my_schema\".jobs WHERE run_at <= now()";
+        assertThat(into.get(SqlName.JobClaim)).isEqualTo("SELECT * FROM (" + due + ") d");
+        assertThat(into.get(SqlName.JobNextDue)).isEqualTo("SELECT count(*) FROM (" + due + ") d");
+        assertThat(into).hasSize(2);
+    }
+
+    @Test
+    void rejectsAnUnknownFragmentAndOneWithMoreThanAnExpression() {
+        assertThatThrownBy(() -> Sql.parse("job.sql", "-- name: JobClaim\nSELECT /*fragment Nowhere*/;", schema,
+                new EnumMap<>(SqlName.class)))
+                .hasMessageContaining("uses fragment Nowhere, which job.sql does not define");
+        assertThatThrownBy(() -> Sql.parse("job.sql", "-- fragment: Two\nSELECT 1; SELECT 2\n", schema,
+                new EnumMap<>(SqlName.class)))
+                .hasMessageContaining("holds a ';'");
     }
 }
