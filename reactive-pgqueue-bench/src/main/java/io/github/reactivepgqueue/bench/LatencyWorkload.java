@@ -8,6 +8,7 @@ import io.r2dbc.pool.ConnectionPool;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -19,7 +20,7 @@ import reactor.core.publisher.Mono;
  */
 final class LatencyWorkload implements Workload {
     private static final Duration SPACING = Duration.ofMillis(20);
-    private static final int CONCURRENCY = PgQueueBuilder.DEFAULT_GLOBAL_CONCURRENCY;
+    static final int CONCURRENCY = PgQueueBuilder.DEFAULT_GLOBAL_CONCURRENCY;
 
     @Override
     public String name() {
@@ -48,22 +49,10 @@ final class LatencyWorkload implements Workload {
             }
             return Mono.just(Outcome.success());
         });
-        ConnectionPool pool = BenchDatabase.pool(db.raw(), BenchQueues.POOL_SIZE);
-        PgQueue queue = BenchQueues.builder(pool, schema, handler, CONCURRENCY, LibraryDrain.CLAIM_BATCH).build();
-        try {
-            BenchQueues.migrate(queue);
-            queue.start().block(Duration.ofMinutes(1));
-            enqueueSpaced(queue, warmUp, i -> -1 - i, null, null, null);
-            Waits.until(() -> warmUpHandled.get() >= warmUp, Duration.ofSeconds(30), "the warm-up jobs");
-
+        onIdleNode(db, schema, handler, warmUp, warmUpHandled, queue -> {
             enqueueSpaced(queue, jobs, i -> i, afterCommit, fromCall, enqueueCall);
             Waits.until(() -> afterCommit.complete() >= jobs, Duration.ofSeconds(30), "every job's handler");
-            Waits.untilNoLiveJobs(db, schema, Duration.ofSeconds(30));
-        } finally {
-            BenchQueues.close(queue);
-            pool.disposeLater().block(Duration.ofSeconds(30));
-            db.dropSchema(schema);
-        }
+        });
         Map<String, Object> latency = afterCommit.summary();
         Log.say("latency: p50 %s ms, p99 %s ms", latency.get("p50_ms"), latency.get("p99_ms"));
         Map<String, Object> results = Fields.of(
@@ -76,6 +65,31 @@ final class LatencyWorkload implements Workload {
         config.put("warm_up_jobs", warmUp);
         config.put("enqueue", "queue.enqueue(job), one at a time");
         return new Report(config, results);
+    }
+
+    /**
+     * Runs {@code measured} on an idle, started node of a fresh {@code schema} (concurrency 500,
+     * handlers on {@code Schedulers.immediate()}) whose handler is {@code handler}, once
+     * {@code warmUp} jobs numbered below 0, enqueued 20 ms apart, have run (the handler counts
+     * them in {@code warmUpHandled}); then waits until no job is live, stops the node and drops
+     * the schema.
+     */
+    static void onIdleNode(BenchDatabase db, String schema, ReactiveHandler handler, int warmUp,
+                           AtomicInteger warmUpHandled, Consumer<PgQueue> measured) {
+        ConnectionPool pool = BenchDatabase.pool(db.raw(), BenchQueues.POOL_SIZE);
+        PgQueue queue = BenchQueues.builder(pool, schema, handler, CONCURRENCY, LibraryDrain.CLAIM_BATCH).build();
+        try {
+            BenchQueues.migrate(queue);
+            queue.start().block(Duration.ofMinutes(1));
+            enqueueSpaced(queue, warmUp, i -> -1 - i, null, null, null);
+            Waits.until(() -> warmUpHandled.get() >= warmUp, Duration.ofSeconds(30), "the warm-up jobs");
+            measured.accept(queue);
+            Waits.untilNoLiveJobs(db, schema, Duration.ofSeconds(30));
+        } finally {
+            BenchQueues.close(queue);
+            pool.disposeLater().block(Duration.ofSeconds(30));
+            db.dropSchema(schema);
+        }
     }
 
     /**

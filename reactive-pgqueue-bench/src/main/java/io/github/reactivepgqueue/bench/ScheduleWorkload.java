@@ -1,10 +1,8 @@
 package io.github.reactivepgqueue.bench;
 
 import io.github.reactivepgqueue.Outcome;
-import io.github.reactivepgqueue.PgQueue;
 import io.github.reactivepgqueue.PgQueueBuilder;
 import io.github.reactivepgqueue.ReactiveHandler;
-import io.r2dbc.pool.ConnectionPool;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
@@ -23,7 +21,6 @@ import reactor.core.publisher.Mono;
  */
 final class ScheduleWorkload implements Workload {
     private static final Duration DELAY = Duration.ofMillis(200);
-    private static final int CONCURRENCY = PgQueueBuilder.DEFAULT_GLOBAL_CONCURRENCY;
 
     @Override
     public String name() {
@@ -58,22 +55,10 @@ final class ScheduleWorkload implements Workload {
             }
             return Mono.just(Outcome.success());
         });
-        ConnectionPool pool = BenchDatabase.pool(db.raw(), BenchQueues.POOL_SIZE);
-        PgQueue queue = BenchQueues.builder(pool, schema, handler, CONCURRENCY, LibraryDrain.CLAIM_BATCH).build();
-        try {
-            BenchQueues.migrate(queue);
-            queue.start().block(Duration.ofMinutes(1));
-            LatencyWorkload.enqueueSpaced(queue, warmUp, i -> -1 - i, BenchQueues::job, null, null, null);
-            Waits.until(() -> warmUpHandled.get() >= warmUp, Duration.ofSeconds(30), "the warm-up jobs");
-
+        LatencyWorkload.onIdleNode(db, schema, handler, warmUp, warmUpHandled, queue -> {
             LatencyWorkload.enqueueSpaced(queue, jobs, i -> i, n -> BenchQueues.job(n).delay(DELAY), null, null, null);
             Waits.until(() -> started.get() >= jobs, Duration.ofSeconds(30), "every job's handler");
-            Waits.untilNoLiveJobs(db, schema, Duration.ofSeconds(30));
-        } finally {
-            BenchQueues.close(queue);
-            pool.disposeLater().block(Duration.ofSeconds(30));
-            db.dropSchema(schema);
-        }
+        });
         double[] millis = new double[jobs];
         for (int i = 0; i < jobs; i++) {
             millis[i] = late.get(i) / 1000.0;
@@ -82,7 +67,7 @@ final class ScheduleWorkload implements Workload {
         Map<String, Object> lateness = Latencies.summary(millis);
         Log.say("schedule: run time to handler start p50 %s ms, p99 %s ms", lateness.get("p50_ms"),
                 lateness.get("p99_ms"));
-        Map<String, Object> config = BenchQueues.config(CONCURRENCY, LibraryDrain.CLAIM_BATCH);
+        Map<String, Object> config = BenchQueues.config(LatencyWorkload.CONCURRENCY, LibraryDrain.CLAIM_BATCH);
         config.put("jobs", jobs);
         config.put("spacing_ms", 20);
         config.put("delay_ms", DELAY.toMillis());

@@ -9,6 +9,22 @@
 -- earlier version locked every outcome write's rows in id order first (ARRAY(SELECT ... ORDER BY
 -- id FOR UPDATE)); that second pass over the rows cost more than the update itself.
 
+-- fragment: Notified
+-- The insert statements' notifications (the CTE "inserted" returns queue, run_at and due; $10 is
+-- the channel, none when null): see JobInsertMany.
+notified AS (
+    SELECT count(pg_notify($10, n.payload)) AS n
+    FROM (
+        SELECT CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END AS payload
+        FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
+        UNION ALL
+        SELECT 't:' || ceil(extract(epoch FROM min(f.run_at) - now()) * 1000000)::bigint
+               || CASE WHEN octet_length(f.queue) <= 1000 THEN ':' || f.queue ELSE '' END
+        FROM inserted f WHERE NOT f.due GROUP BY f.queue
+    ) n
+    WHERE $10::text IS NOT NULL
+)
+
 -- name: JobInsertMany
 -- Inserts a batch of jobs in one statement. A job whose unique key is held (by a pending or
 -- running job, by a cancelled one whose lease is not let go yet, or by an earlier job of the same
@@ -47,18 +63,7 @@ inserted AS (
     DO NOTHING
     RETURNING id, unique_key, queue, run_at, run_at <= now() AS due
 ),
-notified AS (
-    SELECT count(pg_notify($10, n.payload)) AS n
-    FROM (
-        SELECT CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END AS payload
-        FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
-        UNION ALL
-        SELECT 't:' || ceil(extract(epoch FROM min(f.run_at) - now()) * 1000000)::bigint
-               || CASE WHEN octet_length(f.queue) <= 1000 THEN ':' || f.queue ELSE '' END
-        FROM inserted f WHERE NOT f.due GROUP BY f.queue
-    ) n
-    WHERE $10::text IS NOT NULL
-)
+/*fragment Notified*/
 SELECT i.ord,
        ins.id IS NOT NULL AS inserted,
        coalesce(ins.id, same_batch.id, live.id) AS holder_id
@@ -86,18 +91,7 @@ WITH inserted AS (
          AS t(id, queue, payload, priority, unique_key, fingerprint, max_attempts, run_at, delay_us)
     RETURNING queue, run_at, run_at <= now() AS due
 ),
-notified AS (
-    SELECT count(pg_notify($10, n.payload)) AS n
-    FROM (
-        SELECT CASE WHEN octet_length(d.queue) <= 1000 THEN 'e:' || d.queue ELSE 'e' END AS payload
-        FROM (SELECT DISTINCT queue FROM inserted WHERE due) d
-        UNION ALL
-        SELECT 't:' || ceil(extract(epoch FROM min(f.run_at) - now()) * 1000000)::bigint
-               || CASE WHEN octet_length(f.queue) <= 1000 THEN ':' || f.queue ELSE '' END
-        FROM inserted f WHERE NOT f.due GROUP BY f.queue
-    ) n
-    WHERE $10::text IS NOT NULL
-)
+/*fragment Notified*/
 SELECT count(*) AS inserted FROM inserted CROSS JOIN notified;
 
 -- fragment: QueuePriorities
