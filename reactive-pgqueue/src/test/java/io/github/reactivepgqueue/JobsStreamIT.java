@@ -179,7 +179,10 @@ class JobsStreamIT {
         waiting().until(() -> subscriber.terminated.getCount() == 0);
         assertThat(subscriber.completed).isTrue();
         assertThat(subscriber.error.get()).isNull();
-        assertThat(ids("status = 'pending' AND attempt = 0 AND lease IS NULL")).isEqualTo(idsOf(subscriber.received));
+        assertThat(ids("status = 'pending' AND attempt = 0 AND lease IS NULL"))
+                .as("the jobs given back; the queue's rows: %s",
+                        db.query("SELECT id, status, attempt, lease FROM {schema}.jobs WHERE queue = 'closing'"))
+                .isEqualTo(idsOf(subscriber.received));
 
         // a job enqueued after close is claimed by nobody, though the stream still had demand
         UUID late = queue.enqueue(NewJob.of("closing", Map.of("late", true))).block(TIMEOUT).id();

@@ -101,7 +101,10 @@ final class JobStream {
 
     private Mono<Void> claimForDemand(FluxSink<ClaimedJob> sink) {
         long wanted = Math.min(demand.get(), claimBatchSize);
-        if (wanted <= 0) {
+        if (wanted <= 0 || isClosed()) {
+            // Closed: its jobs went back, and a tick that comes before the subscription ends (the
+            // release's own notification wakes it) must not claim them again, even to give them
+            // straight back: for that moment they would be running.
             return Mono.empty();
         }
         int n = (int) wanted;
@@ -128,6 +131,10 @@ final class JobStream {
                     return Mono.empty();
                 })
                 .then();
+    }
+
+    private synchronized boolean isClosed() {
+        return closed;
     }
 
     /**

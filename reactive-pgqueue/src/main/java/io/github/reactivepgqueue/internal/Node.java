@@ -313,9 +313,12 @@ public final class Node {
     /** Completes every open jobs() stream and waits until each has given its unfinished jobs back. */
     private Mono<Void> closeStreams() {
         return Mono.defer(() -> {
-            closing.tryEmitEmpty();
+            // Taken before the streams are told to end: an ending stream leaves openStreams and
+            // starts its release at once, which this close must still wait for (releaseAll gives
+            // every caller the same release).
             List<JobStream> streams = new ArrayList<>(openStreams);
             openStreams.clear();
+            closing.tryEmitEmpty();
             return Flux.fromIterable(streams).flatMap(JobStream::releaseAll).then();
         });
     }
