@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import reactor.core.Disposable;
 import reactor.core.Disposables;
+import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
 /**
@@ -44,6 +45,11 @@ final class DueTimer {
             deadline = at;
             pending.update(timer.schedule(this::fired, in, TimeUnit.NANOSECONDS));
         }
+    }
+
+    /** Arms the timer from a look-up of the next due time (empty: none due later); emits nothing. */
+    Mono<Void> armFrom(Mono<Duration> nextDue) {
+        return nextDue.doOnNext(this::arm).then();
     }
 
     /** Whether a due time is set. */

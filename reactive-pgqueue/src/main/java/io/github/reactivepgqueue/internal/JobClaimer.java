@@ -1,6 +1,8 @@
 package io.github.reactivepgqueue.internal;
 
 import io.github.reactivepgqueue.internal.store.JobStore;
+import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import reactor.core.publisher.Mono;
@@ -25,7 +27,7 @@ final class JobClaimer {
     }
 
     /** How long until the earliest job of {@code queues} that is not due yet becomes due; empty: none. */
-    Mono<java.time.Duration> nextDue(java.util.Collection<String> queues) {
+    Mono<Duration> nextDue(Collection<String> queues) {
         return store.nextDue(queues);
     }
 

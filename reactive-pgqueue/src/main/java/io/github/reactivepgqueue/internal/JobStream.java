@@ -89,7 +89,7 @@ final class JobStream {
                             notices.filter(n -> n.wakes(queues)),
                             notices.filter(n -> n.schedules(queues)).doOnNext(n -> dueTimer.arm(n.dueIn())).then(),
                             notices.filter(n -> n.is(Signal.CONNECTED))
-                                    .concatMap(n -> store.nextDue(queues).doOnNext(dueTimer::arm)
+                                    .concatMap(n -> dueTimer.armFrom(store.nextDue(queues))
                                             .onErrorResume(e -> Mono.empty()), 0)
                                     .then())
                     .doFinally(signal -> dueTimer.stop())

@@ -298,8 +298,7 @@ final class Worker {
 
     /** Looks up when the next job of these queues is due and sets the due timer; emits nothing. */
     private Mono<List<ClaimedRow>> lookUpNextDue() {
-        return claimer.nextDue(queues.keySet())
-                .doOnNext(dueTimer::arm)
+        return dueTimer.armFrom(claimer.nextDue(queues.keySet()))
                 .onErrorResume(e -> {
                     lookRequested.set(true); // the poll interval still claims; the next short claim looks again
                     log.debug("Looking up when the next job is due failed: {}", ErrorText.summary(e));
