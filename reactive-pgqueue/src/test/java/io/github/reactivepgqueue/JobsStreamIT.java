@@ -197,6 +197,39 @@ class JobsStreamIT {
     }
 
     @Test
+    void aClaimUnderWayWhenTheQueueClosesHasGivenItsJobsBackBeforeTheCloseEnds() {
+        PgQueue queue = queue();
+        queue.enqueueAll(jobs("inflight", 2)).block(TIMEOUT);
+        io.r2dbc.spi.Connection locker = Mono.from(db.connectionFactory().create()).block(TIMEOUT);
+        try {
+            // the table locked elsewhere holds the stream's claim statement where it stands
+            Mono.from(locker.beginTransaction()).block(TIMEOUT);
+            Flux.from(locker.createStatement("LOCK TABLE \"" + db.name() + "\".jobs IN EXCLUSIVE MODE").execute())
+                    .flatMap(io.r2dbc.spi.Result::getRowsUpdated).blockLast(TIMEOUT);
+            ManualSubscriber subscriber = subscribe(queue, "inflight");
+            subscriber.request(2);
+            waiting().until(() -> db.count("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+                    + "to_regclass('\"" + db.name() + "\".jobs')") == 1);
+
+            java.util.concurrent.CompletableFuture<Void> closed = queue.close().toFuture();
+            // the close waits for the claim: it would otherwise return while the claim's rows are
+            // still to be claimed and given back, running for a moment after the queue closed
+            await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).pollInterval(POLL)
+                    .until(() -> !closed.isDone());
+
+            Mono.from(locker.rollbackTransaction()).block(TIMEOUT);
+            waiting().until(closed::isDone);
+            assertThat(count("status = 'pending' AND attempt = 0 AND lease IS NULL"))
+                    .as("the queue's rows: %s", db.query("SELECT id, status, attempt, lease FROM {schema}.jobs"))
+                    .isEqualTo(2);
+            waiting().until(() -> subscriber.terminated.getCount() == 0);
+            assertThat(subscriber.received).isEmpty();
+        } finally {
+            Mono.from(locker.close()).block(TIMEOUT);
+        }
+    }
+
+    @Test
     void aRoleWithoutPrivilegesGetsTheErrorInsteadOfAnEmptyStream() {
         String role = "pgq_stream_" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong()
                 & Long.MAX_VALUE, 36);

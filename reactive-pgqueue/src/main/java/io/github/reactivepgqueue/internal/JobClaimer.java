@@ -20,7 +20,7 @@ final class JobClaimer {
     /**
      * Claims at most {@code limits.get(queue)} jobs of each queue and at most {@code total} in all.
      * Callers must not cancel it midway: the statement may commit anyway, leaving rows claimed
-     * that nobody sees (see {@link #claimShielded}).
+     * that nobody sees (run it with {@link Shielded#runToEnd}).
      */
     Mono<List<ClaimedRow>> claim(Map<String, Integer> limits, int total) {
         return store.claim(limits, total, metrics != QueueMetrics.NONE).doOnNext(metrics::claimed);
@@ -29,15 +29,5 @@ final class JobClaimer {
     /** How long until the earliest job of {@code queues} that is not due yet becomes due; empty: none. */
     Mono<Duration> nextDue(Collection<String> queues) {
         return store.nextDue(queues);
-    }
-
-    /**
-     * {@link #claim} started at once and run to its end even if the returned Mono is cancelled;
-     * {@code settle} receives the rows in every case and returns those the caller still wants
-     * (it gives back the others).
-     */
-    Mono<List<ClaimedRow>> claimShielded(Map<String, Integer> limits, int total,
-                                         java.util.function.Function<List<ClaimedRow>, Mono<List<ClaimedRow>>> settle) {
-        return Shielded.runToEnd(Mono.defer(() -> claim(limits, total).flatMap(settle)));
     }
 }

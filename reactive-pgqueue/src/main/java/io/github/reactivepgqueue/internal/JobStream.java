@@ -55,6 +55,8 @@ final class JobStream {
     private final Sinks.Many<Object> wakeups = Sinks.many().multicast().directBestEffort();
     private final IncidentLog incidents = new IncidentLog(log, "Claiming jobs for queue.jobs()");
     private boolean closed;
+    /** Ends when the latest claim has settled its rows (kept, or given back because the stream closed). */
+    private Mono<Void> claiming = Mono.empty();
     private @Nullable Mono<Void> released;
 
     public JobStream(JobClaimer claimer, Completer completer, Leases leases, Signals signals, JobStore store,
@@ -110,7 +112,7 @@ final class JobStream {
         int n = (int) wanted;
         Map<String, Integer> limits = new LinkedHashMap<>();
         queues.forEach(q -> limits.put(q, n));
-        return claimer.claimShielded(limits, n, this::adopt)
+        return claimUnlessClosed(limits, n)
                 // hand the jobs out where handlers run, never on the driver's event loop
                 .transform(this::delivered)
                 .doOnNext(jobs -> {
@@ -138,6 +140,25 @@ final class JobStream {
     }
 
     /**
+     * A claim that runs to its end even if the tick that asked for it is cancelled (a statement
+     * cancelled midway may commit anyway, leaving rows claimed that nobody sees), and that the
+     * stream's release waits for: a claim already under way when the stream closes gives its rows
+     * back itself ({@link #adopt}), and the queue's close must not return before it did.
+     */
+    private Mono<List<ClaimedRow>> claimUnlessClosed(Map<String, Integer> limits, int n) {
+        return Shielded.runToEnd(Mono.defer(() -> {
+            Sinks.Empty<Void> settled = Sinks.empty();
+            synchronized (this) {
+                if (closed) {
+                    return Mono.just(List.<ClaimedRow>of());
+                }
+                claiming = settled.asMono();
+            }
+            return claimer.claim(limits, n).flatMap(this::adopt).doFinally(signal -> settled.tryEmitEmpty());
+        }));
+    }
+
+    /**
      * Registers claimed rows as unfinished (also rows whose completion could not be written), or
      * gives them straight back if the stream is over.
      */
@@ -155,8 +176,9 @@ final class JobStream {
     }
 
     /**
-     * Gives every unfinished job back; later claims give theirs back at once. Every call awaits the
-     * same release, so the queue's close waits for it even when the stream's own end started it.
+     * Gives every unfinished job back; a claim under way gives its jobs back when it ends, and no
+     * claim starts after. Every call awaits the same release (including that claim's), so the
+     * queue's close waits for it even when the stream's own end started it.
      */
     public Mono<Void> releaseAll() {
         return Mono.defer(() -> {
@@ -165,7 +187,7 @@ final class JobStream {
                     closed = true;
                     List<ClaimedRow> rest = new ArrayList<>(unfinished.values());
                     unfinished.clear();
-                    released = release(rest).cache();
+                    released = Mono.when(release(rest), claiming).cache();
                 }
                 return released;
             }
