@@ -34,10 +34,12 @@ import reactor.core.publisher.Mono;
 public final class PgQueue {
     private final Node node;
     private final QueueAdmin admin;
+    private final Schedules schedules;
 
     PgQueue(Config config) {
         this.node = new Node(config);
         this.admin = new QueueAdmin(node);
+        this.schedules = new Schedules(node);
     }
 
     /** Starts configuring a queue that reaches PostgreSQL through {@code connectionFactory}. */
@@ -217,6 +219,11 @@ public final class PgQueue {
     /** Finding, listing, counting, requeueing, deleting and purging jobs; pausing queues; maintenance on demand. */
     public QueueAdmin admin() {
         return admin;
+    }
+
+    /** Recurring jobs: adding, changing, pausing, listing and triggering schedules at runtime. */
+    public Schedules schedules() {
+        return schedules;
     }
 
     /**

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import io.github.reactivepgqueue.internal.Config;
 import io.r2dbc.spi.ConnectionFactory;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -73,6 +74,8 @@ public final class PgQueueBuilder {
     public static final Duration DEFAULT_LISTENER_CHECK_TIMEOUT = Config.ListenerConfig.DEFAULT_CHECK_TIMEOUT;
     /** Default for {@link #queueDepthInterval(Duration)}: 15 seconds. */
     public static final Duration DEFAULT_QUEUE_DEPTH_INTERVAL = Config.DepthSamplerConfig.DEFAULT_INTERVAL;
+    /** Default for {@link #scheduleCheckInterval(Duration)}: 1 second. */
+    public static final Duration DEFAULT_SCHEDULE_CHECK_INTERVAL = Config.SchedulerConfig.DEFAULT_CHECK_INTERVAL;
     /** Default dead-letter retention: 30 days. */
     public static final Duration DEFAULT_DEAD_LETTER_RETENTION = Config.JanitorConfig.DEFAULT_DEAD_RETENTION;
 
@@ -118,6 +121,10 @@ public final class PgQueueBuilder {
      */
     @Nullable Object meterRegistry;
     Duration queueDepthInterval = DEFAULT_QUEUE_DEPTH_INTERVAL;
+    final List<Schedule> schedules = new ArrayList<>();
+    DeclaredSchedules declaredSchedules = DeclaredSchedules.CODE_WINS;
+    boolean runSchedules = true;
+    Duration scheduleCheckInterval = DEFAULT_SCHEDULE_CHECK_INTERVAL;
 
     PgQueueBuilder(ConnectionFactory connectionFactory) {
         this.connectionFactory = Objects.requireNonNull(connectionFactory, "connectionFactory");
@@ -469,6 +476,48 @@ public final class PgQueueBuilder {
     }
 
     /**
+     * Declares a recurring job: {@link PgQueue#start()} adds it to the database, or replaces the
+     * stored one of the same name as {@link #declaredSchedules} says. A schedule whose payload is
+     * made in code ({@link Schedule#payload(SchedulePayload)}) is enqueued only by nodes that
+     * declare it. Schedules can also be managed at runtime ({@link PgQueue#schedules()}); see
+     * {@code docs/recurring-jobs.md}.
+     *
+     * @throws IllegalArgumentException at {@link #build()} if two schedules have the same name
+     */
+    public PgQueueBuilder schedule(Schedule schedule) {
+        schedules.add(Objects.requireNonNull(schedule, "schedule"));
+        return this;
+    }
+
+    /**
+     * What start does with a declared schedule the database has already (default
+     * {@link DeclaredSchedules#CODE_WINS}: the declaration replaces the stored definition).
+     */
+    public PgQueueBuilder declaredSchedules(DeclaredSchedules policy) {
+        this.declaredSchedules = Objects.requireNonNull(policy, "policy");
+        return this;
+    }
+
+    /**
+     * Whether this node, once started, enqueues the jobs of due schedule slots (default true). Any
+     * number of nodes may; each slot gets one job. A node that does not still manages schedules.
+     */
+    public PgQueueBuilder runSchedules(boolean runSchedules) {
+        this.runSchedules = runSchedules;
+        return this;
+    }
+
+    /**
+     * How often a started node looks for due schedules besides its timer for the next slot and the
+     * signals of schedule changes (default 1 s): what a lost signal may cost. When nothing is due,
+     * one look is one short statement.
+     */
+    public PgQueueBuilder scheduleCheckInterval(Duration interval) {
+        this.scheduleCheckInterval = Objects.requireNonNull(interval, "interval");
+        return this;
+    }
+
+    /**
      * Validates the configuration and builds the queue. Reads the library's packaged SQL files,
      * so call it at start-up, not on a reactive thread. Touches no database.
      *
@@ -494,6 +543,8 @@ public final class PgQueueBuilder {
                 new Config.ListenerConfig(listen, listenerCheckInterval, listenerCheckTimeout),
                 new Config.AwaiterConfig(pollInterval),
                 new Config.DepthSamplerConfig(queueDepthInterval),
+                new Config.SchedulerConfig(runSchedules, scheduleCheckInterval,
+                        Config.SchedulerConfig.DEFAULT_BATCH_SIZE, schedules, declaredSchedules),
                 stopGracePeriod, handlerScheduler));
     }
 

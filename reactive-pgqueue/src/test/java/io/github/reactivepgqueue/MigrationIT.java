@@ -53,7 +53,7 @@ class MigrationIT {
 
         MigrationResult first = queue.migrate().block(TIMEOUT);
         assertThat(first).isEqualTo(new MigrationResult(0, queue.latestSchemaVersion(), List.of("V1__init.sql", "V2__maintenance.sql",
-                "V3__cancelled_key_held.sql", "V4__hot_heartbeats.sql", "V5__autovacuum.sql", "V6__admin_at_scale.sql")));
+                "V3__cancelled_key_held.sql", "V4__hot_heartbeats.sql", "V5__autovacuum.sql", "V6__admin_at_scale.sql", "V7__schedules.sql")));
         assertThat(tablesIn(queue.schema())).isEqualTo(5);
         // version 5: the live table is vacuumed by row count (its options, as PostgreSQL keeps them)
         assertThat(db.query("SELECT array_to_string(reloptions, ',') AS options FROM pg_class "
@@ -140,7 +140,7 @@ class MigrationIT {
         MigrationResult result = queue.migrate().block(TIMEOUT);
 
         assertThat(result).isEqualTo(new MigrationResult(2, queue.latestSchemaVersion(), List.of("V3__cancelled_key_held.sql",
-                "V4__hot_heartbeats.sql", "V5__autovacuum.sql", "V6__admin_at_scale.sql")));
+                "V4__hot_heartbeats.sql", "V5__autovacuum.sql", "V6__admin_at_scale.sql", "V7__schedules.sql")));
         assertThat(db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
                 queue.schema(), "jobs_unique_key_live_idx")).isZero();
         assertThat(db.count("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",

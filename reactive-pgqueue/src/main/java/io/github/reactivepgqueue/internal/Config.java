@@ -2,8 +2,10 @@ package io.github.reactivepgqueue.internal;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.reactivepgqueue.Backoff;
+import io.github.reactivepgqueue.DeclaredSchedules;
 import io.github.reactivepgqueue.QueueOptions;
 import io.github.reactivepgqueue.ReactiveHandler;
+import io.github.reactivepgqueue.Schedule;
 import io.github.reactivepgqueue.internal.store.SchemaName;
 import io.github.reactivepgqueue.permit.PermitStrategy;
 import io.r2dbc.spi.ConnectionFactory;
@@ -42,6 +44,7 @@ public record Config(
         ListenerConfig listener,
         AwaiterConfig awaiter,
         DepthSamplerConfig depthSampler,
+        SchedulerConfig scheduler,
         Duration stopGracePeriod,
         @Nullable Scheduler handlerScheduler) {
 
@@ -265,6 +268,37 @@ public record Config(
         public DepthSamplerConfig {
             Check.positive("queueDepthInterval", interval);
         }
+    }
+
+    /**
+     * The schedule runner's options and the schedules declared on the builder.
+     *
+     * @param enabled       whether this node enqueues the jobs of due slots
+     * @param checkInterval how often it looks for due schedules besides its timer and the signals
+     * @param batchSize     how many due schedules one transaction takes
+     */
+    public record SchedulerConfig(boolean enabled, Duration checkInterval, int batchSize,
+                                  List<Schedule> declared, DeclaredSchedules declaredPolicy) {
+        public static final Duration DEFAULT_CHECK_INTERVAL = Duration.ofSeconds(1);
+        public static final int DEFAULT_BATCH_SIZE = 100;
+
+        public SchedulerConfig {
+            Check.positive("scheduleCheckInterval", checkInterval);
+            Check.atLeast("schedule batch size", batchSize, 1);
+            declared = List.copyOf(declared);
+            Objects.requireNonNull(declaredPolicy, "declaredSchedules");
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (Schedule s : declared) {
+                if (!names.add(s.name())) {
+                    throw new IllegalArgumentException("schedule '" + s.name() + "' is declared twice");
+                }
+            }
+        }
+    }
+
+    /** Why {@code expression} is not a cron expression the library reads (for {@link Schedule}), or null. */
+    public static @Nullable String cronProblem(String expression) {
+        return Slots.cronProblem(expression);
     }
 
     /** The worker's claim loop options. */

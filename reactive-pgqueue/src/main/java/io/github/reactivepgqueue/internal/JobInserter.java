@@ -32,6 +32,11 @@ final class JobInserter {
     private final QueueMetrics metrics;
 
     /** {@code signalChannel}: where enqueues notify the nodes; null to send no notifications. */
+    /** How this inserter encodes jobs (also the jobs of schedule slots). */
+    JobEncoder encoder() {
+        return encoder;
+    }
+
     public JobInserter(JobStore store, JobEncoder encoder, int batchSize, @Nullable String signalChannel,
                        QueueMetrics metrics) {
         this.store = store;

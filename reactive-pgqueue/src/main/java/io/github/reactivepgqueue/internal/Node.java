@@ -5,6 +5,7 @@ import io.github.reactivepgqueue.Backoff;
 import io.github.reactivepgqueue.ClaimedJob;
 import io.github.reactivepgqueue.DatabaseLoginException;
 import io.github.reactivepgqueue.EnqueueResult;
+import io.github.reactivepgqueue.InvalidJobException;
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.NewJob;
@@ -83,6 +84,8 @@ public final class Node {
     private final @Nullable DepthSampler depthSampler;
     private final Awaiter awaiter;
     private final Admin admin;
+    private final Scheduling scheduling;
+    private final ScheduleRunner scheduleRunner;
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
     private final AtomicReference<@Nullable Mono<Void>> stopping = new AtomicReference<>();
 
@@ -137,6 +140,10 @@ public final class Node {
                 : new DepthSampler(store, metrics, config.depthSampler(), timer);
         this.awaiter = new Awaiter(store, received, config.awaiter(), timer);
         this.admin = new Admin(store, signals, reaper, janitor, config.janitor().batchSize());
+        this.scheduling = new Scheduling(given.schedules(), inserter.encoder(), mapper, signals,
+                enqueue.notifyNodes() ? signals.channel() : null, config.scheduler().declared());
+        this.scheduleRunner = new ScheduleRunner(scheduling, config.scheduler(),
+                received.filter(n -> n.is(Signal.SCHEDULES) || n.is(Signal.CONNECTED)), timer, metrics);
         metrics.gauges(worker::inFlight, listener != null ? listener::connected : null);
     }
 
@@ -158,6 +165,15 @@ public final class Node {
 
     public Admin admin() {
         return admin;
+    }
+
+    public Scheduling scheduling() {
+        return scheduling;
+    }
+
+    /** The schedule runner, for tests that run it once instead of waiting. */
+    ScheduleRunner scheduleRunner() {
+        return scheduleRunner;
     }
 
     public Mono<MigrationResult> migrate() {
@@ -191,6 +207,7 @@ public final class Node {
             }
             IncidentLog incidents = new IncidentLog(log, "Starting (checking the schema version)");
             return store.verifySchemaVersion()
+                    .then(scheduling.declare(config.scheduler().declared(), config.scheduler().declaredPolicy()))
                     .doOnError(e -> {
                         if (startRetries(e)) {
                             incidents.failed(e);
@@ -208,6 +225,7 @@ public final class Node {
                             worker.start();
                             reaper.start();
                             janitor.start();
+                            scheduleRunner.start();
                             if (depthSampler != null) {
                                 depthSampler.start();
                             }
@@ -222,7 +240,9 @@ public final class Node {
      * refused).
      */
     private static boolean startRetries(Throwable error) {
-        return !(error instanceof SchemaVersionException || error instanceof DatabaseLoginException);
+        return !(error instanceof SchemaVersionException || error instanceof DatabaseLoginException
+                || error instanceof IllegalArgumentException || error instanceof InvalidJobException
+                || JobStore.retryCannotHelp(error));
     }
 
     /** Stops claiming, gives running handlers {@code grace}, then releases the rest; the same stop for every call. */
@@ -231,6 +251,7 @@ public final class Node {
             Mono<Void> stop = worker.stop(grace).doFinally(signal -> {
                 reaper.stop();
                 janitor.stop();
+                scheduleRunner.stop();
                 if (depthSampler != null) {
                     depthSampler.stop();
                 }

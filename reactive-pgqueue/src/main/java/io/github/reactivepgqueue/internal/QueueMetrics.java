@@ -52,6 +52,10 @@ public interface QueueMetrics {
         }
 
         @Override
+        public void scheduleFired(String schedule, int enqueued, long missed) {
+        }
+
+        @Override
         public void gauges(IntSupplier jobsInFlight, @Nullable BooleanSupplier listenerConnected) {
         }
 
@@ -91,6 +95,12 @@ public interface QueueMetrics {
      * {@code PgJobStore.isPermanent}); the job stays running until a reaper rescues it.
      */
     void abandoned(String queue);
+
+    /**
+     * This node enqueued {@code enqueued} slot jobs of {@code schedule} and found {@code missed} of
+     * its slots missed (schedule names are few and chosen by the application, like queue names).
+     */
+    void scheduleFired(String schedule, int enqueued, long missed);
 
     /** A fresh sample of the pending jobs of every queue that has some. */
     void queueDepths(List<QueueDepth> depths);

@@ -20,6 +20,8 @@ enum Signal {
      * long until the earliest is due): nodes whose timer is later set it to then.
      */
     SCHEDULED('t'),
+    /** A schedule was added, changed, paused, resumed or removed: nodes look up their next slot again. */
+    SCHEDULES('s'),
     /** Not sent: the listener (re)connected, so signals may have been missed; everyone looks again. */
     CONNECTED('*');
 

@@ -149,6 +149,20 @@ public final class MicrometerQueueMetrics implements QueueMetrics {
     }
 
     @Override
+    public void scheduleFired(String schedule, int enqueued, long missed) {
+        Tags t = tags.and("schedule", schedule);
+        if (enqueued > 0) {
+            Counter.builder("pgqueue.schedule.enqueued").tags(t)
+                    .description("Slot jobs of a schedule enqueued by this node").register(registry).increment(enqueued);
+        }
+        if (missed > 0) {
+            Counter.builder("pgqueue.schedule.missed").tags(t)
+                    .description("Slots of a schedule found missed by this node (not enqueued in time)")
+                    .register(registry).increment(missed);
+        }
+    }
+
+    @Override
     public void queueDepths(List<QueueDepth> sample) {
         Set<String> seen = new HashSet<>();
         for (QueueDepth d : sample) {

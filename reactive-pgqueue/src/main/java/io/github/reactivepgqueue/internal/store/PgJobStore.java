@@ -66,6 +66,11 @@ public final class PgJobStore implements JobStore {
         this.migrator = new Migrator(db, sql, migrations);
     }
 
+    /** The schedules of this store's schema, on its connections; their slots' jobs go in with its insert. */
+    public ScheduleStore schedules() {
+        return new PgScheduleStore(db, sql, this);
+    }
+
     /** The same store, its statements run on connections from {@code factory}. */
     public PgJobStore on(ConnectionFactory factory) {
         return new PgJobStore(db.on(factory), sql, mapper, migrator.migrations());
@@ -105,7 +110,7 @@ public final class PgJobStore implements JobStore {
     }
 
     /** {@code call}, with a missing table or schema said as the schema not being migrated. */
-    private <T> Mono<T> explained(Mono<T> call) {
+    <T> Mono<T> explained(Mono<T> call) {
         return call.onErrorMap(R2dbc::isUndefinedTableOrSchema, migrator::notMigrated);
     }
 

@@ -47,6 +47,20 @@ public enum SqlName {
     AdminResume("admin.sql"),
     AdminPaused("admin.sql"),
 
+    ScheduleNextIn("schedule.sql"),
+    ScheduleLockDue("schedule.sql"),
+    ScheduleAdvance("schedule.sql"),
+    ScheduleNow("schedule.sql"),
+    ScheduleInsert("schedule.sql"),
+    ScheduleUpsert("schedule.sql"),
+    ScheduleUpdate("schedule.sql"),
+    ScheduleLock("schedule.sql"),
+    SchedulePause("schedule.sql"),
+    ScheduleTriggered("schedule.sql"),
+    ScheduleDelete("schedule.sql"),
+    ScheduleFind("schedule.sql"),
+    ScheduleList("schedule.sql"),
+
     SignalSend("signal.sql"),
     SignalListening("signal.sql"),
 

@@ -1,0 +1,150 @@
+package io.github.reactivepgqueue.internal;
+
+import io.github.reactivepgqueue.internal.Config.SchedulerConfig;
+import io.github.reactivepgqueue.internal.store.ScheduleStore;
+import io.github.reactivepgqueue.internal.store.ScheduleStore.Firing;
+import io.github.reactivepgqueue.internal.store.ScheduleStore.ScheduleRow;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Enqueues the jobs of due schedule slots. Every started node runs it and there is no leader:
+ * each run locks the due schedules no other node holds, inserts their slots' jobs and moves them
+ * on, in one transaction (see {@link ScheduleStore#fireDue}), so a slot gets one job however many
+ * nodes find it due. Between runs, a {@link DueTimer} waits for the earliest next slot (looked up
+ * after each run, by the database clock) and a signal of any schedule change looks again; the
+ * check interval only covers a lost signal. When nothing is due, a run is one statement.
+ */
+final class ScheduleRunner {
+    private static final Logger log = LoggerFactory.getLogger(ScheduleRunner.class);
+    /** After firing, a schedule still due is one another node holds: look again a moment later. */
+    private static final Duration HELD_ELSEWHERE = Duration.ofMillis(20);
+
+    private final Scheduling scheduling;
+    private final ScheduleStore store;
+    private final SchedulerConfig config;
+    private final QueueMetrics metrics;
+    private final Flux<?> wakeups;
+    private final ServiceLoop<ScheduleRunResult> loop;
+    private final DueTimer timer;
+    private final Sinks.Many<Boolean> fires = Sinks.many().multicast().directBestEffort();
+    private final IncidentLog slotIncidents = new IncidentLog(log, "Making the job of a schedule's slot");
+
+    ScheduleRunner(Scheduling scheduling, SchedulerConfig config, Flux<?> wakeups, Scheduler scheduler,
+                   QueueMetrics metrics) {
+        this.scheduling = scheduling;
+        this.store = scheduling.store();
+        this.config = config;
+        this.metrics = metrics;
+        this.wakeups = wakeups;
+        this.loop = new ServiceLoop<>("Enqueueing the jobs of due schedules", config.checkInterval(), this::runOnce,
+                log, scheduler);
+        this.timer = new DueTimer(scheduler, this::wake);
+    }
+
+
+    private void wake() {
+        synchronized (fires) {
+            fires.tryEmitNext(Boolean.TRUE);
+        }
+    }
+
+    /** Starts the loop, its first run at once, unless this node does not enqueue slots. */
+    void start() {
+        if (config.enabled()) {
+            loop.start(Duration.ZERO, Flux.merge(wakeups, fires.asFlux()));
+        }
+    }
+
+    void stop() {
+        loop.stop();
+        timer.stop();
+    }
+
+    /** The loop's runs, for tests to await. */
+    ServiceLoop<ScheduleRunResult> loop() {
+        return loop;
+    }
+
+    /** Whether the timer waits for a next slot. */
+    boolean timerSet() {
+        return timer.set();
+    }
+
+    /**
+     * Enqueues the jobs of every due slot this node may take, then arms the timer for the earliest
+     * next slot. Nothing due: one statement, the look-up.
+     */
+    Mono<ScheduleRunResult> runOnce() {
+        return store.nextSlotIn(scheduling.factoryNames())
+                .map(Optional::of)
+                .defaultIfEmpty(Optional.empty())
+                .flatMap(in -> {
+                    if (in.isEmpty() || in.get().compareTo(Duration.ZERO) > 0) {
+                        in.ifPresent(timer::arm);
+                        return Mono.just(ScheduleRunResult.NOTHING);
+                    }
+                    return fireAll().flatMap(result -> store.nextSlotIn(scheduling.factoryNames())
+                            .doOnNext(next -> timer.arm(next.compareTo(Duration.ZERO) > 0 ? next : HELD_ELSEWHERE))
+                            .thenReturn(result));
+                });
+    }
+
+    /** Fires batches of due schedules until one comes back short. */
+    private Mono<ScheduleRunResult> fireAll() {
+        return fireBatch()
+                .expand(batch -> batch.size() < config.batchSize() ? Mono.empty() : fireBatch())
+                .reduce(ScheduleRunResult.NOTHING, (sum, batch) -> {
+                    long enqueued = sum.enqueued();
+                    long held = sum.held();
+                    long missed = sum.missed();
+                    for (ScheduleStore.Fired f : batch) {
+                        enqueued += f.enqueued();
+                        held += f.held();
+                        missed += f.missed();
+                        metrics.scheduleFired(f.name(), f.enqueued(), f.missed());
+                    }
+                    return new ScheduleRunResult(sum.schedules() + batch.size(), enqueued, held, missed);
+                });
+    }
+
+    private Mono<List<ScheduleStore.Fired>> fireBatch() {
+        return store.fireDue(List.copyOf(scheduling.factoryNames()), config.batchSize(), this::firing,
+                scheduling.notifyChannel());
+    }
+
+    /**
+     * The jobs of a due schedule's slots. A slot whose job cannot be made (its payload factory
+     * threw, or the job breaks a rule) is logged and counted missed: the schedule goes on, and the
+     * other schedules of the batch are not held up by it.
+     */
+    private Firing firing(ScheduleRow row) {
+        SlotPlan plan = Scheduling.plan(row);
+        List<EncodedJob> jobs = new ArrayList<>(plan.slots().size());
+        long missed = plan.missed();
+        for (java.time.Instant slot : plan.slots()) {
+            try {
+                jobs.add(scheduling.job(row, slot));
+            } catch (RuntimeException e) {
+                slotIncidents.failed(new IllegalStateException("Schedule '" + row.name() + "', slot " + slot
+                        + ": " + e.getMessage(), e));
+                missed++;
+            }
+        }
+        return new Firing(jobs, Objects.requireNonNullElse(plan.next(), Scheduling.NEVER), missed);
+    }
+
+    /** What this node's scheduler holds, for a diagnosis. */
+    String describe() {
+        return "schedules: " + (config.enabled() ? "due timer " + (timer.set() ? "set" : "off") : "not run here");
+    }
+}
