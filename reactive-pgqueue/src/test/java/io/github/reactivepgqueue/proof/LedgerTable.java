@@ -76,6 +76,11 @@ public final class LedgerTable implements Ledger {
     }
 
     private void execute(String sql) {
+        execute(factory, sql);
+    }
+
+    /** Runs {@code sql} on a connection of {@code factory} (blocking). */
+    static void execute(ConnectionFactory factory, String sql) {
         Flux.usingWhen(factory.create(), conn -> Flux.from(conn.createStatement(sql).execute())
                         .flatMap(result -> result.getRowsUpdated()), Connection::close)
                 .blockLast(TIMEOUT);

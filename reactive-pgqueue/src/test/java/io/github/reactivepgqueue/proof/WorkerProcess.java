@@ -44,6 +44,14 @@ public final class WorkerProcess implements AutoCloseable {
 
     /** Starts a worker named {@code node} without waiting for it; see {@link #awaitReady()}. */
     public static WorkerProcess launch(DatabaseCoordinates db, String node, Options options) {
+        return launch(db, node, options, List.of());
+    }
+
+    /**
+     * Starts a worker named {@code node} with {@code extra} arguments ({@code key=value}, see
+     * {@link WorkerMain}) without waiting for it; see {@link #awaitReady()}.
+     */
+    public static WorkerProcess launch(DatabaseCoordinates db, String node, Options options, List<String> extra) {
         try {
             Files.createDirectories(LOGS);
             Path log = LOGS.resolve(node + ".log");
@@ -56,6 +64,7 @@ public final class WorkerProcess implements AutoCloseable {
                     "schema=" + options.schema(), "queue=" + options.queue(), "node=" + node,
                     "concurrency=" + options.concurrency(), "heartbeatMs=" + options.heartbeat().toMillis(),
                     "graceMs=" + options.grace().toMillis(), "pollMs=" + options.poll().toMillis()));
+            command.addAll(extra);
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(log.toFile());
             builder.environment().put(WorkerMain.PASSWORD_VARIABLE, db.password());
