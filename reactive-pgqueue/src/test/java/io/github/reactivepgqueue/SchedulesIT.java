@@ -222,6 +222,19 @@ class SchedulesIT {
     }
 
     @Test
+    void slotsEnqueuedAndMissedAreCounted() {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        PgQueue queue = queue(db.queueBuilder().meterRegistry(registry));
+        fired(queue, "counted", MissedSlots.catchUp(2), Duration.ofMinutes(1));
+
+        assertThat(registry.get("pgqueue.schedule.enqueued").tag("schedule", "counted").counter().count())
+                .isEqualTo(3);
+        assertThat(registry.get("pgqueue.schedule.missed").tag("schedule", "counted").counter().count())
+                .isEqualTo(5);
+    }
+
+    @Test
     void nodesRacingForTheSameDueSlotsEnqueueEachOnce() {
         List<PgQueue> nodes = IntStream.range(0, 3).mapToObj(i -> queue()).toList();
         Instant start = dbNow().minusSeconds(20);
