@@ -54,7 +54,7 @@ class MigrationIT {
         MigrationResult first = queue.migrate().block(TIMEOUT);
         assertThat(first).isEqualTo(new MigrationResult(0, queue.latestSchemaVersion(), List.of("V1__init.sql", "V2__maintenance.sql",
                 "V3__cancelled_key_held.sql", "V4__hot_heartbeats.sql", "V5__autovacuum.sql", "V6__admin_at_scale.sql", "V7__schedules.sql")));
-        assertThat(tablesIn(queue.schema())).isEqualTo(5);
+        assertThat(tablesIn(queue.schema())).isEqualTo(6);
         // version 5: the live table is vacuumed by row count (its options, as PostgreSQL keeps them)
         assertThat(db.query("SELECT array_to_string(reloptions, ',') AS options FROM pg_class "
                 + "WHERE oid = to_regclass($1)", "\"" + queue.schema() + "\".jobs").get(0).get("options").toString())
@@ -80,7 +80,7 @@ class MigrationIT {
         assertThat(results).hasSize(4);
         assertThat(results.stream().filter(MigrationResult::changed)).hasSize(1);
         assertThat(results).allMatch(r -> r.toVersion() == queue.latestSchemaVersion());
-        assertThat(tablesIn(queue.schema())).isEqualTo(5);
+        assertThat(tablesIn(queue.schema())).isEqualTo(6);
         assertThat(db.count("SELECT count(*) FROM \"" + queue.schema() + "\".schema_version")).isEqualTo(queue.latestSchemaVersion());
         assertThat(queue.enqueue(NewJob.of("q", 1)).block(TIMEOUT)).isInstanceOf(EnqueueResult.Enqueued.class);
     }
