@@ -45,15 +45,16 @@ import reactor.util.retry.Retry;
  * order, and starts and stops them in order. {@code PgQueue} and {@code QueueAdmin} are facades
  * over it. Building touches no database.
  *
- * <p>Start order: the schema check, then the heartbeat, the worker, the reaper and janitor and
- * the depth sampler. Stop order: the worker (claiming stops, handlers get their grace), then the
- * maintenance services; close then drains the outcome writer and stops the heartbeat, the
+ * <p>Start order: the schema check and the upsert of the declared schedules, then the heartbeat,
+ * the worker, the reaper and janitor, the schedule runner and the depth sampler. Stop order: the
+ * worker (claiming stops, handlers get their grace), then the maintenance services and the
+ * schedule runner; close then drains the outcome writer and stops the heartbeat, the
  * awaiter, the signals, the listener and the metrics, then the node's own pool, and last the
  * handler scheduler if the node made it.
  *
  * <p>Two stores share the statements: claims, outcome writes, the heartbeat, the reaper and
  * {@code jobs()} streams run on the node's own pool ({@link OwnPool}, unless {@code ownConnections}
- * is 0), everything else on the given connection factory.
+ * is 0), everything else (schedules too) on the given connection factory.
  */
 public final class Node {
     private static final Logger log = LoggerFactory.getLogger(Node.class);
