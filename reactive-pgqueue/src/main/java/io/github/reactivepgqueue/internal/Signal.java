@@ -2,6 +2,7 @@ package io.github.reactivepgqueue.internal;
 
 import java.util.EnumSet;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one node tells the others through PostgreSQL notifications. A signal only says "look
@@ -38,16 +39,29 @@ enum Signal {
         return payload.toString();
     }
 
-    /** The signals named by a notification payload; unknown letters are ignored. */
+    /** The signals named by a notification payload of signal letters; any other payload names none. */
     static Set<Signal> decode(String payload) {
         Set<Signal> signals = EnumSet.noneOf(Signal.class);
-        if (payload != null) {
-            for (Signal s : values()) {
-                if (s != CONNECTED && s != ENQUEUED && s != SCHEDULED && payload.indexOf(s.letter) >= 0) {
-                    signals.add(s);
-                }
+        if (payload == null) {
+            return signals;
+        }
+        for (int i = 0; i < payload.length(); i++) {
+            Signal s = ofLetter(payload.charAt(i));
+            if (s == null) {
+                return EnumSet.noneOf(Signal.class); // not a payload of ours: it names nothing
             }
+            signals.add(s);
         }
         return signals;
+    }
+
+    /** The signal sent as {@code letter}, or null (also for those never received as a letter). */
+    private static @Nullable Signal ofLetter(char letter) {
+        for (Signal s : values()) {
+            if (s.letter == letter && s != CONNECTED && s != ENQUEUED && s != SCHEDULED) {
+                return s;
+            }
+        }
+        return null;
     }
 }

@@ -22,6 +22,8 @@ class SignalTest {
         assertThat(Signal.decode("")).isEmpty();
         assertThat(Signal.decode("xyz; DROP TABLE jobs")).isEmpty();
         assertThat(Signal.decode("*")).as("CONNECTED is never received from others").isEmpty();
+        assertThat(Signal.decode("s")).containsExactly(Signal.SCHEDULES);
+        assertThat(Signal.decode("sx")).as("a payload not all ours").isEmpty();
     }
 
     @Test
