@@ -90,6 +90,11 @@ class BenchmarkSmokeIT {
         assertThat(schedule.path("count").asInt()).isEqualTo(20);
         // a job never starts before its run time (both read from this host's clock)
         assertThat(schedule.path("min_ms").asDouble()).isGreaterThanOrEqualTo(0);
+        JsonNode slots = results(lines, "schedule").path("slot_to_handler_start");
+        assertThat(slots.path("count").asInt()).isEqualTo(20);
+        // nor a slot's job before its slot
+        assertThat(slots.path("min_ms").asDouble()).isGreaterThanOrEqualTo(0);
+        assertThat(slots.path("p99_ms").isNumber()).isTrue();
 
         JsonNode steady = results(lines, "steady");
         assertThat(steady.path("achieved_jobs_per_s").asLong()).isPositive();
