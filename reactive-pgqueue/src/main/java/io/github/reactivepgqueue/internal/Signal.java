@@ -39,18 +39,24 @@ enum Signal {
         return payload.toString();
     }
 
-    /** The signals named by a notification payload of signal letters; any other payload names none. */
+    /**
+     * The signals named by a notification payload of lower-case letters (letters of no signal are
+     * skipped); any other payload names none.
+     */
     static Set<Signal> decode(String payload) {
         Set<Signal> signals = EnumSet.noneOf(Signal.class);
         if (payload == null) {
             return signals;
         }
         for (int i = 0; i < payload.length(); i++) {
-            Signal s = ofLetter(payload.charAt(i));
-            if (s == null) {
+            char c = payload.charAt(i);
+            if (c < 'a' || c > 'z') {
                 return EnumSet.noneOf(Signal.class); // not a payload of ours: it names nothing
             }
-            signals.add(s);
+            Signal s = ofLetter(c);
+            if (s != null) {
+                signals.add(s); // a letter this version does not know (a newer node's) is skipped
+            }
         }
         return signals;
     }
