@@ -27,10 +27,11 @@ import reactor.core.publisher.Mono;
 
 /**
  * The roles and GRANTs of docs/operations.md are enough: an owner role migrates, a runtime role
- * with DML rights only runs workers, the reaper, the janitor and the admin API, and a producer
- * role with SELECT and INSERT on the jobs table enqueues (alone, in bulk, in its own transaction)
- * and awaits, but cannot change jobs. A role that cannot write an outcome does not keep its job
- * running forever.
+ * with DML rights only runs workers, the reaper, the janitor, the admin API and schedules
+ * (declared, managed at runtime, their slots enqueued), and a producer role with SELECT and
+ * INSERT on the jobs table enqueues (alone, in bulk, in its own transaction) and awaits, but
+ * cannot change jobs. A role that cannot write an outcome does not keep its job running
+ * forever.
  */
 @ExtendWith(PostgresExtension.class)
 class PrivilegesIT {
@@ -85,7 +86,7 @@ class PrivilegesIT {
         db.execute("GRANT USAGE ON SCHEMA " + s + " TO " + runtime);
         db.execute("GRANT SELECT ON " + s + ".schema_version TO " + runtime);
         db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON " + s + ".jobs, " + s + ".jobs_archive, " + s
-                + ".jobs_dead, " + s + ".paused_queues TO " + runtime);
+                + ".jobs_dead, " + s + ".paused_queues, " + s + ".schedules TO " + runtime);
         db.execute("GRANT USAGE ON SCHEMA " + s + " TO " + producer);
         db.execute("GRANT SELECT, INSERT ON " + s + ".jobs TO " + producer);
         db.execute("GRANT SELECT ON " + s + ".jobs_archive, " + s + ".jobs_dead TO " + producer);
@@ -103,6 +104,7 @@ class PrivilegesIT {
                 .pollInterval(Duration.ofMillis(100))
                 .janitorInterval(Duration.ofMillis(100))
                 .reaperInterval(Duration.ofMillis(100))
+                .schedule(Schedule.every("declared", "ok", Duration.ofHours(1)))   // written by start()
                 .build();
         runtimeQueue.start().block(TIMEOUT);
 
@@ -144,6 +146,19 @@ class PrivilegesIT {
         assertThat(admin.delete(pending).block(TIMEOUT)).isTrue();
         admin.purge("nobody").block(TIMEOUT);
         assertThat(runtimeQueue.schemaVersion().block(TIMEOUT)).isEqualTo(runtimeQueue.latestSchemaVersion());
+
+        // schedules with the runtime role: the node enqueues a slot's job, and every runtime call works
+        Schedules schedules = runtimeQueue.schedules();
+        schedules.add(Schedule.every("tick", "ok", Duration.ofMillis(200))).block(TIMEOUT);
+        org.awaitility.Awaitility.await().atMost(TIMEOUT)
+                .until(() -> schedules.find("tick").block(TIMEOUT).lastSlot() != null);
+        assertThat(schedules.trigger("tick").block(TIMEOUT).isDuplicate()).isFalse();
+        assertThat(schedules.pause("tick").block(TIMEOUT).paused()).isTrue();
+        assertThat(schedules.resume("tick").block(TIMEOUT).paused()).isFalse();
+        schedules.put(Schedule.cron("tick", "ok", "@daily")).block(TIMEOUT);
+        assertThat(schedules.list().map(ScheduleInfo::name).collectList().block(TIMEOUT))
+                .containsExactly("declared", "tick");
+        assertThat(schedules.remove("tick").block(TIMEOUT)).isTrue();
         // counts above the bound are estimated from statistics the runtime role may read (pg_stats: the
         // queues' frequencies tell 60 from 20; without them each would get an equal share of the rows)
         producerQueue.enqueueAll(java.util.stream.Stream.concat(

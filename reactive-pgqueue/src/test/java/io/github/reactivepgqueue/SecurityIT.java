@@ -92,7 +92,7 @@ class SecurityIT {
                 "REVOKE ALL ON SCHEMA " + schema + " FROM PUBLIC",
                 "GRANT USAGE ON SCHEMA " + schema + " TO " + worker + ", " + producer,
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON " + schema + ".jobs, " + schema + ".jobs_archive, "
-                        + schema + ".jobs_dead, " + schema + ".paused_queues TO " + worker,
+                        + schema + ".jobs_dead, " + schema + ".paused_queues, " + schema + ".schedules TO " + worker,
                 "GRANT SELECT ON " + schema + ".schema_version TO " + worker + ", " + producer,
                 "ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA " + schema
                         + " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + worker,

@@ -5,6 +5,7 @@ import io.github.reactivepgqueue.JobLocation;
 import io.github.reactivepgqueue.MigrationResult;
 import io.github.reactivepgqueue.NewJob;
 import io.github.reactivepgqueue.PgQueue;
+import io.github.reactivepgqueue.ScheduleInfo;
 import io.github.reactivepgqueue.examples.support.ExampleDatabase;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
@@ -28,7 +29,9 @@ import reactor.core.publisher.Mono;
  *   <li>thumbnails: slow;</li>
  *   <li>invoices: the few without a billing country are unprocessable and go straight to the
  *       dead-letter table;</li>
- *   <li>reports: scheduled a few seconds into the future.</li>
+ *   <li>reports: scheduled a few seconds into the future;</li>
+ *   <li>stock-sync: a recurring job, declared on the builder as a schedule: one job every second,
+ *       which nobody enqueues by hand; paused once the other jobs have finished.</li>
  * </ul>
  * Before the workers start it shows a unique key turning a second enqueue into a duplicate, and
  * an enqueue inside a transaction that is rolled back and leaves nothing. See {@link ShopJobs} and
@@ -69,6 +72,7 @@ public final class Demo {
     private static final Duration DRAIN_LIMIT = Duration.ofSeconds(40);
     private static final Duration RUN_TIMEOUT = Duration.ofSeconds(55);
     private static final Duration DISPOSE_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration LAST_SYNC_LIMIT = Duration.ofSeconds(10);
 
     private final ConnectionFactory connections;
     private final DemoTally tally = new DemoTally(ShopJobs.QUEUES);
@@ -82,6 +86,7 @@ public final class Demo {
                 .pollInterval(Duration.ofMillis(200))      // due retries and scheduled jobs start promptly
                 .janitorInterval(Duration.ofMillis(500))   // finished jobs move to the archive or the DLQ
                 .stopGracePeriod(Duration.ofSeconds(5))
+                .schedule(ShopJobs.stockSync())            // start() adds it; one job per slot, on any number of nodes
                 .build();
     }
 
@@ -145,20 +150,50 @@ public final class Demo {
                 Connection::close);
     }
 
-    /** Migrates, shows the producer features, starts the workers, and runs until every job has finished. */
-    private Mono<Progress> work() {
+    /** How the work ended: the last progress, and the schedule as it was once paused. */
+    private record Drained(Progress progress, ScheduleInfo stockSync) {
+    }
+
+    /**
+     * Migrates, shows the producer features, starts the workers, runs until every job has
+     * finished, and pauses the schedule.
+     */
+    private Mono<Drained> work() {
         return queue.migrate()
                 .flatMap(this::sayMigrated)
                 .then(new ProducerTour(queue, connections, tally, screen).run())
                 .then(queue.start())
-                .then(screen.say("queue started: handlers for %s; enqueueing %,d jobs in batches of %d",
-                        String.join(", ", ShopJobs.QUEUES), JOBS, JOBS_PER_BATCH))
+                .then(screen.say("queue started: handlers for %s and %s; enqueueing %,d jobs in batches of %d",
+                        String.join(", ", ShopJobs.QUEUES), ShopJobs.STOCK_SYNC, JOBS, JOBS_PER_BATCH))
+                .then(queue.schedules().find(ShopJobs.STOCK_SYNC))
+                .flatMap(this::sayScheduled)
                 .then(screen.say("progress every second from queue.admin().counts(Long.MAX_VALUE) (retried: failed attempts run"
                         + " again after a backoff; dead: ended without success, bound for the dead-letter table)"))
                 .then(Mono.defer(() -> {
                     long start = System.nanoTime();
                     return Mono.zip(produce().thenReturn(true), watch(start), (produced, last) -> last);
-                }));
+                }))
+                .zipWhen(last -> pauseStockSync(), Drained::new);
+    }
+
+    private Mono<Void> sayScheduled(ScheduleInfo schedule) {
+        return screen.say("schedule %s: declared on the builder, added by start(): a job on queue %s every %d s,"
+                        + " one per slot however many nodes run; the first slot at %s", schedule.name(),
+                schedule.queue(), ShopJobs.STOCK_SYNC_EVERY.toSeconds(), schedule.nextSlot());
+    }
+
+    /**
+     * Pauses the schedule, so that it enqueues nothing more, and waits for its last job: a pause
+     * waits for a node that is enqueueing a slot, so the last job it names is the last there is.
+     */
+    private Mono<ScheduleInfo> pauseStockSync() {
+        return queue.schedules().pause(ShopJobs.STOCK_SYNC)
+                .flatMap(paused -> Mono.justOrEmpty(paused.lastJob())
+                        .flatMap(queue::awaitCompletion)
+                        .timeout(LAST_SYNC_LIMIT)
+                        .then(screen.say("schedule %s paused (queue.schedules().pause): no more slots; its last job,"
+                                + " for the slot %s, has finished", paused.name(), paused.lastSlot()))
+                        .thenReturn(paused));
     }
 
     private Mono<Void> sayMigrated(MigrationResult result) {
@@ -205,14 +240,15 @@ public final class Demo {
                 .then(screen.say("queue closed: claiming stopped, no handler running, every outcome written"));
     }
 
-    /** The final counts, and one sample of each kind of dead letter. */
-    private Mono<DemoSummary> summary(Progress drained) {
+    /** The final counts, one sample of each kind of dead letter, and the schedule. */
+    private Mono<DemoSummary> summary(Drained drained) {
+        Progress last = drained.progress();
         return queue.admin().counts(EXACT).flatMap(counts -> Flux.fromIterable(counts)
                 .filter(count -> count.location() == JobLocation.DEAD)
                 .concatMap(this::deadLetters)
                 .collectList()
-                .map(dead -> new DemoSummary(Progress.of(drained.elapsed(), ShopJobs.QUEUES, counts, tally),
-                        drained.peakJobsPerSecond(), dead)));
+                .map(dead -> new DemoSummary(Progress.of(last.elapsed(), ShopJobs.QUEUES, counts, tally),
+                        last.peakJobsPerSecond(), dead, drained.stockSync())));
     }
 
     private Mono<DemoSummary.DeadLetters> deadLetters(JobCount count) {

@@ -2,19 +2,21 @@ package io.github.reactivepgqueue.examples;
 
 import io.github.reactivepgqueue.JobInfo;
 import io.github.reactivepgqueue.JobStatus;
+import io.github.reactivepgqueue.ScheduleInfo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
- * How the demo ended: the final counts per queue, the throughput, and the dead letters with one
- * sample each.
+ * How the demo ended: the final counts per queue, the throughput, the dead letters with one
+ * sample each, and the schedule.
  *
  * @param last              the final snapshot (its {@code elapsed} is the time until every job had finished)
  * @param peakJobsPerSecond the highest throughput seen between two snapshots
  * @param deadLetters       per queue and dead status, how many jobs the dead-letter table holds
+ * @param stockSync         the stock-sync schedule once paused, with its last slot and missed slots
  */
-record DemoSummary(Progress last, double peakJobsPerSecond, List<DeadLetters> deadLetters) {
+record DemoSummary(Progress last, double peakJobsPerSecond, List<DeadLetters> deadLetters, ScheduleInfo stockSync) {
 
     /**
      * The dead letters of one queue with one status.
@@ -26,7 +28,7 @@ record DemoSummary(Progress last, double peakJobsPerSecond, List<DeadLetters> de
 
     private static final String ROW = "  %-11s %8s %10s %10s %8s %6s";
 
-    /** Jobs stored, over all queues. */
+    /** Jobs stored, over all the shop's queues (the schedule's not included). */
     long stored() {
         return last.total(Progress.QueueLine::stored);
     }
@@ -49,6 +51,9 @@ record DemoSummary(Progress last, double peakJobsPerSecond, List<DeadLetters> de
         lines.add(format(ROW, "total", n(stored()), n(last.total(Progress.QueueLine::duplicates)),
                 n(last.total(Progress.QueueLine::completed)), n(last.total(Progress.QueueLine::retries)),
                 n(last.total(Progress.QueueLine::dead))));
+        lines.add(format("schedule %s: %,d jobs run, one per slot (job.runAt() is the slot; unique key"
+                        + " schedule:%s:<slot>), %,d slots missed, the last slot at %s", stockSync.name(),
+                last.stockSyncs(), stockSync.name(), stockSync.missedSlots(), stockSync.lastSlot()));
         lines.add(format("dead letters in %s.jobs_dead, one sample each (queue.admin().list(queue, status, null, 1)):",
                 schema));
         for (DeadLetters dead : deadLetters) {

@@ -10,11 +10,12 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * What the database cannot tell: per queue, how many jobs the demo stored and how many were
  * duplicates (from the enqueue results), and how many attempts failed and will be retried (from
- * the handlers); and whether the producer is still at work. Thread-safe: producers and handlers
- * update it while the progress table reads it.
+ * the handlers); how many of the schedule's jobs ran; and whether the producer is still at work.
+ * Thread-safe: producers and handlers update it while the progress table reads it.
  */
 final class DemoTally {
     private final Map<String, Counters> byQueue = new LinkedHashMap<>();
+    private final LongAdder stockSyncs = new LongAdder();
     private volatile boolean producing = true;
 
     private static final class Counters {
@@ -38,6 +39,15 @@ final class DemoTally {
     /** A handler's attempt failed and the job will run again. */
     void retried(String queue) {
         counters(queue).retries.increment();
+    }
+
+    /** A job of the stock-sync schedule ran. */
+    void stockSynced() {
+        stockSyncs.increment();
+    }
+
+    long stockSyncs() {
+        return stockSyncs.sum();
     }
 
     /** The producer has enqueued everything. */

@@ -15,12 +15,14 @@ import java.util.function.ToLongFunction;
  * @param elapsed       time since the queue started
  * @param queues        one line per queue
  * @param producing     whether the producer is still enqueueing
- * @param liveRows      rows in the live table, finished ones the janitor has not moved yet included
+ * @param liveRows      rows of these queues in the live table, finished ones the janitor has not
+ *                      moved yet included
+ * @param stockSyncs    jobs of the stock-sync schedule that ran (its queue is not among {@code queues})
  * @param jobsPerSecond jobs finished per second since the previous snapshot
  * @param peakJobsPerSecond the highest {@code jobsPerSecond} so far
  */
-record Progress(Duration elapsed, List<QueueLine> queues, boolean producing, long liveRows, double jobsPerSecond,
-                double peakJobsPerSecond) {
+record Progress(Duration elapsed, List<QueueLine> queues, boolean producing, long liveRows, long stockSyncs,
+                double jobsPerSecond, double peakJobsPerSecond) {
 
     /**
      * One queue's jobs.
@@ -54,14 +56,16 @@ record Progress(Duration elapsed, List<QueueLine> queues, boolean producing, lon
                     sum(own, c -> c.status().isDead()),
                     sum(own, c -> c.location() == JobLocation.DEAD));
         }).toList();
-        return new Progress(elapsed, lines, tally.producing(), sum(counts, c -> c.location() == JobLocation.LIVE), 0, 0);
+        long liveRows = sum(counts, c -> c.location() == JobLocation.LIVE && queues.contains(c.queue()));
+        return new Progress(elapsed, lines, tally.producing(), liveRows, tally.stockSyncs(), 0, 0);
     }
 
     /** This snapshot with its throughput measured since {@code previous}. */
     Progress since(Progress previous) {
         double seconds = (elapsed.toNanos() - previous.elapsed.toNanos()) / 1e9;
         double rate = seconds > 0 ? (total(QueueLine::finished) - previous.total(QueueLine::finished)) / seconds : 0;
-        return new Progress(elapsed, queues, producing, liveRows, rate, Math.max(rate, previous.peakJobsPerSecond));
+        return new Progress(elapsed, queues, producing, liveRows, stockSyncs, rate,
+                Math.max(rate, previous.peakJobsPerSecond));
     }
 
     /**

@@ -4,7 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** The live progress table: one line per queue and a total line with the throughput. */
+/**
+ * The live progress table: one line per queue, a total line with the throughput, and a line for
+ * the schedule's jobs.
+ */
 final class ProgressTable {
     private static final String ROW = "  %-11s %8s %8s %8s %10s %8s %6s";
 
@@ -24,6 +27,8 @@ final class ProgressTable {
                 n(progress.total(Progress.QueueLine::pending)), n(progress.total(Progress.QueueLine::running)),
                 n(progress.total(Progress.QueueLine::completed)), n(progress.total(Progress.QueueLine::retries)),
                 n(progress.total(Progress.QueueLine::dead)), progress.jobsPerSecond()));
+        lines.add(format("  %-11s %8s jobs run, one per slot of its schedule (every %d s)", ShopJobs.STOCK_SYNC,
+                n(progress.stockSyncs()), ShopJobs.STOCK_SYNC_EVERY.toSeconds()));
         return lines;
     }
 

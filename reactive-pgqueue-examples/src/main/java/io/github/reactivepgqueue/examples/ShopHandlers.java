@@ -26,7 +26,8 @@ import reactor.core.publisher.Mono;
  *   <li>thumbnails: slow (a few hundred milliseconds each, 32 at a time);</li>
  *   <li>invoices: an invoice without a billing country can never be rendered, so the handler
  *       says {@link Outcome#unprocessable()} and it goes to the dead-letter table at once;</li>
- *   <li>reports: scheduled in the future when enqueued; the handler just builds them.</li>
+ *   <li>reports: scheduled in the future when enqueued; the handler just builds them;</li>
+ *   <li>stock-sync: the jobs of a schedule, one a second; the handler counts its runs.</li>
  * </ul>
  * Each handler tells the {@link DemoTally} about attempts that failed and will be retried.
  */
@@ -42,7 +43,7 @@ final class ShopHandlers {
         this.tally = tally;
     }
 
-    /** {@code builder} with the five handlers registered. */
+    /** {@code builder} with the six handlers registered. */
     PgQueueBuilder registerOn(PgQueueBuilder builder) {
         return builder
                 .handler(counted(ShopJobs.EMAILS, this::sendEmail), QueueOptions.defaults().concurrency(100))
@@ -51,7 +52,8 @@ final class ShopHandlers {
                 .handler(counted(ShopJobs.THUMBNAILS, this::renderThumbnail),
                         QueueOptions.defaults().concurrency(32).timeout(Duration.ofSeconds(5)))
                 .handler(counted(ShopJobs.INVOICES, this::renderInvoice), QueueOptions.defaults().concurrency(20))
-                .handler(counted(ShopJobs.REPORTS, this::buildReport), QueueOptions.defaults().concurrency(20));
+                .handler(counted(ShopJobs.REPORTS, this::buildReport), QueueOptions.defaults().concurrency(20))
+                .handler(ReactiveHandler.of(ShopJobs.STOCK_SYNC, this::syncStock));
     }
 
     private Mono<Outcome> sendEmail(Job job) {
@@ -87,6 +89,11 @@ final class ShopHandlers {
     private Mono<Outcome> buildReport(Job job) {
         job.payload(ShopJobs.Report.class);
         return work(100, 300).thenReturn(Outcome.success());
+    }
+
+    private Mono<Outcome> syncStock(Job job) {
+        job.payload(ShopJobs.StockSync.class); // job.runAt() is the schedule's slot
+        return work(5, 20).doOnNext(done -> tally.stockSynced()).thenReturn(Outcome.success());
     }
 
     /** The handler of {@code queue}, counting its failed attempts that will be retried. */

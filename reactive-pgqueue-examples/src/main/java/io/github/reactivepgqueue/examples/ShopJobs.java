@@ -1,6 +1,7 @@
 package io.github.reactivepgqueue.examples;
 
 import io.github.reactivepgqueue.NewJob;
+import io.github.reactivepgqueue.Schedule;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -24,6 +25,10 @@ final class ShopJobs {
     static final String REPORTS = "reports";
     /** The demo's queues, in the order the progress table shows them. */
     static final List<String> QUEUES = List.of(EMAILS, WEBHOOKS, THUMBNAILS, INVOICES, REPORTS);
+    /** The recurring job, and the queue of its jobs: nobody enqueues these, a schedule does. */
+    static final String STOCK_SYNC = "stock-sync";
+    /** How often the stock is synced with the warehouse. */
+    static final Duration STOCK_SYNC_EVERY = Duration.ofSeconds(1);
 
     /** The webhook endpoint that refuses every connection: its deliveries use up their attempts. */
     static final String DEFUNCT_HOST = "hooks.defunct.example";
@@ -62,6 +67,10 @@ final class ShopJobs {
 
     /** A report to build for a tenant. */
     record Report(String tenant, String kind, LocalDate day) {
+    }
+
+    /** The stock levels to fetch from a warehouse: the payload of every job of the schedule. */
+    record StockSync(String warehouse) {
     }
 
     private final Random random = new Random(20250601L);
@@ -145,6 +154,15 @@ final class ShopJobs {
         return NewJob.of(INVOICES, new Invoice("INV-2026-00042", "acme", 129_900, "EUR", "NL"))
                 .uniqueKey("invoice-pdf:INV-2026-00042")
                 .priority(-5);
+    }
+
+    /**
+     * The recurring job: every {@link #STOCK_SYNC_EVERY}, one job on the queue {@value #STOCK_SYNC}
+     * (the first slot one interval after {@code start()} writes the schedule), however many nodes
+     * declare it. Declared on the builder, so {@code start()} adds it to the database.
+     */
+    static Schedule stockSync() {
+        return Schedule.every(STOCK_SYNC, STOCK_SYNC, STOCK_SYNC_EVERY).payload(new StockSync("central"));
     }
 
     /** The welcome email of the sign-up whose transaction is rolled back. */

@@ -32,7 +32,8 @@ class DemoIT {
         // every stored job finished and the janitor moved it: nothing pending or running is left
         assertThat(db.rows("jobs")).isZero();
         assertThat(summary.stored()).isGreaterThan(2500);
-        assertThat(db.rows("jobs_archive") + db.rows("jobs_dead")).isEqualTo(summary.stored());
+        assertThat(count("jobs_archive", "queue <> $1", ShopJobs.STOCK_SYNC)
+                + count("jobs_dead", "queue <> $1", ShopJobs.STOCK_SYNC)).isEqualTo(summary.stored());
         for (Progress.QueueLine line : summary.last().queues()) {
             assertThat(count("jobs_archive", "queue = $1", line.queue())).as(line.queue()).isEqualTo(line.completed());
             assertThat(count("jobs_dead", "queue = $1", line.queue())).as(line.queue()).isEqualTo(line.dead());
@@ -69,6 +70,25 @@ class DemoIT {
         assertThat(count("jobs_archive", "queue = 'reports'"
                 + " AND (run_at < created_at + make_interval(secs => $1) OR completed_at < run_at)",
                 (double) ShopJobs.REPORTS_FROM.toSeconds())).isZero();
+
+        // the schedule fired: one job per slot, run at its slot, the slots a whole number of intervals
+        // apart; each ran once and completed; the schedule is paused, its last slot the latest job's
+        long syncs = count("jobs_archive", "queue = $1", ShopJobs.STOCK_SYNC);
+        assertThat(syncs).isPositive().isEqualTo(summary.last().stockSyncs());
+        assertThat(count("jobs_dead", "queue = $1", ShopJobs.STOCK_SYNC)).isZero();
+        assertThat(db.count("SELECT count(DISTINCT run_at) FROM {schema}.jobs_archive WHERE queue = $1",
+                ShopJobs.STOCK_SYNC)).isEqualTo(syncs);
+        String keyPrefix = "schedule:" + ShopJobs.STOCK_SYNC + ":";
+        assertThat(count("jobs_archive", "queue = $1 AND (CASE WHEN left(unique_key, length($2)) = $2"
+                + " THEN substr(unique_key, length($2) + 1)::timestamptz <> run_at ELSE true END"
+                + " OR attempt <> 1 OR completed_at < run_at)", ShopJobs.STOCK_SYNC, keyPrefix)).isZero();
+        assertThat(count("jobs_archive", "queue = $1 AND mod(((extract(epoch FROM run_at - (SELECT min(run_at)"
+                + " FROM {schema}.jobs_archive WHERE queue = $1)) * 1000000)::bigint), $2) <> 0", ShopJobs.STOCK_SYNC,
+                ShopJobs.STOCK_SYNC_EVERY.toNanos() / 1000)).isZero();
+        assertThat(summary.stockSync().paused()).isTrue();
+        assertThat(summary.stockSync().lastSlot()).isEqualTo(((java.time.OffsetDateTime) db.query(
+                "SELECT max(run_at) AS last FROM {schema}.jobs_archive WHERE queue = $1", ShopJobs.STOCK_SYNC)
+                .get(0).get("last")).toInstant());
 
         // the unique key stored one invoice; the rolled-back sign-up left nothing anywhere
         assertThat(count("jobs_archive", "unique_key = 'invoice-pdf:INV-2026-00042'")).isEqualTo(1);

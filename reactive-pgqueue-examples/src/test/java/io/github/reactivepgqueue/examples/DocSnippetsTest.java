@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Java snippets of the README and of docs/getting-started.md compile as written, and the
- * example commands there do not hide the library's logs with {@code -q}.
+ * The Java snippets of the README, docs/getting-started.md and docs/recurring-jobs.md compile as
+ * written, and the example commands of the docs do not hide the library's logs with {@code -q}.
  *
  * <p>Each page's snippets are the parts of one class (the pages say so): their imports are
  * gathered at the top, everything else becomes the class's body, and the class is compiled
@@ -45,6 +45,11 @@ class DocSnippetsTest {
     @Test
     void gettingStartedSnippetsCompile(@TempDir Path out) throws IOException {
         assertCompiles("GettingStarted", ROOT.resolve("docs/getting-started.md"), out);
+    }
+
+    @Test
+    void recurringJobsSnippetsCompile(@TempDir Path out) throws IOException {
+        assertCompiles("RecurringJobs", ROOT.resolve("docs/recurring-jobs.md"), out);
     }
 
     @Test
