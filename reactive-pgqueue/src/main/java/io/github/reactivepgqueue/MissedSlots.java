@@ -15,7 +15,8 @@ package io.github.reactivepgqueue;
  *       oldest first, and the current one too when on time; older missed slots are not run.</li>
  * </ul>
  *
- * <p>Missed slots that are not run are counted ({@link ScheduleInfo#missedSlots()}).
+ * <p>Missed slots are counted ({@link ScheduleInfo#missedSlots()}), whether or not the policy
+ * runs them.
  *
  * @since 0.1.0
  */

@@ -47,8 +47,8 @@ import reactor.util.retry.Retry;
  *
  * <p>Start order: the schema check and the upsert of the declared schedules, then the heartbeat,
  * the worker, the reaper and janitor, the schedule runner and the depth sampler. Stop order: the
- * worker (claiming stops, handlers get their grace), then the maintenance services and the
- * schedule runner; close then drains the outcome writer and stops the heartbeat, the
+ * schedule runner, the worker (claiming stops, handlers get their grace), then the maintenance
+ * services; close then drains the outcome writer and stops the heartbeat, the
  * awaiter, the signals, the listener and the metrics, then the node's own pool, and last the
  * handler scheduler if the node made it.
  *
@@ -141,7 +141,7 @@ public final class Node {
                 : new DepthSampler(store, metrics, config.depthSampler(), timer);
         this.awaiter = new Awaiter(store, received, config.awaiter(), timer);
         this.admin = new Admin(store, signals, reaper, janitor, config.janitor().batchSize());
-        this.scheduling = new Scheduling(given.schedules(), inserter.encoder(), mapper, signals,
+        this.scheduling = new Scheduling(given.schedules(), inserter.encoder(), mapper, signals, metrics,
                 enqueue.notifyNodes() ? signals.channel() : null, config.scheduler().declared());
         this.scheduleRunner = new ScheduleRunner(scheduling, config.scheduler(),
                 received.filter(n -> n.is(Signal.SCHEDULES) || n.is(Signal.CONNECTED)), timer, metrics);
@@ -249,10 +249,11 @@ public final class Node {
     /** Stops claiming, gives running handlers {@code grace}, then releases the rest; the same stop for every call. */
     public Mono<Void> stop(Duration grace) {
         return Mono.defer(() -> {
+            // no slot jobs are enqueued once this node stops claiming: another node's runner takes them
+            scheduleRunner.stop();
             Mono<Void> stop = worker.stop(grace).doFinally(signal -> {
                 reaper.stop();
                 janitor.stop();
-                scheduleRunner.stop();
                 if (depthSampler != null) {
                     depthSampler.stop();
                 }

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +42,8 @@ final class ScheduleRunner {
     private final Sinks.Many<Boolean> fires = Sinks.many().multicast().directBestEffort();
     /** The timer fired: a slot is due, so the next run goes straight to enqueueing. */
     private final AtomicBoolean slotDue = new AtomicBoolean();
-    private final IncidentLog slotIncidents = new IncidentLog(log, "Making the job of a schedule's slot");
+    /** Schedules whose latest slot's job could not be made: each is logged when it starts failing and when it works again. */
+    private final Set<String> failing = ConcurrentHashMap.newKeySet();
 
     ScheduleRunner(Scheduling scheduling, SchedulerConfig config, Flux<?> wakeups, Scheduler scheduler,
                    QueueMetrics metrics) {
@@ -123,6 +126,9 @@ final class ScheduleRunner {
                     long held = sum.held();
                     long missed = sum.missed();
                     for (ScheduleStore.Fired f : batch) {
+                        for (int i = 0; i < f.enqueued(); i++) {
+                            metrics.enqueued(f.queue());
+                        }
                         enqueued += f.enqueued();
                         held += f.held();
                         missed += f.missed();
@@ -149,9 +155,15 @@ final class ScheduleRunner {
         for (java.time.Instant slot : plan.slots()) {
             try {
                 jobs.add(scheduling.job(row, slot));
+                if (failing.remove(row.name())) {
+                    log.info("Schedule '{}': the job of slot {} was made again", row.name(), slot);
+                }
             } catch (RuntimeException e) {
-                slotIncidents.failed(new IllegalStateException("Schedule '" + row.name() + "', slot " + slot
-                        + ": " + e.getMessage(), e));
+                if (failing.add(row.name())) {
+                    log.warn("Schedule '{}': the job of slot {} cannot be made, so the slot is counted missed "
+                            + "(and so are later ones until it works again): {}", row.name(), slot,
+                            ErrorText.summary(e));
+                }
                 missed++;
             }
         }

@@ -46,15 +46,17 @@ public final class Scheduling {
     private final JobEncoder encoder;
     private final ObjectMapper mapper;
     private final Signals signals;
+    private final QueueMetrics metrics;
     private final @Nullable String notifyChannel;
     private final Map<String, SchedulePayload> factories = new ConcurrentHashMap<>();
 
-    Scheduling(ScheduleStore store, JobEncoder encoder, ObjectMapper mapper, Signals signals,
+    Scheduling(ScheduleStore store, JobEncoder encoder, ObjectMapper mapper, Signals signals, QueueMetrics metrics,
                @Nullable String notifyChannel, Collection<Schedule> declared) {
         this.store = store;
         this.encoder = encoder;
         this.mapper = mapper;
         this.signals = signals;
+        this.metrics = metrics;
         this.notifyChannel = notifyChannel;
         declared.forEach(this::registerFactory);
     }
@@ -137,6 +139,11 @@ public final class Scheduling {
     public Mono<EnqueueResult> trigger(String name) {
         return store.trigger(name, row -> job(row, row.now()), notifyChannel)
                 .flatMap(t -> t.isEmpty() ? Mono.error(new NoSuchScheduleException(name)) : Mono.just(t.get()))
+                .doOnNext(t -> {
+                    if (t.row().inserted()) {
+                        metrics.enqueued(t.job().queue());
+                    }
+                })
                 .map(t -> t.row().inserted() ? new EnqueueResult.Enqueued(t.job().id())
                         : new EnqueueResult.Duplicate(Objects.requireNonNull(t.row().holderId(), "holder"),
                                 Objects.requireNonNull(t.job().uniqueKey(), "key")));
