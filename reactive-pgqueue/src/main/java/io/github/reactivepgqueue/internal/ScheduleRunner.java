@@ -31,6 +31,14 @@ final class ScheduleRunner {
     private static final Logger log = LoggerFactory.getLogger(ScheduleRunner.class);
     /** After firing, a schedule still due is one another node holds: look again a moment later. */
     private static final Duration HELD_ELSEWHERE = Duration.ofMillis(20);
+    /**
+     * How long before its slot a job is enqueued. It is enqueued to run at the slot, and the
+     * insert's notification sets the due timer of the nodes serving its queue, so it starts at its
+     * slot as any job enqueued to run later does, and the enqueue's own round trips are not in its
+     * way. A change to a schedule made within this time of a slot does not take that slot's job
+     * back.
+     */
+    static final Duration LEAD = Duration.ofMillis(100);
 
     private final Scheduling scheduling;
     private final ScheduleStore store;
@@ -102,8 +110,8 @@ final class ScheduleRunner {
                 .map(Optional::of)
                 .defaultIfEmpty(Optional.empty())
                 .flatMap(in -> {
-                    if (in.isEmpty() || in.get().compareTo(Duration.ZERO) > 0) {
-                        in.ifPresent(timer::arm);
+                    if (in.isEmpty() || in.get().compareTo(LEAD) > 0) {
+                        in.ifPresent(next -> timer.arm(next.minus(LEAD)));
                         return Mono.just(ScheduleRunResult.NOTHING);
                     }
                     return fireAndArm();
@@ -113,7 +121,7 @@ final class ScheduleRunner {
     /** Enqueues every due slot, then arms the timer for the next one. */
     private Mono<ScheduleRunResult> fireAndArm() {
         return fireAll().flatMap(result -> store.nextSlotIn(scheduling.factoryNames())
-                .doOnNext(next -> timer.arm(next.compareTo(Duration.ZERO) > 0 ? next : HELD_ELSEWHERE))
+                .doOnNext(next -> timer.arm(next.compareTo(LEAD) > 0 ? next.minus(LEAD) : HELD_ELSEWHERE))
                 .thenReturn(result));
     }
 
@@ -139,7 +147,7 @@ final class ScheduleRunner {
     }
 
     private Mono<List<ScheduleStore.Fired>> fireBatch() {
-        return store.fireDue(List.copyOf(scheduling.factoryNames()), config.batchSize(), this::firing,
+        return store.fireDue(List.copyOf(scheduling.factoryNames()), LEAD, config.batchSize(), this::firing,
                 scheduling.notifyChannel());
     }
 
@@ -149,7 +157,7 @@ final class ScheduleRunner {
      * other schedules of the batch are not held up by it.
      */
     private Firing firing(ScheduleRow row) {
-        SlotPlan plan = Scheduling.plan(row);
+        SlotPlan plan = Scheduling.plan(row, LEAD);
         List<EncodedJob> jobs = new ArrayList<>(plan.slots().size());
         long missed = plan.missed();
         for (java.time.Instant slot : plan.slots()) {

@@ -195,9 +195,9 @@ public final class Scheduling {
         return Slots.every(every, startAt != null ? startAt : row.nextSlot(), startAt);
     }
 
-    /** What a due schedule gets now, by its policy. */
-    static SlotPlan plan(ScheduleRow row) {
-        return SlotPlan.of(timing(row, row.startsAt()), row.nextSlot(), row.now(), missed(row),
+    /** What a due schedule gets now (slots up to {@code lead} ahead included), by its policy. */
+    static SlotPlan plan(ScheduleRow row, Duration lead) {
+        return SlotPlan.of(timing(row, row.startsAt()), row.nextSlot(), row.now(), lead, missed(row),
                 Duration.ofNanos(Math.multiplyExact(row.onTimeMicros(), 1_000L)));
     }
 

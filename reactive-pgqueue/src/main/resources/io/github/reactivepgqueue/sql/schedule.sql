@@ -25,13 +25,15 @@ ORDER BY next_slot
 LIMIT 1;
 
 -- name: ScheduleLockDue
--- Locks at most $2 due schedules this node enqueues, earliest first, skipping those another node
--- has locked (it is enqueueing their slots). Once that node commits, their next slot has moved on
--- and the re-check of next_slot <= now() on the new row version leaves them out: a slot is taken
--- once. Runs in the transaction that inserts the slots' jobs and advances them (ScheduleAdvance).
+-- Locks at most $2 schedules this node enqueues that are due within $3 microseconds (a slot's job
+-- is enqueued just before it, to run at it), earliest first, skipping those another node has
+-- locked (it is enqueueing their slots). Once that node commits, their next slot has moved on and
+-- the re-check of the condition on the new row version leaves them out: a slot is taken once.
+-- Runs in the transaction that inserts the slots' jobs and advances them (ScheduleAdvance).
 SELECT /*fragment Columns*/
 FROM /*schema*/.schedules
-WHERE NOT paused AND next_slot <= now() AND (NOT payload_from_code OR name = ANY ($1::text[]))
+WHERE NOT paused AND next_slot <= now() + $3::bigint * interval '1 microsecond'
+  AND (NOT payload_from_code OR name = ANY ($1::text[]))
 ORDER BY next_slot
 LIMIT $2
 FOR UPDATE SKIP LOCKED;

@@ -127,7 +127,7 @@ class SlotsTest {
     private static final Slots MINUTELY = Slots.every(60_000_000, T0, null);
 
     private static SlotPlan plan(Instant nextSlot, Instant now, MissedSlots policy) {
-        return SlotPlan.of(MINUTELY, nextSlot, now, policy, Duration.ofSeconds(10));
+        return SlotPlan.of(MINUTELY, nextSlot, now, Duration.ZERO, policy, Duration.ofSeconds(10));
     }
 
     @Test
@@ -146,6 +146,19 @@ class SlotsTest {
             assertThat(p.next()).isEqualTo(T0.plusSeconds(60));
             assertThat(p.missed()).isZero();
         }
+    }
+
+    @Test
+    void aSlotWithinTheLeadIsEnqueuedAheadToRunAtItsTimeAndIsOnTime() {
+        Instant now = T0.minusMillis(60);
+        for (MissedSlots policy : List.of(MissedSlots.skip(), MissedSlots.runOnce(), MissedSlots.catchUp(3))) {
+            SlotPlan p = SlotPlan.of(MINUTELY, T0, now, Duration.ofMillis(100), policy, Duration.ofSeconds(10));
+            assertThat(p.slots()).as("%s", policy).containsExactly(T0);
+            assertThat(p.missed()).isZero();
+            assertThat(p.next()).isEqualTo(T0.plusSeconds(60));
+        }
+        assertThat(SlotPlan.of(MINUTELY, T0, T0.minusMillis(101), Duration.ofMillis(100), MissedSlots.runOnce(),
+                Duration.ofSeconds(10)).slots()).as("beyond the lead").isEmpty();
     }
 
     @Test

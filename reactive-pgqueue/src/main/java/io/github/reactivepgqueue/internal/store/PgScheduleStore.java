@@ -52,11 +52,12 @@ final class PgScheduleStore implements ScheduleStore {
     }
 
     @Override
-    public Mono<List<Fired>> fireDue(Collection<String> codePayloads, int limit, Function<ScheduleRow, Firing> plan,
-                                     @Nullable String signalChannel) {
+    public Mono<List<Fired>> fireDue(Collection<String> codePayloads, Duration lead, int limit,
+                                     Function<ScheduleRow, Firing> plan, @Nullable String signalChannel) {
         String[] names = codePayloads.toArray(String[]::new);
+        long leadMicros = PgJobStore.micros(lead);
         return inTransaction(conn -> R2dbc.query(statement(conn, SqlName.ScheduleLockDue).bind("$1", names)
-                                .bind("$2", limit), PgScheduleStore::row)
+                                .bind("$2", limit).bind("$3", leadMicros), PgScheduleStore::row)
                 .collectList()
                 .flatMapMany(due -> {
                     if (due.isEmpty()) {

@@ -72,7 +72,8 @@ public interface ScheduleStore {
 
     /**
      * {@link SqlName#ScheduleLockDue}, {@link SqlName#JobInsertMany}, {@link SqlName#ScheduleAdvance}
-     * in one transaction: locks at most {@code limit} due schedules that no other node holds, asks
+     * in one transaction: locks at most {@code limit} schedules due within {@code lead} that no
+     * other node holds, asks
      * {@code plan} what each gets, inserts all their jobs and moves each to its next slot. A
      * schedule for which {@code plan} throws is left as it was (and its error passed on) only if
      * it is the only one; otherwise the caller's plan must not throw.
@@ -80,8 +81,8 @@ public interface ScheduleStore {
      * @param signalChannel where the insert notifies nodes of due jobs; null: nobody
      * @return one entry per schedule locked (fewer than {@code limit}: no more are due)
      */
-    Mono<List<Fired>> fireDue(Collection<String> codePayloads, int limit, Function<ScheduleRow, Firing> plan,
-                              @Nullable String signalChannel);
+    Mono<List<Fired>> fireDue(Collection<String> codePayloads, Duration lead, int limit,
+                              Function<ScheduleRow, Firing> plan, @Nullable String signalChannel);
 
     /** {@link SqlName#ScheduleInsert}: adds a schedule; empty if one of that name exists. */
     Mono<Optional<ScheduleRow>> insert(ScheduleWrite schedule, Function<Instant, NewSlots> slots);
