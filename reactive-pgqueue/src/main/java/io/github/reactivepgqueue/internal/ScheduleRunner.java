@@ -38,7 +38,7 @@ final class ScheduleRunner {
      * way. A change to a schedule made within this time of a slot does not take that slot's job
      * back.
      */
-    static final Duration LEAD = Duration.ofMillis(100);
+    static final Duration LEAD = Duration.ofMillis(50);
 
     private final Scheduling scheduling;
     private final ScheduleStore store;
