@@ -63,10 +63,6 @@ class SchedulesIT {
         return queue(db.queueBuilder());
     }
 
-    private Instant dbNow() {
-        return ((OffsetDateTime) db.query("SELECT now() AS now").get(0).get("now")).toInstant();
-    }
-
     private static ScheduleRun runOnce(PgQueue queue) {
         return NodeProbe.runSchedulesOnce(queue.node()).block(TIMEOUT);
     }
@@ -83,7 +79,7 @@ class SchedulesIT {
     @Test
     void schedulesAreAddedReadChangedPausedAndRemovedAtRuntime() {
         Schedules schedules = queue().schedules();
-        Instant before = dbNow();
+        Instant before = db.now();
 
         ScheduleInfo added = schedules.add(Schedule.cron("report", "reports", "30 2 * * *")
                 .zone(ZoneId.of("Europe/Berlin")).payload(Map.of("kind", "daily")).priority(3).maxAttempts(2)
@@ -113,7 +109,7 @@ class SchedulesIT {
         ScheduleInfo moved = schedules.put(Schedule.every("report", "reports2", Duration.ofHours(2))).block(TIMEOUT);
         assertThat(moved.every()).isEqualTo(Duration.ofHours(2));
         assertThat(moved.cron()).isNull();
-        assertThat(Duration.between(dbNow(), moved.nextSlot())).isBetween(Duration.ofMinutes(119),
+        assertThat(Duration.between(db.now(), moved.nextSlot())).isBetween(Duration.ofMinutes(119),
                 Duration.ofHours(2));
 
         ScheduleInfo paused = schedules.pause("report").block(TIMEOUT);
@@ -122,7 +118,7 @@ class SchedulesIT {
         db.execute("UPDATE {schema}.schedules SET next_slot = now() - interval '5 hours'");
         ScheduleInfo resumed = schedules.resume("report").block(TIMEOUT);
         assertThat(resumed.paused()).isFalse();
-        assertThat(resumed.nextSlot()).as("slots passed while paused are not run").isAfter(dbNow());
+        assertThat(resumed.nextSlot()).as("slots passed while paused are not run").isAfter(db.now());
         assertThat(schedules.resume("report").block(TIMEOUT).nextSlot()).isEqualTo(resumed.nextSlot());
 
         schedules.add(Schedule.every("another", "q", Duration.ofMinutes(1))).block(TIMEOUT);
@@ -156,7 +152,7 @@ class SchedulesIT {
     @Test
     void aDueSlotGetsOneJobAtItsSlotTimeWithTheSlotKeyAndTheScheduleMovesOn() {
         PgQueue queue = queue();
-        Instant start = dbNow().minusSeconds(5);
+        Instant start = db.now().minusSeconds(5);
         queue.schedules().add(Schedule.every("tick", "ticks", Duration.ofHours(1)).startAt(start)
                 .payload(Map.of("n", 1)).priority(-2).maxAttempts(7)).block(TIMEOUT);
 
@@ -181,7 +177,7 @@ class SchedulesIT {
 
     /** A schedule every minute started 5.5 minutes ago: six slots due, the latest 30 s late. */
     private ScheduleInfo fired(PgQueue queue, String name, MissedSlots policy, Duration onTimeWithin) {
-        Instant start = dbNow().minus(Duration.ofSeconds(330));
+        Instant start = db.now().minus(Duration.ofSeconds(330));
         queue.schedules().add(Schedule.every(name, name, Duration.ofMinutes(1)).startAt(start).missed(policy)
                 .onTimeWithin(onTimeWithin)).block(TIMEOUT);
         runOnce(queue);
@@ -237,7 +233,7 @@ class SchedulesIT {
     @Test
     void nodesRacingForTheSameDueSlotsEnqueueEachOnce() {
         List<PgQueue> nodes = IntStream.range(0, 3).mapToObj(i -> queue()).toList();
-        Instant start = dbNow().minusSeconds(20);
+        Instant start = db.now().minusSeconds(20);
         int schedules = 40;
         Flux.range(0, schedules).concatMap(i -> nodes.get(0).schedules().add(Schedule.every("race-" + i, "race",
                 Duration.ofSeconds(1)).startAt(start).missed(MissedSlots.catchUp(1000)))).blockLast(TIMEOUT);
@@ -313,7 +309,7 @@ class SchedulesIT {
 
     @Test
     void aPayloadMadeInCodeIsEnqueuedOnlyByNodesThatHaveItsFactory() {
-        Instant start = dbNow().minusSeconds(1);
+        Instant start = db.now().minusSeconds(1);
         Schedule made = Schedule.every("made", "made", Duration.ofHours(1)).startAt(start)
                 .payload((name, slot) -> Map.of("schedule", name, "slot", slot.toString()));
         PgQueue without = queue();
@@ -329,7 +325,7 @@ class SchedulesIT {
 
     @Test
     void aSlotWhoseJobCannotBeMadeIsCountedMissedAndHoldsUpNoOtherSchedule() {
-        Instant start = dbNow().minusSeconds(1);
+        Instant start = db.now().minusSeconds(1);
         Schedule broken = Schedule.every("broken", "b", Duration.ofHours(1)).startAt(start)
                 .payload((name, slot) -> {
                     throw new IllegalStateException("no payload today");

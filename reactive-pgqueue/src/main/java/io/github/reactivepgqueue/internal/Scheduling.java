@@ -25,8 +25,10 @@ import java.util.Collection;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -92,8 +94,7 @@ public final class Scheduling {
 
     public Mono<ScheduleInfo> add(Schedule schedule) {
         return Mono.defer(() -> store.insert(write(schedule), now -> newSlots(schedule, now)))
-                .flatMap(row -> row.isEmpty() ? Mono.error(new DuplicateScheduleException(schedule.name()))
-                        : Mono.just(row.get()))
+                .flatMap(row -> present(row, () -> new DuplicateScheduleException(schedule.name())))
                 .doOnNext(row -> registerFactory(schedule))
                 .flatMap(this::changed);
     }
@@ -106,8 +107,7 @@ public final class Scheduling {
 
     public Mono<ScheduleInfo> update(Schedule schedule) {
         return Mono.defer(() -> store.update(write(schedule), now -> newSlots(schedule, now)))
-                .flatMap(row -> row.isEmpty() ? Mono.error(new NoSuchScheduleException(schedule.name()))
-                        : Mono.just(row.get()))
+                .flatMap(row -> present(row, () -> new NoSuchScheduleException(schedule.name())))
                 .doOnNext(row -> registerFactory(schedule))
                 .flatMap(this::changed);
     }
@@ -115,7 +115,7 @@ public final class Scheduling {
     /** Pauses ({@code paused}) or resumes a schedule; a resumed one goes on with its first slot after now. */
     public Mono<ScheduleInfo> setPaused(String name, boolean paused) {
         return store.setPaused(name, paused, (row, now) -> nextAfter(timing(row, row.startsAt()), now))
-                .flatMap(row -> row.isEmpty() ? Mono.error(new NoSuchScheduleException(name)) : Mono.just(row.get()))
+                .flatMap(row -> present(row, () -> new NoSuchScheduleException(name)))
                 .flatMap(this::changed);
     }
 
@@ -138,7 +138,7 @@ public final class Scheduling {
     /** Enqueues a job of the schedule now, outside its slots; its slot is now (the database's time). */
     public Mono<EnqueueResult> trigger(String name) {
         return store.trigger(name, row -> job(row, row.now()), notifyChannel)
-                .flatMap(t -> t.isEmpty() ? Mono.error(new NoSuchScheduleException(name)) : Mono.just(t.get()))
+                .flatMap(t -> present(t, () -> new NoSuchScheduleException(name)))
                 .doOnNext(t -> {
                     if (t.row().inserted()) {
                         metrics.enqueued(t.job().queue());
@@ -147,6 +147,11 @@ public final class Scheduling {
                 .map(t -> t.row().inserted() ? new EnqueueResult.Enqueued(t.job().id())
                         : new EnqueueResult.Duplicate(Objects.requireNonNull(t.row().holderId(), "holder"),
                                 Objects.requireNonNull(t.job().uniqueKey(), "key")));
+    }
+
+    /** The value, or {@code error} when there is none (the schedule exists already, or does not). */
+    private static <T> Mono<T> present(Optional<T> value, Supplier<RuntimeException> error) {
+        return value.map(Mono::just).orElseGet(() -> Mono.error(error.get()));
     }
 
     private Mono<ScheduleInfo> changed(ScheduleRow row) {

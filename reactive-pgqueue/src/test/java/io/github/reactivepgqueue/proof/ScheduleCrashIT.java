@@ -7,7 +7,6 @@ import io.github.reactivepgqueue.testing.PostgresExtension;
 import io.github.reactivepgqueue.testing.TestSchema;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -56,10 +55,6 @@ class ScheduleCrashIT {
         started.forEach(WorkerProcess::close);
     }
 
-    private Instant dbNow() {
-        return ((OffsetDateTime) db.query("SELECT now() AS now").get(0).get("now")).toInstant();
-    }
-
     private WorkerProcess launch(String node, Instant startAt) {
         WorkerProcess worker = WorkerProcess.launch(db.coordinates(), node,
                 new WorkerProcess.Options(db.name(), QUEUE, 50, HEARTBEAT, Duration.ofSeconds(2), Duration.ofSeconds(1)),
@@ -76,7 +71,7 @@ class ScheduleCrashIT {
     void everySlotGetsExactlyOneJobThroughKillsStopsAndRestarts() {
         boolean heavy = Boolean.getBoolean("pgqueue.test.heavy");
         Duration span = Duration.ofSeconds(heavy ? 100 : 20);
-        Instant startAt = dbNow().plusSeconds(5).truncatedTo(ChronoUnit.SECONDS);
+        Instant startAt = db.now().plusSeconds(5).truncatedTo(ChronoUnit.SECONDS);
         Instant end = startAt.plus(span); // the slots from startAt to before end are checked
         Map<Integer, WorkerProcess> nodes = new HashMap<>();
         for (int i = 0; i < 3; i++) {
@@ -87,12 +82,12 @@ class ScheduleCrashIT {
         List<String> events = new ArrayList<>();
         int generation = 1;
         boolean allDownOnce = false;
-        while (dbNow().isBefore(end)) {
+        while (db.now().isBefore(end)) {
             pause(Duration.ofMillis(500 + random.nextInt(heavy ? 3000 : 1500)));
-            if (!allDownOnce && dbNow().isAfter(startAt.plus(span.dividedBy(2)))) {
+            if (!allDownOnce && db.now().isAfter(startAt.plus(span.dividedBy(2)))) {
                 // every node down at once: slots pass with nobody to enqueue them
                 nodes.values().forEach(WorkerProcess::kill);
-                events.add("all killed at " + dbNow());
+                events.add("all killed at " + db.now());
                 pause(Duration.ofMillis(2500));
                 for (int i = 0; i < 3; i++) {
                     nodes.put(i, launch("slots-" + i + "-" + generation, startAt));

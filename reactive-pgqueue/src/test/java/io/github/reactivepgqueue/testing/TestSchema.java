@@ -55,6 +55,11 @@ public final class TestSchema implements AutoCloseable {
         return PgQueue.builder(pool).schema(name).janitor(false);
     }
 
+    /** The database's time now ({@code now()}). */
+    public java.time.Instant now() {
+        return ((java.time.OffsetDateTime) query("SELECT now() AS now").get(0).get("now")).toInstant();
+    }
+
     /** A queue on this schema, migrated. */
     public PgQueue migratedQueue() {
         PgQueue queue = queueBuilder().build();
