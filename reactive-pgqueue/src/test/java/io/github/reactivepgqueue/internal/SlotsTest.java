@@ -200,4 +200,20 @@ class SlotsTest {
         assertThat(p.missed()).isEqualTo(SlotPlan.MAX_COUNTED);
         assertThat(p.next()).isAfter(now);
     }
+
+    /**
+     * Nodes whose clocks are skewed agree on which slots are due because no part of the schedules
+     * reads a node's clock: every slot is computed from the database's now() (or, for the timer,
+     * from a delay the database computed).
+     */
+    @Test
+    void noPartOfTheSchedulesReadsTheNodesClock() throws java.io.IOException {
+        java.nio.file.Path main = java.nio.file.Path.of("src", "main", "java", "io", "github", "reactivepgqueue");
+        for (String file : List.of("internal/Slots.java", "internal/SlotPlan.java", "internal/Scheduling.java",
+                "internal/ScheduleRunner.java", "internal/store/PgScheduleStore.java", "Schedules.java")) {
+            String source = java.nio.file.Files.readString(main.resolve(file));
+            assertThat(source).as(file).doesNotContain("Instant.now(").doesNotContain("currentTimeMillis")
+                    .doesNotContain("Clock.").doesNotContain("LocalDateTime.now(").doesNotContain("nanoTime(");
+        }
+    }
 }
