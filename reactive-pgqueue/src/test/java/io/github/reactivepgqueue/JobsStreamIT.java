@@ -430,11 +430,13 @@ class JobsStreamIT {
         // Jobs enqueued while the pipeline runs are picked up by its polling.
         queue.enqueueAll(jobs("b", 50)).block(TIMEOUT);
 
-        waiting().until(() -> count("queue IN ('a', 'b') AND status = 'completed'") == 100);
+        // a job's row is completed before its complete() Mono signals (after the commit), so the
+        // pipeline's last callback may come just after the rows say all are done
+        waiting().until(() -> count("queue IN ('a', 'b') AND status = 'completed'") == 100 && seen.size() >= 100);
         assertThat(seen).hasSize(100);
         assertThat(duplicates).hasValue(0);
         assertThat(seenQueues).containsExactlyInAnyOrder("a", "b");
-        assertThat(batches.get()).isGreaterThanOrEqualTo(10);
+        waiting().until(() -> batches.get() >= 10); // the last batch is counted after its last job
         assertThat(count("queue IN ('a', 'b') AND (attempt <> 1 OR lease IS NOT NULL)")).isZero();
         // The queue nobody asked for is untouched.
         assertThat(count("queue = 'c' AND status = 'pending' AND attempt = 0 AND lease IS NULL")).isEqualTo(20);
