@@ -177,9 +177,4 @@ final class ScheduleRunner {
         }
         return new Firing(jobs, Objects.requireNonNullElse(plan.next(), Scheduling.NEVER), missed);
     }
-
-    /** What this node's scheduler holds, for a diagnosis. */
-    String describe() {
-        return "schedules: " + (config.enabled() ? "due timer " + (timer.set() ? "set" : "off") : "not run here");
-    }
 }
